@@ -1,0 +1,83 @@
+# pygc -- build, test, install.  `make help` lists the targets.
+LUA       ?= lua5.4
+LUA_INC   ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+CC        ?= cc
+PREFIX    ?= /usr/local
+LUA_CMOD  ?= $(PREFIX)/lib/lua/5.4
+LUA_LMOD  ?= $(PREFIX)/share/lua/5.4
+BUSTED    ?= $(LUA) /usr/bin/busted
+
+WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -Ilib $(LUA_INC) $(EXTRA_CFLAGS)
+LDLIBS    := -lm
+
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_HDR   := $(wildcard lib/*.h)
+BUILD     ?= build
+LIB_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
+CTEST_SRC := $(wildcard spec/c/test_*.c)
+CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
+
+.PHONY: all test demo install uninstall clean help ctest spec asan valgrind check-lua
+all: pygc.so $(BUILD)/libpygc.a
+
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/lpygc.o: binding/lpygc.c lib/pygc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libpygc.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+pygc.so: $(LIB_OBJ) $(BUILD)/lpygc.o
+	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/test_%: spec/c/test_%.c spec/c/ctest.h $(BUILD)/libpygc.a
+	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(BUILD)/libpygc.a -o $@ $(LDLIBS)
+
+ctest: $(CTESTS)
+
+# The whole test run: C tests, busted specs, then both again under
+# ASan/UBSan, then the specs under valgrind.  Ends with "N passed, N failed".
+test: all ctest
+	@bash tools/run_tests.sh
+
+# Only the plain specs and C tests, quickly.
+check: all ctest
+	@PYGC_QUICK=1 bash tools/run_tests.sh
+
+demo: pygc.so
+	$(LUA) examples/flagship.lua
+
+install: all
+	install -d $(DESTDIR)$(LUA_CMOD) $(DESTDIR)$(LUA_LMOD)/pygc $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+	install -m 755 pygc.so $(DESTDIR)$(LUA_CMOD)/pygc.so
+	install -m 644 lib/pygc.h $(DESTDIR)$(PREFIX)/include/pygc.h
+	install -m 644 $(BUILD)/libpygc.a $(DESTDIR)$(PREFIX)/lib/libpygc.a
+	for f in binding/pygc/*.lua; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(LUA_LMOD)/pygc/ || true; done
+
+uninstall:
+	rm -f $(DESTDIR)$(LUA_CMOD)/pygc.so $(DESTDIR)$(PREFIX)/include/pygc.h $(DESTDIR)$(PREFIX)/lib/libpygc.a
+	rm -rf $(DESTDIR)$(LUA_LMOD)/pygc
+
+# Sanitizer build in its own directory (module + C tests).
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -DPYGC_DEBUG" LDFLAGS="-fsanitize=address,undefined" all ctest
+	cp pygc.so build-asan/pygc.so && rm -f pygc.so && $(MAKE) all
+
+valgrind: all
+	PYGC_ONLY=valgrind bash tools/run_tests.sh
+
+clean:
+	rm -rf build build-asan pygc.so
+
+help:
+	@echo "make          build pygc.so and build/libpygc.a"
+	@echo "make test     every test: C, specs, ASan/UBSan, valgrind"
+	@echo "make check    C tests and specs only (fast)"
+	@echo "make demo     run examples/flagship.lua"
+	@echo "make install  PREFIX=/usr/local"

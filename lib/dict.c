@@ -1,0 +1,338 @@
+/*
+ * dict.c -- the insertion-ordered hash table (shared by dicts and instance
+ * attributes) and the dict type.
+ *
+ * Layout as CPython's compact dict: a sparse index array of int32 slots
+ * pointing into a dense entry array kept in insertion order.  Deleting
+ * leaves a dead entry and a dummy slot; growing compacts both.  Equality of
+ * keys runs no user code, so a lookup can never see the table change.
+ */
+#include "pygc_int.h"
+
+#define SLOT_EMPTY (-1)
+#define SLOT_DUMMY (-2)
+
+#define MIN_LOG2 3
+
+static inline int32_t *tab_index(const table *t) { return (int32_t *)t->mem; }
+static inline size_t tab_mask(const table *t) { return ((size_t)1 << t->log2size) - 1; }
+static size_t usable_for(uint32_t log2size) { return (((size_t)1 << log2size) * 2) / 3; }
+static size_t mem_bytes(uint32_t log2size) {
+  return ((size_t)4 << log2size) + usable_for(log2size) * sizeof(tab_entry);
+}
+
+size_t tab_bytes(const table *t) { return t->mem ? mem_bytes(t->log2size) : 0; }
+
+/* Probe for a key given as a value (key != NULL) or as bytes of a str.
+ * Returns the entry index or -1; *slotp receives the index slot. */
+static long tab_probe(const table *t, uint64_t hash, const pygc_value *key, const char *s, size_t len,
+                      size_t *slotp) {
+  if (t->mem == NULL) return -1;
+  const int32_t *ix = tab_index(t);
+  const tab_entry *ents = tab_entries(t);
+  size_t mask = tab_mask(t), i = (size_t)hash & mask;
+  uint64_t perturb = hash;
+  for (;;) {
+    int32_t e = ix[i];
+    if (e == SLOT_EMPTY) return -1;
+    if (e >= 0 && ents[e].hash == hash) {
+      const pygc_value *k = &ents[e].key;
+      if (key) {
+        if ((k->tag == key->tag && k->u.i == key->u.i) || pygc_equal(*k, *key)) {
+          if (slotp) *slotp = i;
+          return e;
+        }
+      } else if (k->tag == PYGC_TOBJ && k->u.o->type == &pygc_str_type) {
+        const str_obj *ks = (const str_obj *)k->u.o;
+        if (ks->len == len && memcmp(ks->data, s, len) == 0) {
+          if (slotp) *slotp = i;
+          return e;
+        }
+      }
+    }
+    perturb >>= 5;
+    i = (i * 5 + (size_t)perturb + 1) & mask;
+  }
+}
+
+static size_t find_empty_slot(const table *t, uint64_t hash) {
+  const int32_t *ix = tab_index(t);
+  size_t mask = tab_mask(t), i = (size_t)hash & mask;
+  uint64_t perturb = hash;
+  while (ix[i] >= 0) {
+    perturb >>= 5;
+    i = (i * 5 + (size_t)perturb + 1) & mask;
+  }
+  return i;
+}
+
+static int tab_resize(pygc_heap *h, table *t, size_t minused) {
+  uint32_t log2 = MIN_LOG2;
+  while (usable_for(log2) < minused) {
+    if (log2 >= 30) return PYGC_EOVERFLOW;
+    log2++;
+  }
+  void *mem = heap_alloc(h, mem_bytes(log2));
+  if (mem == NULL) return PYGC_ENOMEM;
+  table n = {mem, log2, 0, 0, (uint32_t)usable_for(log2)};
+  memset(mem, 0xFF, (size_t)4 << log2); /* every slot SLOT_EMPTY */
+  tab_entry *dst = tab_entries(&n);
+  if (t->mem) {
+    tab_entry *src = tab_entries(t);
+    for (uint32_t k = 0; k < t->nentries; k++) {
+      if (src[k].key.tag == TAG_DEAD) continue;
+      dst[n.nentries] = src[k];
+      tab_index(&n)[find_empty_slot(&n, src[k].hash)] = (int32_t)n.nentries;
+      n.nentries++;
+    }
+    heap_free_mem(h, t->mem, mem_bytes(t->log2size));
+  }
+  n.used = n.nentries;
+  *t = n;
+  return PYGC_OK;
+}
+
+int tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size_t *ix) {
+  (void)h;
+  long e = tab_probe(t, hash, &key, NULL, 0, NULL);
+  if (e < 0) return 0;
+  *ix = (size_t)e;
+  return 1;
+}
+
+/* Insert or replace.  The table takes its own references.  On replace the
+ * first key stays (Python keeps the key that was stored first). */
+int tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value value, int *added) {
+  long e = tab_probe(t, hash, &key, NULL, 0, NULL);
+  if (e >= 0) {
+    tab_entry *ent = &tab_entries(t)[e];
+    pygc_value old = ent->value;
+    val_incref(value);
+    ent->value = value;
+    if (added) *added = 0;
+    val_decref(h, old); /* last: a finalizer may run */
+    return PYGC_OK;
+  }
+  if (t->mem == NULL || t->nentries >= t->cap) {
+    if ((size_t)t->used * 3 >= (size_t)INT32_MAX) return PYGC_EOVERFLOW;
+    int st = tab_resize(h, t, (size_t)t->used * 3 > 5 ? (size_t)t->used * 3 / 2 + 1 : 5);
+    if (st) return st;
+  }
+  tab_entry *ent = &tab_entries(t)[t->nentries];
+  ent->key = key;
+  ent->value = value;
+  ent->hash = hash;
+  val_incref(key);
+  val_incref(value);
+  tab_index(t)[find_empty_slot(t, hash)] = (int32_t)t->nentries;
+  t->nentries++;
+  t->used++;
+  if (added) *added = 1;
+  return PYGC_OK;
+}
+
+static void tab_remove_at(pygc_heap *h, table *t, long e, size_t slot) {
+  tab_entry *ent = &tab_entries(t)[e];
+  pygc_value k = ent->key, v = ent->value;
+  tab_index(t)[slot] = SLOT_DUMMY;
+  ent->key.tag = TAG_DEAD;
+  ent->key.u.o = NULL;
+  ent->value = pygc_none();
+  t->used--;
+  val_decref(h, k);
+  val_decref(h, v);
+}
+
+int tab_delete(pygc_heap *h, table *t, pygc_value key, uint64_t hash) {
+  size_t slot;
+  long e = tab_probe(t, hash, &key, NULL, 0, &slot);
+  if (e < 0) return PYGC_EKEY;
+  tab_remove_at(h, t, e, slot);
+  return PYGC_OK;
+}
+
+int tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *value) {
+  if (t->mem == NULL) return 0;
+  const tab_entry *ents = tab_entries(t);
+  while (*pos < t->nentries) {
+    const tab_entry *e = &ents[(*pos)++];
+    if (e->key.tag == TAG_DEAD) continue;
+    if (key) *key = e->key;
+    if (value) *value = e->value;
+    return 1;
+  }
+  return 0;
+}
+
+int tab_traverse(table *t, pygc_visit_fn visit, void *arg, int keys) {
+  if (t->mem == NULL) return 0;
+  tab_entry *ents = tab_entries(t);
+  for (uint32_t i = 0; i < t->nentries; i++) {
+    tab_entry *e = &ents[i];
+    if (e->key.tag == TAG_DEAD) continue;
+    int r;
+    if (keys && e->key.tag == PYGC_TOBJ && (r = visit(&e->key, arg)) != 0) return r;
+    if (e->value.tag == PYGC_TOBJ && (r = visit(&e->value, arg)) != 0) return r;
+  }
+  return 0;
+}
+
+/* Detach first, then drop: finalizers run by the decrefs see an empty table. */
+void tab_clear(pygc_heap *h, table *t) {
+  table old = *t;
+  memset(t, 0, sizeof *t);
+  if (old.mem == NULL) return;
+  tab_entry *ents = tab_entries(&old);
+  for (uint32_t i = 0; i < old.nentries; i++) {
+    if (ents[i].key.tag == TAG_DEAD) continue;
+    val_decref(h, ents[i].key);
+    val_decref(h, ents[i].value);
+  }
+  heap_free_mem(h, old.mem, mem_bytes(old.log2size));
+}
+
+void tab_free(pygc_heap *h, table *t) {
+  if (t->mem) heap_free_mem(h, t->mem, mem_bytes(t->log2size));
+  memset(t, 0, sizeof *t);
+}
+
+int tab_verify(const table *t, char *msg, size_t n) {
+  if (t->mem == NULL) {
+    if (t->used || t->nentries) {
+      snprintf(msg, n, "table without memory has %u entries", t->used);
+      return 1;
+    }
+    return 0;
+  }
+  if (t->nentries > t->cap || t->cap != usable_for(t->log2size)) {
+    snprintf(msg, n, "table entries %u exceed capacity %u", t->nentries, t->cap);
+    return 1;
+  }
+  uint32_t live = 0;
+  const tab_entry *ents = tab_entries(t);
+  for (uint32_t i = 0; i < t->nentries; i++) {
+    if (ents[i].key.tag == TAG_DEAD) continue;
+    live++;
+    uint64_t hh;
+    if (pygc_hash(NULL, ents[i].key, &hh) != PYGC_OK || hh != ents[i].hash) {
+      snprintf(msg, n, "table entry %u has a stale hash", i);
+      return 1;
+    }
+    if (tab_probe(t, ents[i].hash, &ents[i].key, NULL, 0, NULL) != (long)i) {
+      snprintf(msg, n, "table entry %u is not found by lookup", i);
+      return 1;
+    }
+  }
+  if (live != t->used) {
+    snprintf(msg, n, "table counts %u live entries, holds %u", t->used, live);
+    return 1;
+  }
+  return 0;
+}
+
+/* ---- dict --------------------------------------------------------------- */
+
+static int dict_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
+  return tab_traverse(&((dict_obj *)o)->t, visit, arg, 1);
+}
+static void dict_clear(pygc_heap *h, pygc_object *o) { tab_clear(h, &((dict_obj *)o)->t); }
+static void dict_free(pygc_heap *h, pygc_object *o) { tab_free(h, &((dict_obj *)o)->t); }
+static size_t dict_size(const pygc_object *o) { return sizeof(dict_obj) + tab_bytes(&((const dict_obj *)o)->t); }
+
+const pygc_type pygc_dict_type = {
+    .name = "dict",
+    .flags = PYGC_TYPE_GC,
+    .traverse = dict_traverse,
+    .clear = dict_clear,
+    .free = dict_free,
+    .size = dict_size,
+};
+
+int dict_verify(const pygc_object *o, char *msg, size_t n) { return tab_verify(&((const dict_obj *)o)->t, msg, n); }
+
+pygc_object *pygc_dict_new(pygc_heap *h) {
+  dict_obj *d = (dict_obj *)heap_new_object(h, &pygc_dict_type, sizeof(dict_obj));
+  if (d == NULL) return NULL;
+  /* untracked while empty: tracked from the first insertion on */
+  gc_maybe_collect(h);
+  return &d->h;
+}
+
+size_t pygc_dict_len(const pygc_object *o) { return ((const dict_obj *)o)->t.used; }
+
+int pygc_dict_get(pygc_heap *h, pygc_object *o, pygc_value key, pygc_value *out) {
+  if (o->type != &pygc_dict_type) return PYGC_ETYPE;
+  uint64_t hash;
+  int st = pygc_hash(h, key, &hash);
+  if (st) return st;
+  dict_obj *d = (dict_obj *)o;
+  size_t e;
+  if (!tab_lookup(h, &d->t, key, hash, &e)) return PYGC_EKEY;
+  *out = tab_entries(&d->t)[e].value;
+  return PYGC_OK;
+}
+
+int pygc_dict_set(pygc_heap *h, pygc_object *o, pygc_value key, pygc_value value) {
+  if (o->type != &pygc_dict_type) return PYGC_ETYPE;
+  uint64_t hash;
+  int st = pygc_hash(h, key, &hash);
+  if (st) return st;
+  dict_obj *d = (dict_obj *)o;
+  st = tab_insert(h, &d->t, key, hash, value, NULL);
+  if (st == PYGC_OK && !(o->flags & F_TRACKED) && o->refcnt) heap_track(h, o);
+  return st;
+}
+
+int pygc_dict_del(pygc_heap *h, pygc_object *o, pygc_value key) {
+  if (o->type != &pygc_dict_type) return PYGC_ETYPE;
+  uint64_t hash;
+  int st = pygc_hash(h, key, &hash);
+  if (st) return st;
+  return tab_delete(h, &((dict_obj *)o)->t, key, hash);
+}
+
+int pygc_dict_next(const pygc_object *o, size_t *pos, pygc_value *key, pygc_value *value) {
+  if (o->type != &pygc_dict_type) return 0;
+  return tab_next(&((const dict_obj *)o)->t, pos, key, value);
+}
+
+/* ---- instance attributes (str keys given as bytes) ---------------------- */
+
+int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value *out) {
+  if (o->type != &pygc_instance_type) return PYGC_ETYPE;
+  instance_obj *in = (instance_obj *)o;
+  long e = tab_probe(&in->attrs, str_hash_bytes(h, name, len), NULL, name, len, NULL);
+  if (e < 0) return PYGC_EKEY;
+  *out = tab_entries(&in->attrs)[e].value;
+  return PYGC_OK;
+}
+
+int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value v) {
+  if (o->type != &pygc_instance_type) return PYGC_ETYPE;
+  instance_obj *in = (instance_obj *)o;
+  uint64_t hash = str_hash_bytes(h, name, len);
+  long e = tab_probe(&in->attrs, hash, NULL, name, len, NULL);
+  if (e >= 0) {
+    tab_entry *ent = &tab_entries(&in->attrs)[e];
+    pygc_value old = ent->value;
+    val_incref(v);
+    ent->value = v;
+    val_decref(h, old);
+    return PYGC_OK;
+  }
+  pygc_object *key = pygc_str_new(h, name, len);
+  if (key == NULL) return PYGC_ENOMEM;
+  int st = tab_insert(h, &in->attrs, pygc_obj(key), hash, v, NULL);
+  pygc_decref(h, key);
+  return st;
+}
+
+int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len) {
+  if (o->type != &pygc_instance_type) return PYGC_ETYPE;
+  instance_obj *in = (instance_obj *)o;
+  size_t slot;
+  long e = tab_probe(&in->attrs, str_hash_bytes(h, name, len), NULL, name, len, &slot);
+  if (e < 0) return PYGC_EKEY;
+  tab_remove_at(h, &in->attrs, e, slot);
+  return PYGC_OK;
+}

@@ -1,0 +1,367 @@
+/*
+ * gc.c -- the generational cycle collector: CPython's algorithm.
+ *
+ * One function collects a region (collect_main); its phases carry
+ * CPython's names so a reader can hold Python/gc.c beside this file:
+ *
+ *   update_refs        gc_refs = refcount, for every object being collected
+ *   subtract_refs      minus the references from inside the region
+ *   move_unreachable   what is left with gc_refs > 0 is reachable from
+ *                      outside; everything it reaches is too; the rest is
+ *                      tentatively unreachable
+ *   move_legacy_finalizers   legacy objects and what they reach are kept
+ *   finalize_garbage   PEP 442: each finalizer runs once
+ *   handle_resurrected_objects   redo the analysis on the unreachable set;
+ *                      whatever a finalizer made reachable again survives
+ *   delete_garbage     clear (tp_clear) what is still unreachable
+ *
+ * Host code runs only in finalize_garbage, delete_garbage (through
+ * finalizers of objects freed by clearing) and the callbacks, and each of
+ * those loops takes the next object from the head of a list afresh, so
+ * anything the host does to the heap meanwhile is safe.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "pygc_int.h"
+
+#include <time.h>
+
+static double now_seconds(void) {
+  struct timespec ts;
+#ifdef CLOCK_MONOTONIC
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+#else
+  timespec_get(&ts, TIME_UTC);
+#endif
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void debug_printf(pygc_heap *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#include <stdarg.h>
+static void debug_printf(pygc_heap *h, const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+  if (h->hooks.write) h->hooks.write(h->hooks.ud, buf, (size_t)n);
+}
+
+static void debug_cycle(pygc_heap *h, const char *msg, pygc_object *o) {
+  debug_printf(h, "gc: %s <%s %p>\n", msg, pygc_type_name(pygc_obj(o)), (void *)o);
+}
+
+/* ---- the phases ---------------------------------------------------------- */
+
+static size_t update_refs(gc_head *c) {
+  size_t n = 0;
+  for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) {
+    o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
+    o->flags |= F_COLLECTING;
+    n++;
+  }
+  return n;
+}
+
+static int visit_decref(pygc_value *slot, void *arg) {
+  (void)arg;
+  pygc_object *o = slot->u.o;
+  if (o->flags & F_COLLECTING) o->gc_refs--;
+  return 0;
+}
+
+static void subtract_refs(gc_head *c) {
+  for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) o->type->traverse(o, visit_decref, NULL);
+}
+
+static int visit_reachable(pygc_value *slot, void *arg) {
+  pygc_object *o = slot->u.o;
+  if (!(o->flags & F_COLLECTING)) return 0;
+  if (o->flags & F_UNREACHABLE) {
+    /* tentatively unreachable, but reached after all: back to the end of
+     * the reachable list, where the scan will come to it */
+    gclist_move(o, (gc_head *)arg);
+    o->flags &= ~F_UNREACHABLE;
+    o->gc_refs = 1;
+  } else if (o->gc_refs == 0) {
+    o->gc_refs = 1; /* not scanned yet: the scan will treat it as reachable */
+  }
+  return 0;
+}
+
+static void move_unreachable(gc_head *young, gc_head *unreachable) {
+  pygc_object *o = young->gc_next;
+  while (o != young) {
+    if (o->gc_refs > 0) {
+      o->flags &= ~F_COLLECTING; /* reachable: done with it */
+      o->type->traverse(o, visit_reachable, young);
+      o = o->gc_next;
+    } else {
+      pygc_object *next = o->gc_next;
+      gclist_move(o, unreachable);
+      o->flags |= F_UNREACHABLE;
+      o = next;
+    }
+  }
+}
+
+static void deduce_unreachable(gc_head *base, gc_head *unreachable) {
+  update_refs(base);
+  subtract_refs(base);
+  move_unreachable(base, unreachable);
+}
+
+static void untrack_tuples(pygc_heap *h, gc_head *young) {
+  pygc_object *o = young->gc_next;
+  while (o != young) {
+    pygc_object *next = o->gc_next;
+    if (o->type == &pygc_tuple_type) {
+      const tuple_obj *t = (const tuple_obj *)o;
+      size_t i = 0;
+      while (i < t->len && !val_may_be_tracked(t->items[i])) i++;
+      if (i == t->len) pygc_untrack(h, o);
+    }
+    o = next;
+  }
+}
+
+static int is_legacy(const pygc_object *o) { return o->type->is_legacy && o->type->is_legacy(o); }
+
+static void move_legacy_finalizers(gc_head *unreachable, gc_head *finalizers) {
+  pygc_object *o = unreachable->gc_next;
+  while (o != unreachable) {
+    pygc_object *next = o->gc_next;
+    o->flags &= ~F_UNREACHABLE;
+    if (is_legacy(o)) {
+      o->flags &= ~F_COLLECTING;
+      gclist_move(o, finalizers);
+    }
+    o = next;
+  }
+}
+
+static int visit_move(pygc_value *slot, void *arg) {
+  pygc_object *o = slot->u.o;
+  if (o->flags & F_COLLECTING) {
+    o->flags &= ~F_COLLECTING;
+    gclist_move(o, (gc_head *)arg);
+  }
+  return 0;
+}
+
+static void move_legacy_finalizer_reachable(gc_head *finalizers) {
+  for (pygc_object *o = finalizers->gc_next; o != finalizers; o = o->gc_next)
+    o->type->traverse(o, visit_move, finalizers);
+}
+
+static void finalize_garbage(pygc_heap *h, gc_head *collectable) {
+  gc_head seen;
+  gclist_init(&seen);
+  while (!gclist_empty(collectable)) {
+    pygc_object *o = collectable->gc_next;
+    gclist_move(o, &seen);
+    const pygc_type *t = o->type;
+    if (!(o->flags & F_FINALIZED) && t->finalize && (!t->has_finalizer || t->has_finalizer(o))) {
+      o->flags |= F_FINALIZED;
+      pygc_incref(o);
+      t->finalize(h, o);
+      pygc_decref(h, o);
+    }
+  }
+  gclist_merge(&seen, collectable);
+}
+
+static void handle_resurrected_objects(gc_head *unreachable, gc_head *still_unreachable, gc_head *old) {
+  for (pygc_object *o = unreachable->gc_next; o != unreachable; o = o->gc_next)
+    o->flags &= ~(F_COLLECTING | F_UNREACHABLE);
+  deduce_unreachable(unreachable, still_unreachable);
+  for (pygc_object *o = still_unreachable->gc_next; o != still_unreachable; o = o->gc_next)
+    o->flags &= ~F_UNREACHABLE;
+  gclist_merge(unreachable, old); /* the resurrected survive, one generation older */
+}
+
+static void report_garbage_failure(pygc_heap *h, int st, pygc_object *o) {
+  if (h->hooks.unraisable) h->hooks.unraisable(h->hooks.ud, h, st, "appending to gc.garbage", o);
+}
+
+static void delete_garbage(pygc_heap *h, gc_head *collectable, gc_head *old) {
+  while (!gclist_empty(collectable)) {
+    pygc_object *o = collectable->gc_next;
+    if (h->debug & PYGC_DEBUG_SAVEALL) {
+      int st = pygc_list_append(h, h->garbage, pygc_obj(o));
+      if (st) report_garbage_failure(h, st, o);
+    } else if (o->type->clear) {
+      pygc_incref(o);
+      o->type->clear(h, o);
+      pygc_decref(h, o);
+    }
+    if (collectable->gc_next == o) {
+      /* still alive: it may die later */
+      o->flags &= ~(F_COLLECTING | F_UNREACHABLE);
+      gclist_move(o, old);
+    }
+  }
+}
+
+static void handle_legacy_finalizers(pygc_heap *h, gc_head *finalizers, gc_head *old) {
+  for (pygc_object *o = finalizers->gc_next; o != finalizers; o = o->gc_next) {
+    if ((h->debug & PYGC_DEBUG_SAVEALL) || is_legacy(o)) {
+      int st = pygc_list_append(h, h->garbage, pygc_obj(o));
+      if (st) report_garbage_failure(h, st, o);
+    }
+  }
+  gclist_merge(finalizers, old);
+}
+
+/* ---- one collection ------------------------------------------------------ */
+
+static intptr_t collect_main(pygc_heap *h, int generation, intptr_t *n_collected, intptr_t *n_uncollectable,
+                             size_t *candidates) {
+  intptr_t m = 0, n = 0;
+  double t1 = 0;
+  if (h->debug & PYGC_DEBUG_STATS) {
+    debug_printf(h, "gc: collecting generation %d...\n", generation);
+    debug_printf(h, "gc: objects in each generation: %zu %zu %zu\n", gclist_size(&h->gen[0].head),
+                 gclist_size(&h->gen[1].head), gclist_size(&h->gen[2].head));
+    debug_printf(h, "gc: objects in permanent generation: %zu\n", gclist_size(&h->permanent));
+    t1 = now_seconds();
+  }
+
+  /* update collection and allocation counters */
+  if (generation + 1 < 3) h->gen[generation + 1].count += 1;
+  for (int i = 0; i <= generation; i++) h->gen[i].count = 0;
+
+  /* merge younger generations with the one we are collecting */
+  for (int i = 0; i < generation; i++) gclist_merge(&h->gen[i].head, &h->gen[generation].head);
+
+  gc_head *young = &h->gen[generation].head;
+  gc_head *old = generation < 2 ? &h->gen[generation + 1].head : young;
+
+  gc_head unreachable;
+  gclist_init(&unreachable);
+  *candidates = update_refs(young);
+  subtract_refs(young);
+  move_unreachable(young, &unreachable);
+
+  untrack_tuples(h, young);
+  /* move the reachable to the next generation */
+  if (young != old) {
+    if (generation == 1) h->long_lived_pending += (int64_t)gclist_size(young);
+    gclist_merge(young, old);
+  } else {
+    h->long_lived_pending = 0;
+    h->long_lived_total = (int64_t)gclist_size(young);
+  }
+
+  /* legacy finalizers, and everything they reach, are not collected */
+  gc_head finalizers;
+  gclist_init(&finalizers);
+  move_legacy_finalizers(&unreachable, &finalizers);
+  move_legacy_finalizer_reachable(&finalizers);
+
+  for (pygc_object *o = unreachable.gc_next; o != &unreachable; o = o->gc_next) {
+    m++;
+    if (h->debug & PYGC_DEBUG_COLLECTABLE) debug_cycle(h, "collectable", o);
+  }
+
+  finalize_garbage(h, &unreachable);
+
+  gc_head final_unreachable;
+  gclist_init(&final_unreachable);
+  handle_resurrected_objects(&unreachable, &final_unreachable, old);
+
+  delete_garbage(h, &final_unreachable, old);
+
+  for (pygc_object *o = finalizers.gc_next; o != &finalizers; o = o->gc_next) {
+    n++;
+    if (h->debug & PYGC_DEBUG_UNCOLLECTABLE) debug_cycle(h, "uncollectable", o);
+  }
+  if (h->debug & PYGC_DEBUG_STATS) {
+    debug_printf(h, "gc: done, %zd unreachable, %zd uncollectable, %.4fs elapsed\n", (size_t)(n + m), (size_t)n,
+                 now_seconds() - t1);
+  }
+
+  handle_legacy_finalizers(h, &finalizers, old);
+
+  h->stats[generation].collections++;
+  h->stats[generation].collected += m;
+  h->stats[generation].uncollectable += n;
+  *n_collected = m;
+  *n_uncollectable = n;
+  return n + m;
+}
+
+static intptr_t collect_with_callback(pygc_heap *h, int generation) {
+  pygc_collect_info info = {generation, 0, 0, 0, 0.0};
+  if (h->hooks.callback) h->hooks.callback(h->hooks.ud, h, "start", &info);
+  double t0 = now_seconds();
+  size_t candidates = 0;
+  intptr_t result = collect_main(h, generation, &info.collected, &info.uncollectable, &candidates);
+  info.duration = now_seconds() - t0;
+  info.candidates = (intptr_t)candidates;
+  if (h->hooks.callback) h->hooks.callback(h->hooks.ud, h, "stop", &info);
+  return result;
+}
+
+static void collect_generations(pygc_heap *h) {
+  for (int i = 2; i >= 0; i--) {
+    if (h->gen[i].count > h->gen[i].threshold) {
+      /* the full-collection guard: only when enough new long-lived
+       * objects have piled up since the last one */
+      if (i == 2 && h->long_lived_pending < h->long_lived_total / 4) continue;
+      collect_with_callback(h, i);
+      break;
+    }
+  }
+}
+
+void gc_maybe_collect(pygc_heap *h) {
+  if (h->gen[0].count > h->gen[0].threshold && h->enabled && h->gen[0].threshold && !h->collecting &&
+      !h->destroying) {
+    h->collecting = 1;
+    collect_generations(h);
+    h->collecting = 0;
+  }
+}
+
+/* ---- the gc module's functions ------------------------------------------- */
+
+intptr_t pygc_collect(pygc_heap *h, int generation) {
+  if (generation < 0 || generation > 2) return -1;
+  if (h->collecting || h->destroying) return 0;
+  h->collecting = 1;
+  intptr_t n = collect_with_callback(h, generation);
+  h->collecting = 0;
+  return n;
+}
+
+void pygc_enable(pygc_heap *h) { h->enabled = 1; }
+void pygc_disable(pygc_heap *h) { h->enabled = 0; }
+int pygc_isenabled(const pygc_heap *h) { return h->enabled; }
+int pygc_is_collecting(const pygc_heap *h) { return h->collecting; }
+void pygc_set_debug(pygc_heap *h, int flags) { h->debug = flags; }
+int pygc_get_debug(const pygc_heap *h) { return h->debug; }
+
+void pygc_set_threshold(pygc_heap *h, int generation, int64_t value) {
+  if (generation >= 0 && generation < 3) h->gen[generation].threshold = value;
+}
+int64_t pygc_get_threshold(const pygc_heap *h, int generation) {
+  return generation >= 0 && generation < 3 ? h->gen[generation].threshold : 0;
+}
+int64_t pygc_get_count(const pygc_heap *h, int generation) {
+  return generation >= 0 && generation < 3 ? h->gen[generation].count : 0;
+}
+
+void pygc_get_stats(const pygc_heap *h, pygc_gen_stats out[3]) {
+  for (int i = 0; i < 3; i++) out[i] = h->stats[i];
+}
+
+void pygc_freeze(pygc_heap *h) {
+  for (int i = 0; i < 3; i++) gclist_merge(&h->gen[i].head, &h->permanent);
+  h->gen[0].count = 0;
+}
+
+void pygc_unfreeze(pygc_heap *h) { gclist_merge(&h->permanent, &h->gen[2].head); }
+size_t pygc_get_freeze_count(const pygc_heap *h) { return gclist_size(&h->permanent); }
+pygc_object *pygc_garbage(pygc_heap *h) { return h->garbage; }

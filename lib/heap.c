@@ -1,0 +1,310 @@
+/*
+ * heap.c -- the heap's life, allocation accounting, tracking, reference
+ * counting and deallocation.
+ *
+ * Deallocation is where user-controlled depth meets the C stack: dropping
+ * the head of a million-long chain releases the whole chain.  As CPython's
+ * trashcan does, nested deallocations past PYGC_TRASH_LIMIT are deferred to
+ * a stack that the outermost deallocation drains, so the C stack stays
+ * bounded whatever the shape of the data.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "pygc_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  (void)osize;
+  if (nsize == 0) {
+    free(ptr);
+    return NULL;
+  }
+  return realloc(ptr, nsize);
+}
+
+static void default_write(void *ud, const char *text, size_t len) {
+  (void)ud;
+  fwrite(text, 1, len, stderr);
+  fflush(stderr);
+}
+
+const char *pygc_strerror(int status) {
+  switch (status) {
+  case PYGC_OK: return "no error";
+  case PYGC_ENOMEM: return "not enough memory";
+  case PYGC_EINDEX: return "index out of range";
+  case PYGC_EKEY: return "key not found";
+  case PYGC_EUNHASHABLE: return "unhashable type";
+  case PYGC_ENAN: return "NaN cannot be a dict key";
+  case PYGC_ETYPE: return "wrong object type";
+  case PYGC_EIMMUTABLE: return "tuple is immutable";
+  case PYGC_ECHANGED: return "dict changed size during iteration";
+  case PYGC_EOVERFLOW: return "size overflow";
+  case PYGC_EVALUE: return "invalid value";
+  default: return "unknown error";
+  }
+}
+
+/* ---- memory ------------------------------------------------------------ */
+
+void *heap_alloc(pygc_heap *h, size_t n) {
+  void *p = h->alloc(h->alloc_ud, NULL, 0, n);
+  if (p) {
+    h->bytes += n;
+    if (h->bytes > h->peak_bytes) h->peak_bytes = h->bytes;
+  }
+  return p;
+}
+
+void *heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
+  if (p == NULL) return heap_alloc(h, nsize);
+  if (nsize == 0) {
+    heap_free_mem(h, p, osize);
+    return NULL;
+  }
+  void *q = h->alloc(h->alloc_ud, p, osize, nsize);
+  if (q) {
+    h->bytes = h->bytes - osize + nsize;
+    if (h->bytes > h->peak_bytes) h->peak_bytes = h->bytes;
+  }
+  return q;
+}
+
+void heap_free_mem(pygc_heap *h, void *p, size_t n) {
+  if (p == NULL) return;
+  h->alloc(h->alloc_ud, p, n, 0);
+  h->bytes -= n;
+}
+
+void *pygc_mem_alloc(pygc_heap *h, size_t n) { return heap_alloc(h, n); }
+void *pygc_mem_realloc(pygc_heap *h, void *p, size_t o, size_t n) { return heap_realloc(h, p, o, n); }
+void pygc_mem_free(pygc_heap *h, void *p, size_t n) { heap_free_mem(h, p, n); }
+
+size_t pygc_heap_bytes(const pygc_heap *h) { return h->bytes; }
+
+/* ---- the heap ---------------------------------------------------------- */
+
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+pygc_heap *pygc_heap_new(pygc_alloc_fn alloc, void *ud, uint64_t seed) {
+  if (alloc == NULL) alloc = default_alloc;
+  pygc_heap *h = alloc(ud, NULL, 0, sizeof *h);
+  if (h == NULL) return NULL;
+  memset(h, 0, sizeof *h);
+  h->alloc = alloc;
+  h->alloc_ud = ud;
+  h->hooks.write = default_write;
+  if (seed == 0) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)h ^
+           ((uint64_t)(uintptr_t)&ts << 17) ^ (uint64_t)clock();
+  }
+  h->seed[0] = mix64(seed);
+  h->seed[1] = mix64(seed ^ 0x9e3779b97f4a7c15ULL);
+  static const int64_t thresholds[3] = {PYGC_THRESHOLD0, PYGC_THRESHOLD1, PYGC_THRESHOLD2};
+  for (int i = 0; i < 3; i++) {
+    gclist_init(&h->gen[i].head);
+    h->gen[i].threshold = thresholds[i];
+  }
+  gclist_init(&h->permanent);
+  gclist_init(&h->untracked);
+  h->enabled = 1;
+  h->bytes = sizeof *h;
+  h->peak_bytes = h->bytes;
+  h->collecting = 1; /* no automatic collection while the heap is built */
+  h->garbage = pygc_list_new(h, 0);
+  h->collecting = 0;
+  if (h->garbage == NULL) {
+    pygc_heap_free(h);
+    return NULL;
+  }
+  return h;
+}
+
+static void free_list_objects(pygc_heap *h, gc_head *l) {
+  while (!gclist_empty(l)) {
+    pygc_object *o = l->gc_next;
+    gclist_remove(o);
+    if (o->type->free) o->type->free(h, o);
+    heap_free_mem(h, o, o->type->size(o)); /* storage gone: the block's own size */
+    h->nobjects--;
+  }
+}
+
+void pygc_heap_free(pygc_heap *h) {
+  if (h == NULL) return;
+  h->destroying = 1;
+  h->collecting = 1;
+  memset(&h->hooks, 0, sizeof h->hooks);
+  /* objects still deferred by the trashcan, then every list: nothing is
+   * finalized and no reference is dropped, the memory simply goes */
+  while (h->trash) {
+    pygc_object *o = h->trash;
+    h->trash = o->gc_next;
+    gclist_append(o, &h->untracked);
+  }
+  for (int i = 0; i < 3; i++) free_list_objects(h, &h->gen[i].head);
+  free_list_objects(h, &h->permanent);
+  free_list_objects(h, &h->untracked);
+  str_intern_free(h);
+  h->alloc(h->alloc_ud, h, sizeof *h, 0);
+}
+
+void pygc_set_hooks(pygc_heap *h, const pygc_hooks *hooks) {
+  h->hooks = *hooks;
+  if (h->hooks.write == NULL) h->hooks.write = default_write;
+}
+
+void pygc_get_hooks(pygc_heap *h, pygc_hooks *out) { *out = h->hooks; }
+
+void pygc_heap_get_info(pygc_heap *h, pygc_heap_info *out) {
+  memset(out, 0, sizeof *out);
+  out->objects = h->nobjects;
+  out->bytes = h->bytes;
+  out->peak_bytes = h->peak_bytes;
+  out->frozen = gclist_size(&h->permanent);
+  out->tracked = out->frozen;
+  for (int i = 0; i < 3; i++) {
+    out->generation[i] = gclist_size(&h->gen[i].head);
+    out->tracked += out->generation[i];
+  }
+}
+
+/* ---- objects ----------------------------------------------------------- */
+
+pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
+  pygc_object *o = heap_alloc(h, size);
+  if (o == NULL) return NULL;
+  memset(o, 0, size);
+  o->type = t;
+  o->refcnt = 1;
+  if (t->flags & PYGC_TYPE_GC) {
+    o->flags = F_GC;
+    h->gen[0].count++; /* CPython counts allocations, tracked or not */
+  }
+  gclist_append(o, &h->untracked);
+  h->nobjects++;
+  return o;
+}
+
+pygc_object *pygc_object_new(pygc_heap *h, const pygc_type *type, size_t size) {
+  if (size < sizeof(pygc_object) || type == NULL || type->size == NULL) return NULL;
+  if ((type->flags & PYGC_TYPE_GC) && type->traverse == NULL) return NULL;
+  return heap_new_object(h, type, size);
+}
+
+void heap_track(pygc_heap *h, pygc_object *o) {
+  if (o->flags & F_TRACKED) return;
+  gclist_move(o, &h->gen[0].head);
+  o->flags |= F_TRACKED;
+}
+
+void pygc_track(pygc_heap *h, pygc_object *o) {
+  if (!(o->flags & F_GC)) return;
+  heap_track(h, o);
+  gc_maybe_collect(h);
+}
+
+void pygc_untrack(pygc_heap *h, pygc_object *o) {
+  if (!(o->flags & F_TRACKED)) return;
+  gclist_move(o, &h->untracked);
+  o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE);
+}
+
+int pygc_is_tracked(const pygc_object *o) { return (o->flags & F_TRACKED) != 0; }
+int pygc_is_finalized(const pygc_object *o) { return (o->flags & F_FINALIZED) != 0; }
+void pygc_watch(pygc_object *o) { o->flags |= F_WATCHED; }
+size_t pygc_sizeof(const pygc_object *o) { return o->type->size(o); }
+size_t pygc_refcount(const pygc_object *o) { return o->refcnt; }
+
+int pygc_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
+  return o->type->traverse ? o->type->traverse(o, visit, arg) : 0;
+}
+
+/* ---- reference counting ------------------------------------------------ */
+
+void pygc_incref(pygc_object *o) {
+  if (o->refcnt != REFCNT_MAX) o->refcnt++;
+}
+
+void pygc_decref(pygc_heap *h, pygc_object *o) {
+  if (o->refcnt == REFCNT_MAX) return; /* immortal once saturated */
+  pygc_assert(o->refcnt > 0);
+  if (--o->refcnt == 0) heap_dealloc(h, o);
+}
+
+void pygc_value_incref(pygc_value v) { val_incref(v); }
+void pygc_value_decref(pygc_heap *h, pygc_value v) { val_decref(h, v); }
+
+static int wants_finalize(const pygc_object *o) {
+  const pygc_type *t = o->type;
+  if (t->finalize == NULL || (o->flags & F_FINALIZED)) return 0;
+  return t->has_finalizer == NULL || t->has_finalizer(o);
+}
+
+/* Release one object whose refcount reached zero. */
+static void dealloc_one(pygc_heap *h, pygc_object *o) {
+  const pygc_type *t = o->type;
+  if (wants_finalize(o) && !h->destroying) {
+    /* PEP 442: the finalizer runs once, with the object tracked and alive;
+     * if it leaves a reference behind, the object is resurrected. */
+    if (o->flags & F_GC) {
+      if (o->gc_next) gclist_remove(o);
+      gclist_append(o, &h->gen[0].head);
+      o->flags = (o->flags & ~(F_COLLECTING | F_UNREACHABLE)) | F_TRACKED;
+    } else if (o->gc_next == NULL) {
+      gclist_append(o, &h->untracked);
+    }
+    o->refcnt = 1;
+    o->flags |= F_FINALIZED;
+    t->finalize(h, o);
+    if (o->refcnt == REFCNT_MAX || --o->refcnt != 0) return;
+  }
+  if (o->gc_next) gclist_remove(o);
+  o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE);
+  if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
+  if (t->dealloc)
+    t->dealloc(h, o);
+  else if (t->clear)
+    t->clear(h, o);
+  if (t->free) t->free(h, o);
+  if ((o->flags & F_GC) && h->gen[0].count > 0) h->gen[0].count--;
+  h->nobjects--;
+  heap_free_mem(h, o, t->size(o)); /* storage gone: the block's own size */
+}
+
+void heap_dealloc(pygc_heap *h, pygc_object *o) {
+  if (h->trash_depth >= PYGC_TRASH_LIMIT) {
+    /* too deep: defer, the outermost deallocation will come back to it */
+    if (o->gc_next) gclist_remove(o);
+    o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE);
+    o->gc_prev = NULL;
+    o->gc_next = h->trash;
+    h->trash = o;
+    return;
+  }
+  h->trash_depth++;
+  dealloc_one(h, o);
+  h->trash_depth--;
+  if (h->trash_depth == 0) {
+    while (h->trash) {
+      pygc_object *p = h->trash;
+      h->trash = p->gc_next;
+      p->gc_next = NULL;
+      h->trash_depth++;
+      dealloc_one(h, p);
+      h->trash_depth--;
+    }
+  }
+}

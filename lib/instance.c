@@ -1,0 +1,139 @@
+/*
+ * instance.c -- classes and their instances.
+ *
+ * A class is an untracked object holding a name, flags (finalizer, legacy)
+ * and one word for the host (the binding keeps its Lua data there).  An
+ * instance holds its class and an attribute table keyed by str.
+ */
+#include "pygc_int.h"
+
+/* ---- class -------------------------------------------------------------- */
+
+static void class_clear(pygc_heap *h, pygc_object *o) {
+  class_obj *c = (class_obj *)o;
+  pygc_object *name = c->name;
+  c->name = NULL;
+  if (name) pygc_decref(h, name);
+}
+
+static int class_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
+  (void)o;
+  (void)visit;
+  (void)arg;
+  return 0; /* its name is not a value slot that could ever join a cycle */
+}
+
+static size_t class_size(const pygc_object *o) {
+  (void)o;
+  return sizeof(class_obj);
+}
+
+const pygc_type pygc_class_type = {
+    .name = "type",
+    .traverse = class_traverse,
+    .dealloc = class_clear,
+    .size = class_size,
+};
+
+pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned flags) {
+  pygc_object *s = pygc_str_new(h, name, len);
+  if (s == NULL) return NULL;
+  class_obj *c = (class_obj *)heap_new_object(h, &pygc_class_type, sizeof(class_obj));
+  if (c == NULL) {
+    pygc_decref(h, s);
+    return NULL;
+  }
+  c->name = s;
+  c->flags = flags;
+  return &c->h;
+}
+
+const char *pygc_class_name(const pygc_object *cls) {
+  const class_obj *c = (const class_obj *)cls;
+  return c->name ? ((const str_obj *)c->name)->data : "?";
+}
+unsigned pygc_class_flags(const pygc_object *cls) { return ((const class_obj *)cls)->flags; }
+void pygc_class_set_host(pygc_object *cls, intptr_t host) { ((class_obj *)cls)->host = host; }
+intptr_t pygc_class_host(const pygc_object *cls) { return ((const class_obj *)cls)->host; }
+
+/* ---- instance ------------------------------------------------------------ */
+
+static int instance_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
+  return tab_traverse(&((instance_obj *)o)->attrs, visit, arg, 0);
+}
+
+static void instance_clear(pygc_heap *h, pygc_object *o) { tab_clear(h, &((instance_obj *)o)->attrs); }
+
+static void instance_dealloc(pygc_heap *h, pygc_object *o) {
+  instance_obj *in = (instance_obj *)o;
+  tab_clear(h, &in->attrs);
+  pygc_object *cls = in->cls;
+  in->cls = NULL;
+  if (cls) pygc_decref(h, cls);
+}
+
+static void instance_free(pygc_heap *h, pygc_object *o) { tab_free(h, &((instance_obj *)o)->attrs); }
+
+static size_t instance_size(const pygc_object *o) {
+  return sizeof(instance_obj) + tab_bytes(&((const instance_obj *)o)->attrs);
+}
+
+static void instance_finalize(pygc_heap *h, pygc_object *o) {
+  if (h->hooks.finalize) h->hooks.finalize(h->hooks.ud, h, o);
+}
+
+static int instance_has_finalizer(const pygc_object *o) {
+  const instance_obj *in = (const instance_obj *)o;
+  return in->cls && (pygc_class_flags(in->cls) & PYGC_CLASS_FINALIZER);
+}
+
+static int instance_is_legacy(const pygc_object *o) {
+  const instance_obj *in = (const instance_obj *)o;
+  return in->cls && (pygc_class_flags(in->cls) & PYGC_CLASS_LEGACY);
+}
+
+const pygc_type pygc_instance_type = {
+    .name = "instance",
+    .flags = PYGC_TYPE_GC,
+    .traverse = instance_traverse,
+    .clear = instance_clear,
+    .dealloc = instance_dealloc,
+    .finalize = instance_finalize,
+    .free = instance_free,
+    .size = instance_size,
+    .has_finalizer = instance_has_finalizer,
+    .is_legacy = instance_is_legacy,
+};
+
+int instance_verify(const pygc_object *o, char *msg, size_t n) {
+  const instance_obj *in = (const instance_obj *)o;
+  if (in->cls == NULL || in->cls->type != &pygc_class_type) {
+    snprintf(msg, n, "instance at %p has no class", (const void *)o);
+    return 1;
+  }
+  return tab_verify(&in->attrs, msg, n);
+}
+
+pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
+  if (cls == NULL || cls->type != &pygc_class_type) return NULL;
+  instance_obj *in = (instance_obj *)heap_new_object(h, &pygc_instance_type, sizeof(instance_obj));
+  if (in == NULL) return NULL;
+  pygc_incref(cls);
+  in->cls = cls;
+  heap_track(h, &in->h);
+  gc_maybe_collect(h);
+  return &in->h;
+}
+
+pygc_object *pygc_instance_class(const pygc_object *o) {
+  return o->type == &pygc_instance_type ? ((const instance_obj *)o)->cls : NULL;
+}
+
+size_t pygc_attr_count(const pygc_object *o) {
+  return o->type == &pygc_instance_type ? ((const instance_obj *)o)->attrs.used : 0;
+}
+
+int pygc_attr_next(const pygc_object *o, size_t *pos, pygc_value *name, pygc_value *value) {
+  if (o->type != &pygc_instance_type) return 0;
+  return tab_next(&((const instance_obj *)o)->attrs, pos, name, value);
+}

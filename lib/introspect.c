@@ -1,0 +1,262 @@
+/*
+ * introspect.c -- get_objects, get_referrers, and the heap verifier.
+ *
+ * Every pass here uses the types' one traverse function, as the collector
+ * does, so what introspection reports is what the collector sees.
+ */
+#include "pygc_int.h"
+
+size_t pygc_get_objects(pygc_heap *h, int generation, pygc_object_fn fn, void *arg) {
+  size_t n = 0;
+  int lo = generation < 0 ? 0 : generation, hi = generation < 0 ? 2 : generation;
+  if (generation > 2) return 0;
+  for (int g = lo; g <= hi; g++) {
+    gc_head *l = &h->gen[g].head;
+    for (pygc_object *o = l->gc_next; o != l; o = o->gc_next) {
+      n++;
+      if (fn && fn(o, arg)) return n;
+    }
+  }
+  return n;
+}
+
+/* Values held by an object, atomic ones included (traverse visits only the
+ * object slots; introspection wants everything). */
+typedef struct referrer_ctx {
+  const pygc_value *targets;
+  size_t n;
+} referrer_ctx;
+
+static int value_matches(pygc_value v, const referrer_ctx *c) {
+  for (size_t i = 0; i < c->n; i++) {
+    pygc_value t = c->targets[i];
+    if (t.tag != v.tag) continue;
+    if (t.tag == PYGC_TOBJ) {
+      if (t.u.o == v.u.o) return 1;
+      if (t.u.o->type == &pygc_str_type && pygc_equal(t, v)) return 1;
+    } else if (pygc_equal(t, v)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int visit_match(pygc_value *slot, void *arg) { return value_matches(*slot, arg); }
+
+static int object_refers(pygc_object *o, const referrer_ctx *c) {
+  if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
+    int is_list = o->type == &pygc_list_type;
+    size_t len = is_list ? ((list_obj *)o)->len : ((tuple_obj *)o)->len;
+    pygc_value *items = is_list ? ((list_obj *)o)->items : ((tuple_obj *)o)->items;
+    for (size_t i = 0; i < len; i++)
+      if (value_matches(items[i], c)) return 1;
+    return 0;
+  }
+  if (o->type == &pygc_dict_type || o->type == &pygc_instance_type) {
+    const table *t = o->type == &pygc_dict_type ? &((dict_obj *)o)->t : &((instance_obj *)o)->attrs;
+    size_t pos = 0;
+    pygc_value k, v;
+    while (tab_next(t, &pos, &k, &v))
+      if ((o->type == &pygc_dict_type && value_matches(k, c)) || value_matches(v, c)) return 1;
+    return 0;
+  }
+  return o->type->traverse ? o->type->traverse(o, visit_match, (void *)c) != 0 : 0;
+}
+
+size_t pygc_get_referrers(pygc_heap *h, const pygc_value *targets, size_t n, pygc_object_fn fn, void *arg) {
+  referrer_ctx c = {targets, n};
+  size_t found = 0;
+  for (int g = 0; g < 3; g++) {
+    gc_head *l = &h->gen[g].head;
+    for (pygc_object *o = l->gc_next; o != l; o = o->gc_next) {
+      if (object_refers(o, &c)) {
+        found++;
+        if (fn && fn(o, arg)) return found;
+      }
+    }
+  }
+  return found;
+}
+
+/* ---- the verifier -------------------------------------------------------- */
+
+typedef struct verify_ctx {
+  char *msg;
+  size_t msgsize;
+  pygc_object *owner;
+  int bad;
+} verify_ctx;
+
+static int visit_count(pygc_value *slot, void *arg) {
+  verify_ctx *c = arg;
+  pygc_object *o = slot->u.o;
+  if (!(o->flags & F_MARK)) {
+    snprintf(c->msg, c->msgsize, "%s at %p refers to %p, which is not a live object", c->owner->type->name,
+             (void *)c->owner, (void *)o);
+    c->bad = 1;
+    return 1;
+  }
+  o->gc_refs++;
+  return 0;
+}
+
+typedef struct list_desc {
+  gc_head *head;
+  const char *name;
+  int tracked;
+} list_desc;
+
+int pygc_heap_verify(pygc_heap *h, char *msg, size_t msgsize) {
+  char dummy[8];
+  if (msg == NULL || msgsize == 0) {
+    msg = dummy;
+    msgsize = sizeof dummy;
+  }
+  msg[0] = '\0';
+  if (h->collecting) return 0;
+  list_desc lists[5] = {{&h->gen[0].head, "generation 0", 1},
+                        {&h->gen[1].head, "generation 1", 1},
+                        {&h->gen[2].head, "generation 2", 1},
+                        {&h->permanent, "permanent generation", 1},
+                        {&h->untracked, "untracked list", 0}};
+  size_t count = 0, bytes = sizeof *h;
+  int bad = 0;
+  /* 1. list links and flags; mark every live object */
+  for (int i = 0; i < 5 && !bad; i++) {
+    gc_head *l = lists[i].head;
+    pygc_object *prev = l;
+    for (pygc_object *o = l->gc_next; o != l; prev = o, o = o->gc_next) {
+      if (o == NULL || o->gc_prev != prev) {
+        snprintf(msg, msgsize, "%s: broken link after %p", lists[i].name, (void *)prev);
+        bad = 1;
+        break;
+      }
+      if (o->flags & F_MARK) {
+        snprintf(msg, msgsize, "%s: object %p is on two lists (or a loop)", lists[i].name, (void *)o);
+        bad = 1;
+        break;
+      }
+      int tracked = (o->flags & F_TRACKED) != 0;
+      if (tracked != lists[i].tracked || (tracked && !(o->flags & F_GC))) {
+        snprintf(msg, msgsize, "%s: %s at %p has tracked flag %d", lists[i].name, o->type->name, (void *)o, tracked);
+        bad = 1;
+        break;
+      }
+      if (o->flags & (F_COLLECTING | F_UNREACHABLE)) {
+        snprintf(msg, msgsize, "%s: %s at %p keeps collector flags", lists[i].name, o->type->name, (void *)o);
+        bad = 1;
+        break;
+      }
+      if (o->refcnt == 0) {
+        snprintf(msg, msgsize, "%s: %s at %p has refcount 0", lists[i].name, o->type->name, (void *)o);
+        bad = 1;
+        break;
+      }
+      o->flags |= F_MARK;
+      o->gc_refs = 0;
+      count++;
+      bytes += o->type->size(o);
+    }
+    if (!bad && l->gc_prev != prev) {
+      snprintf(msg, msgsize, "%s: tail link is wrong", lists[i].name);
+      bad = 1;
+    }
+  }
+  if (!bad && h->trash != NULL) {
+    snprintf(msg, msgsize, "trashcan holds objects outside a deallocation");
+    bad = 1;
+  }
+  if (!bad && count != h->nobjects) {
+    snprintf(msg, msgsize, "heap counts %zu objects, lists hold %zu", h->nobjects, count);
+    bad = 1;
+  }
+  /* 2. per-type structure, and internal references per object */
+  verify_ctx c = {msg, msgsize, NULL, 0};
+  for (int i = 0; i < 5 && !bad; i++) {
+    gc_head *l = lists[i].head;
+    for (pygc_object *o = l->gc_next; o != l && !bad; o = o->gc_next) {
+      if (o->type == &pygc_dict_type)
+        bad = dict_verify(o, msg, msgsize);
+      else if (o->type == &pygc_instance_type)
+        bad = instance_verify(o, msg, msgsize);
+      else if (o->type == &pygc_list_type && ((list_obj *)o)->len > ((list_obj *)o)->cap) {
+        snprintf(msg, msgsize, "list at %p is longer than its capacity", (void *)o);
+        bad = 1;
+      }
+      if (bad) break;
+      c.owner = o;
+      if (o->type->traverse) o->type->traverse(o, visit_count, &c);
+      if (o->type == &pygc_instance_type) visit_count(&(pygc_value){PYGC_TOBJ, {.o = ((instance_obj *)o)->cls}}, &c);
+      if (o->type == &pygc_class_type && ((class_obj *)o)->name)
+        visit_count(&(pygc_value){PYGC_TOBJ, {.o = ((class_obj *)o)->name}}, &c);
+      if (o->type == &pygc_dict_type || o->type == &pygc_instance_type) {
+        /* str keys are not visited by traverse of instances; count them */
+        const table *t = o->type == &pygc_dict_type ? &((dict_obj *)o)->t : &((instance_obj *)o)->attrs;
+        size_t pos = 0;
+        pygc_value k;
+        while (o->type == &pygc_instance_type && tab_next(t, &pos, &k, NULL)) visit_count(&k, &c);
+      }
+      bad = c.bad;
+    }
+  }
+  /* the heap's own reference to garbage */
+  if (!bad) h->garbage->gc_refs++;
+  /* 3. no object is referenced more often than its count says */
+  for (int i = 0; i < 5 && !bad; i++) {
+    gc_head *l = lists[i].head;
+    for (pygc_object *o = l->gc_next; o != l; o = o->gc_next) {
+      if (o->refcnt != REFCNT_MAX && o->gc_refs > (int64_t)o->refcnt) {
+        snprintf(msg, msgsize, "%s at %p has refcount %u but %lld references from the heap", pygc_type_name(pygc_obj(o)),
+                 (void *)o, o->refcnt, (long long)o->gc_refs);
+        bad = 1;
+        break;
+      }
+    }
+  }
+  /* every byte is accounted: objects with their storage, the intern set,
+   * and buffers handed to hosts */
+  bytes += h->intern_cap * sizeof *h->intern + h->scratch_bytes;
+  if (!bad && bytes != h->bytes) {
+    snprintf(msg, msgsize, "heap accounts %zu bytes, objects and tables hold %zu", h->bytes, bytes);
+    bad = 1;
+  }
+  /* unmark */
+  for (int i = 0; i < 5; i++) {
+    gc_head *l = lists[i].head;
+    for (pygc_object *o = l->gc_next; o != l && o != NULL; o = o->gc_next) {
+      o->flags &= ~F_MARK;
+      o->gc_refs = 0;
+    }
+  }
+  return bad;
+}
+
+/* Every value an object holds, atomic ones included: list and tuple items,
+ * dict keys and values, instance attribute values; host types through
+ * their traverse. */
+int pygc_referents(pygc_object *o, pygc_visit_fn visit, void *arg) {
+  if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
+    int is_list = o->type == &pygc_list_type;
+    size_t len = is_list ? ((list_obj *)o)->len : ((tuple_obj *)o)->len;
+    pygc_value *items = is_list ? ((list_obj *)o)->items : ((tuple_obj *)o)->items;
+    for (size_t i = 0; i < len; i++) {
+      int r = visit(&items[i], arg);
+      if (r) return r;
+    }
+    return 0;
+  }
+  if (o->type == &pygc_dict_type || o->type == &pygc_instance_type) {
+    int is_dict = o->type == &pygc_dict_type;
+    table *t = is_dict ? &((dict_obj *)o)->t : &((instance_obj *)o)->attrs;
+    if (t->mem == NULL) return 0;
+    tab_entry *ents = tab_entries(t);
+    for (uint32_t i = 0; i < t->nentries; i++) {
+      if (ents[i].key.tag == TAG_DEAD) continue;
+      int r;
+      if (is_dict && (r = visit(&ents[i].key, arg)) != 0) return r;
+      if ((r = visit(&ents[i].value, arg)) != 0) return r;
+    }
+    return 0;
+  }
+  return o->type->traverse ? o->type->traverse(o, visit, arg) : 0;
+}

@@ -1,0 +1,307 @@
+/*
+ * value.c -- tagged values: the str type and its intern set, hashing and
+ * equality of values as dict keys, and Python type names.
+ *
+ * Hashing follows Python where it is observable: equal numbers hash alike
+ * whatever their type (1, 1.0 and True are one key), tuples hash from their
+ * items, other objects hash by identity.  Strings use SipHash-1-3 keyed per
+ * heap, so a script cannot choose keys that all collide.
+ */
+#include "pygc_int.h"
+
+#include <math.h>
+
+/* ---- SipHash-1-3 -------------------------------------------------------- */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                   \
+  do {                                                                                             \
+    v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                                     \
+    v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                                         \
+    v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                                         \
+    v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                                     \
+  } while (0)
+
+static uint64_t siphash13(uint64_t k0, uint64_t k1, const unsigned char *in, size_t len) {
+  uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+  uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+  uint64_t b = (uint64_t)len << 56;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t m;
+    memcpy(&m, in + i, 8); /* little-endian hosts; hashes need only be stable per process */
+    v3 ^= m;
+    SIPROUND;
+    v0 ^= m;
+  }
+  uint64_t t = 0;
+  for (size_t j = 0; i + j < len; j++) t |= (uint64_t)in[i + j] << (8 * j);
+  b |= t;
+  v3 ^= b;
+  SIPROUND;
+  v0 ^= b;
+  v2 ^= 0xff;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t str_hash_bytes(const pygc_heap *h, const char *s, size_t len) {
+  uint64_t x = siphash13(h->seed[0], h->seed[1], (const unsigned char *)s, len);
+  return x == (uint64_t)-1 ? (uint64_t)-2 : x;
+}
+
+/* ---- str ---------------------------------------------------------------- */
+
+static size_t str_size(const pygc_object *o) {
+  return offsetof(str_obj, data) + ((const str_obj *)o)->len + 1;
+}
+
+static void str_free(pygc_heap *h, pygc_object *o) {
+  if (o->flags & F_INTERNED) str_intern_remove(h, o);
+}
+
+const pygc_type pygc_str_type = {
+    .name = "str",
+    .free = str_free,
+    .size = str_size,
+};
+
+static size_t intern_slot(const pygc_heap *h, uint64_t hash) { return (size_t)hash & (h->intern_cap - 1); }
+
+pygc_object *str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t hash) {
+  if (h->intern_cap == 0) return NULL;
+  for (size_t i = intern_slot(h, hash);; i = (i + 1) & (h->intern_cap - 1)) {
+    str_obj *e = (str_obj *)h->intern[i];
+    if (e == NULL) return NULL;
+    if (e->hash == hash && e->len == len && memcmp(e->data, s, len) == 0) return &e->h;
+  }
+}
+
+static int intern_grow(pygc_heap *h) {
+  size_t ncap = h->intern_cap ? h->intern_cap * 2 : 64;
+  pygc_object **n = heap_alloc(h, ncap * sizeof *n);
+  if (n == NULL) return PYGC_ENOMEM;
+  memset(n, 0, ncap * sizeof *n);
+  for (size_t i = 0; i < h->intern_cap; i++) {
+    str_obj *e = (str_obj *)h->intern[i];
+    if (e == NULL) continue;
+    size_t j = (size_t)e->hash & (ncap - 1);
+    while (n[j]) j = (j + 1) & (ncap - 1);
+    n[j] = &e->h;
+  }
+  heap_free_mem(h, h->intern, h->intern_cap * sizeof *n);
+  h->intern = n;
+  h->intern_cap = ncap;
+  return PYGC_OK;
+}
+
+static int intern_add(pygc_heap *h, pygc_object *o) {
+  if ((h->intern_used + 1) * 4 > h->intern_cap * 3 && intern_grow(h) != PYGC_OK) return PYGC_ENOMEM;
+  size_t i = intern_slot(h, ((str_obj *)o)->hash);
+  while (h->intern[i]) i = (i + 1) & (h->intern_cap - 1);
+  h->intern[i] = o;
+  h->intern_used++;
+  o->flags |= F_INTERNED;
+  return PYGC_OK;
+}
+
+void str_intern_remove(pygc_heap *h, pygc_object *o) {
+  size_t mask = h->intern_cap - 1;
+  size_t i = intern_slot(h, ((str_obj *)o)->hash);
+  while (h->intern[i] != o) i = (i + 1) & mask;
+  /* backward-shift deletion keeps probe chains unbroken without tombstones */
+  size_t j = i;
+  for (;;) {
+    h->intern[i] = NULL;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (h->intern[j] == NULL) {
+        h->intern_used--;
+        return;
+      }
+      size_t k = intern_slot(h, ((str_obj *)h->intern[j])->hash);
+      /* can entry j move to i?  only if its home k is not in (i, j] */
+      if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+      break;
+    }
+    h->intern[i] = h->intern[j];
+    i = j;
+  }
+}
+
+void str_intern_free(pygc_heap *h) {
+  heap_free_mem(h, h->intern, h->intern_cap * sizeof *h->intern);
+  h->intern = NULL;
+  h->intern_cap = h->intern_used = 0;
+}
+
+pygc_object *pygc_str_new(pygc_heap *h, const char *s, size_t len) {
+  if (len > ((size_t)-1) / 2) return NULL;
+  uint64_t hash = str_hash_bytes(h, s, len);
+  int intern = len <= PYGC_INTERN_MAX;
+  if (intern) {
+    pygc_object *found = str_intern_find(h, s, len, hash);
+    if (found) {
+      pygc_incref(found);
+      return found;
+    }
+  }
+  str_obj *o = (str_obj *)heap_new_object(h, &pygc_str_type, offsetof(str_obj, data) + len + 1);
+  if (o == NULL) return NULL;
+  o->len = len;
+  o->hash = hash;
+  if (len) memcpy(o->data, s, len);
+  o->data[len] = '\0';
+  if (intern) intern_add(h, &o->h); /* on failure the string is merely not shared */
+  return &o->h;
+}
+
+const char *pygc_str_data(const pygc_object *o, size_t *len) {
+  if (o->type != &pygc_str_type) return NULL;
+  const str_obj *s = (const str_obj *)o;
+  if (len) *len = s->len;
+  return s->data;
+}
+
+/* ---- hashing ------------------------------------------------------------ */
+
+#define HASH_MODULUS (((uint64_t)1 << 61) - 1)
+
+static uint64_t hash_int(int64_t i) {
+  /* Python: hash(i) = i mod (2**61 - 1), sign kept, -1 becomes -2 */
+  uint64_t a = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+  uint64_t r = a % HASH_MODULUS;
+  int64_t s = i < 0 ? -(int64_t)r : (int64_t)r;
+  if (s == -1) s = -2;
+  return (uint64_t)s;
+}
+
+static uint64_t hash_double(double d) {
+  if (isinf(d)) return d > 0 ? 314159 : (uint64_t)-314159;
+  /* integral doubles in int64 range hash as the int they equal */
+  if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) return hash_int((int64_t)d);
+  /* Python's algorithm for non-integral floats */
+  int e;
+  double m = frexp(d, &e);
+  int sign = 1;
+  if (m < 0) {
+    sign = -1;
+    m = -m;
+  }
+  uint64_t x = 0;
+  while (m) {
+    x = ((x << 28) & HASH_MODULUS) | x >> (61 - 28);
+    m *= 268435456.0;
+    e -= 28;
+    uint64_t y = (uint64_t)m;
+    m -= (double)y;
+    x += y;
+    if (x >= HASH_MODULUS) x -= HASH_MODULUS;
+  }
+  e = e >= 0 ? e % 61 : 61 - 1 - ((-1 - e) % 61);
+  x = ((x << e) & HASH_MODULUS) | x >> (61 - e);
+  int64_t s = (int64_t)x * sign;
+  if (s == -1) s = -2;
+  return (uint64_t)s;
+}
+
+#define HASH_DEPTH_MAX 1000 /* nested tuples deeper than this are refused */
+
+static int hash_rec(pygc_value v, uint64_t *out, int depth) {
+  switch (v.tag) {
+  case PYGC_TNONE: *out = 0xFCA86420u; return PYGC_OK;
+  case PYGC_TBOOL: *out = (uint64_t)v.u.b; return PYGC_OK;
+  case PYGC_TINT: *out = hash_int(v.u.i); return PYGC_OK;
+  case PYGC_TFLOAT:
+    if (isnan(v.u.f)) return PYGC_ENAN;
+    *out = hash_double(v.u.f);
+    return PYGC_OK;
+  default: break;
+  }
+  pygc_object *o = v.u.o;
+  if (o->type == &pygc_str_type) {
+    *out = ((str_obj *)o)->hash;
+    return PYGC_OK;
+  }
+  if (o->type == &pygc_list_type || o->type == &pygc_dict_type) return PYGC_EUNHASHABLE;
+  if (o->type == &pygc_tuple_type) {
+    /* xxHash-style combination, as CPython's tuplehash */
+    const tuple_obj *t = (const tuple_obj *)o;
+    uint64_t acc = 0x27D4EB2F165667C5ULL;
+    for (size_t i = 0; i < t->len; i++) {
+      uint64_t ih;
+      int st = depth >= HASH_DEPTH_MAX ? PYGC_EOVERFLOW : hash_rec(t->items[i], &ih, depth + 1);
+      if (st != PYGC_OK) return st;
+      acc += ih * 0xC2B2AE3D27D4EB4FULL;
+      acc = (acc << 31) | (acc >> 33);
+      acc *= 0x9E3779B185EBCA87ULL;
+    }
+    acc += t->len ^ (0x27D4EB2F165667C5ULL ^ 3527539UL);
+    if (acc == (uint64_t)-1) acc = 1546275796;
+    *out = acc;
+    return PYGC_OK;
+  }
+  uintptr_t p = (uintptr_t)o;
+  *out = (uint64_t)((p >> 4) | (p << (8 * sizeof(p) - 4)));
+  return PYGC_OK;
+}
+
+int pygc_hash(pygc_heap *h, pygc_value v, uint64_t *out) {
+  (void)h;
+  return hash_rec(v, out, 0);
+}
+
+/* ---- equality ----------------------------------------------------------- */
+
+static int num_equal(pygc_value a, pygc_value b) {
+  /* bool and int compare as integers; int and float compare exactly */
+  int64_t ai = a.tag == PYGC_TBOOL ? a.u.b : a.u.i;
+  int64_t bi = b.tag == PYGC_TBOOL ? b.u.b : b.u.i;
+  if (a.tag != PYGC_TFLOAT && b.tag != PYGC_TFLOAT) return ai == bi;
+  if (a.tag == PYGC_TFLOAT && b.tag == PYGC_TFLOAT) return a.u.f == b.u.f;
+  double f = a.tag == PYGC_TFLOAT ? a.u.f : b.u.f;
+  int64_t i = a.tag == PYGC_TFLOAT ? bi : ai;
+  if (f != floor(f) || !(f >= -9223372036854775808.0 && f < 9223372036854775808.0)) return 0;
+  return (int64_t)f == i;
+}
+
+static int equal_rec(pygc_value a, pygc_value b, int depth) {
+  int an = a.tag == PYGC_TBOOL || a.tag == PYGC_TINT || a.tag == PYGC_TFLOAT;
+  int bn = b.tag == PYGC_TBOOL || b.tag == PYGC_TINT || b.tag == PYGC_TFLOAT;
+  if (an || bn) return an && bn && num_equal(a, b);
+  if (a.tag == PYGC_TNONE || b.tag == PYGC_TNONE) return a.tag == b.tag;
+  pygc_object *x = a.u.o, *y = b.u.o;
+  if (x == y) return 1;
+  if (x->type != y->type) return 0;
+  if (x->type == &pygc_str_type) {
+    const str_obj *s = (const str_obj *)x, *t = (const str_obj *)y;
+    return s->len == t->len && s->hash == t->hash && memcmp(s->data, t->data, s->len) == 0;
+  }
+  if (x->type == &pygc_tuple_type) {
+    const tuple_obj *s = (const tuple_obj *)x, *t = (const tuple_obj *)y;
+    if (s->len != t->len) return 0;
+    for (size_t i = 0; i < s->len; i++)
+      if (depth >= HASH_DEPTH_MAX || !equal_rec(s->items[i], t->items[i], depth + 1)) return 0;
+    return 1;
+  }
+  return 0;
+}
+
+int pygc_equal(pygc_value a, pygc_value b) { return equal_rec(a, b, 0); }
+
+/* ---- type names ----------------------------------------------------------- */
+
+const char *pygc_type_name(pygc_value v) {
+  switch (v.tag) {
+  case PYGC_TNONE: return "NoneType";
+  case PYGC_TBOOL: return "bool";
+  case PYGC_TINT: return "int";
+  case PYGC_TFLOAT: return "float";
+  default: break;
+  }
+  const pygc_object *o = v.u.o;
+  if (o->type == &pygc_instance_type) return pygc_class_name(((const instance_obj *)o)->cls);
+  if (o->type == &pygc_class_type) return "type";
+  return o->type->name;
+}
