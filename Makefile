@@ -33,8 +33,12 @@ $(BUILD)/lpygc.o: binding/lpygc.c lib/pygc.h
 $(BUILD)/libpygc.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-pygc.so: $(LIB_OBJ) $(BUILD)/lpygc.o
+$(BUILD)/pygc.so: $(LIB_OBJ) $(BUILD)/lpygc.o
 	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# the module Lua finds from the top of the tree (LUA_CPATH=./?.so)
+pygc.so: $(BUILD)/pygc.so
+	cp $< $@
 
 $(BUILD)/test_%: spec/c/test_%.c spec/c/ctest.h $(BUILD)/libpygc.a
 	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(BUILD)/libpygc.a -o $@ $(LDLIBS)
@@ -66,8 +70,7 @@ uninstall:
 
 # Sanitizer build in its own directory (module + C tests).
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -DPYGC_DEBUG" LDFLAGS="-fsanitize=address,undefined" all ctest
-	cp pygc.so build-asan/pygc.so && rm -f pygc.so && $(MAKE) all
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -DPYGC_DEBUG" LDFLAGS="-fsanitize=address,undefined" build-asan/pygc.so ctest
 
 valgrind: all
 	PYGC_ONLY=valgrind bash tools/run_tests.sh

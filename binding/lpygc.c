@@ -701,7 +701,7 @@ static int mm_call(lua_State *L) {
 
 /* push a new list filled from the sequence at src (a table or a pygc
  * sequence); Lua owns the list before anything can fail */
-static pygc_object *push_new_list(lua_State *L, binding *B, int src) {
+static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char *where) {
   pygc_object *l = pygc_list_new(B->heap, 0);
   if (l == NULL) nomem(L);
   pushobject(L, B, l);
@@ -711,7 +711,7 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src) {
     lua_Integer n = luaL_len(L, src);
     for (lua_Integer i = 1; i <= n; i++) {
       lua_geti(L, src, i);
-      pygc_value v = tovalue(L, B, -1, "list");
+      pygc_value v = tovalue(L, B, -1, where);
       int st = pygc_list_append(B->heap, l, v);
       pygc_value_decref(B->heap, v);
       if (st) raise_status(L, st, pygc_none());
@@ -723,7 +723,7 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src) {
 
 static int l_new_list(lua_State *L) {
   lua_settop(L, 1);
-  push_new_list(L, getB(L), 1);
+  push_new_list(L, getB(L), 1, "list");
   return 1;
 }
 
@@ -731,7 +731,7 @@ static int l_new_tuple(lua_State *L) {
   binding *B = getB(L);
   lua_settop(L, 1);
   /* gather into a list first: it owns the values if conversion fails */
-  pygc_object *l = push_new_list(L, B, 1);
+  pygc_object *l = push_new_list(L, B, 1, "tuple");
   size_t n0 = pygc_list_len(l);
   pygc_value *items = lua_newuserdatauv(L, (n0 ? n0 : 1) * sizeof(pygc_value), 0);
   size_t n = pygc_list_len(l); /* a finalizer may have run meanwhile */
@@ -1096,7 +1096,7 @@ static int l_heap_info(lua_State *L) {
     lua_pushinteger(L, (lua_Integer)in.generation[i]);
     lua_pushvalue(L, -1);
     lua_rawseti(L, -3, i + 1);
-    lua_setfield(L, -3, i == 0 ? "gen0" : i == 1 ? "gen1" : "gen2");
+    lua_setfield(L, -2, i == 0 ? "gen0" : i == 1 ? "gen1" : "gen2");
   }
   lua_setfield(L, -2, "generations");
   return 1;

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The whole test run behind `make test`:
+#   1. C tests of lib/ and busted specs, plain build
+#   2. both again with ASan + UBSan (gcc's runtime, preloaded into lua5.4)
+#   3. valgrind: the C tests, the specs (scaled down), and lua_close scripts,
+#      with every unfreed byte counted as an error
+# Ends with one line: "N passed, N failed".
+# PYGC_QUICK=1 runs phase 1 only; PYGC_ONLY=valgrind runs phase 3 only.
+set -u
+cd "$(dirname "$0")/.."
+
+LUA=${LUA:-lua5.4}
+BUSTED="$LUA /usr/bin/busted"
+PASSED=0
+FAILED=0
+LOG_DIR=${LOG_DIR:-build/logs}
+mkdir -p "$LOG_DIR"
+
+note() { printf '== %s\n' "$*"; }
+
+# add the counts from a C test's "N passed, N failed" line
+count_c() { # name logfile status
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$2" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "   $1: no summary (exit $3)"; tail -n 20 "$2"; FAILED=$((FAILED + 1)); return
+  fi
+  local p f
+  p=$(echo "$line" | cut -d' ' -f1); f=$(echo "$line" | cut -d' ' -f3)
+  if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "   $1 exited $3"; tail -n 30 "$2"; fi
+  echo "   $1: $p passed, $f failed"
+  [ "$f" -ne 0 ] && grep -E 'FAIL|ERROR|Summary' "$2" | head -n 20
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+}
+
+# add the counts from busted's "X successes / Y failures / Z errors" line
+count_busted() { # name logfile status
+  local line
+  line=$(grep -E '[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors?' "$2" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "   $1: no busted summary (exit $3)"; tail -n 30 "$2"; FAILED=$((FAILED + 1)); return
+  fi
+  local p f e
+  p=$(echo "$line" | sed -E 's/^[^0-9]*([0-9]+) success.*/\1/')
+  f=$(echo "$line" | sed -E 's/.* ([0-9]+) failures?.*/\1/')
+  e=$(echo "$line" | sed -E 's/.* ([0-9]+) errors?.*/\1/')
+  f=$((f + e))
+  if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "   $1 exited $3"; tail -n 30 "$2"; fi
+  echo "   $1: $p passed, $f failed"
+  [ "$f" -ne 0 ] && sed -n '/Failure ->\|Error ->/,+8p' "$2" | head -n 60
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+}
+
+# a check with one verdict (valgrind runs of scripts)
+count_one() { # name status logfile
+  if [ "$2" -eq 0 ]; then PASSED=$((PASSED + 1)); echo "   $1: ok"
+  else FAILED=$((FAILED + 1)); echo "   $1: FAILED (exit $2)"; tail -n 40 "$3"; fi
+}
+
+run_specs() { # name cpath logfile [env...]
+  local name=$1 cpath=$2 log=$3; shift 3
+  env "$@" LUA_CPATH="$cpath;;" LUA_PATH="./binding/?.lua;./binding/?/init.lua;;" \
+    ${WRAP:-} $BUSTED -o utfTerminal spec/ >"$log" 2>&1 </dev/null
+  count_busted "$name" "$log" $?
+}
+
+phase_plain() {
+  note "plain build: C tests and specs"
+  for t in build/test_*; do
+    [ -x "$t" ] || continue
+    "$t" >"$LOG_DIR/$(basename "$t").log" 2>&1 </dev/null
+    count_c "$(basename "$t")" "$LOG_DIR/$(basename "$t").log" $?
+  done
+  run_specs "specs" "./?.so" "$LOG_DIR/specs.log"
+  if command -v luarocks >/dev/null; then
+    local tree=build/rocktree
+    rm -rf "$tree"
+    { luarocks --lua-version=5.4 make --tree "$tree" pygc-*.rockspec &&
+      (cd /tmp && $LUA -e "package.cpath='$PWD/$tree/lib/lua/5.4/?.so'; local gc = require 'pygc'
+        assert(tostring(gc.new_list{1}) == '[1]')"); } >"$LOG_DIR/rock.log" 2>&1 </dev/null
+    count_one "luarocks make builds the rock offline and it loads" $? "$LOG_DIR/rock.log"
+  fi
+}
+
+phase_asan() {
+  note "ASan + UBSan build: C tests and specs"
+  if ! make -s asan >"$LOG_DIR/asan-build.log" 2>&1; then
+    echo "   asan build failed"; tail -n 20 "$LOG_DIR/asan-build.log"; FAILED=$((FAILED + 1)); return
+  fi
+  local rt
+  rt=$(gcc -print-file-name=libasan.so)
+  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  for t in build-asan/test_*; do
+    [ -x "$t" ] || continue
+    ASAN_OPTIONS=detect_leaks=1 "$t" >"$LOG_DIR/asan-$(basename "$t").log" 2>&1 </dev/null
+    count_c "asan $(basename "$t")" "$LOG_DIR/asan-$(basename "$t").log" $?
+  done
+  # Lua and busted are not built with ASan; their own allocations are not
+  # ours to judge here (valgrind checks leaks below), memory errors are.
+  run_specs "asan specs" "./build-asan/?.so" "$LOG_DIR/asan-specs.log" \
+    LD_PRELOAD="$rt" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 PYGC_SPEC_SCALE=0.2
+  if grep -q "ERROR: AddressSanitizer\|runtime error:" "$LOG_DIR/asan-specs.log"; then
+    echo "   sanitizer reports in the specs:"; grep -A15 "ERROR: AddressSanitizer\|runtime error:" "$LOG_DIR/asan-specs.log" | head -n 40
+    FAILED=$((FAILED + 1))
+  fi
+}
+
+phase_valgrind() {
+  note "valgrind: C tests, lua_close scripts, specs"
+  if ! command -v valgrind >/dev/null; then echo "   valgrind missing"; FAILED=$((FAILED + 1)); return; fi
+  local vg="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all"
+  for t in build/test_*; do
+    [ -x "$t" ] || continue
+    PYGC_CTEST_SCALE=0.05 $vg "$t" >"$LOG_DIR/vg-$(basename "$t").log" 2>&1 </dev/null
+    count_c "valgrind $(basename "$t")" "$LOG_DIR/vg-$(basename "$t").log" $?
+  done
+  for s in spec/close/*.lua examples/*.lua; do
+    [ -f "$s" ] || continue
+    LUA_CPATH="./?.so;;" LUA_PATH="./binding/?.lua;./binding/?/init.lua;;" PYGC_SPEC_SCALE=0.02 \
+      $vg $LUA "$s" >"$LOG_DIR/vg-$(basename "$s").log" 2>&1 </dev/null
+    count_one "valgrind $s (0 bytes in use at exit)" $? "$LOG_DIR/vg-$(basename "$s").log"
+  done
+  # busted exits without closing its state, so here only memory errors and
+  # definite leaks count; the scripts above prove lua_close frees all.
+  WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+    run_specs "valgrind specs" "./?.so" "$LOG_DIR/vg-specs.log" PYGC_SPEC_SCALE=0.02
+  if grep -q "^==[0-9]*== [A-Z]" "$LOG_DIR/vg-specs.log"; then
+    echo "   valgrind reports in the specs:"; grep "^==[0-9]*==" "$LOG_DIR/vg-specs.log" | head -n 40
+    FAILED=$((FAILED + 1))
+  fi
+}
+
+case "${PYGC_ONLY:-}" in
+  valgrind) phase_valgrind ;;
+  *)
+    phase_plain
+    if [ -z "${PYGC_QUICK:-}" ]; then
+      phase_asan
+      phase_valgrind
+    fi
+    ;;
+esac
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
