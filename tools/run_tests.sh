@@ -73,10 +73,10 @@ phase_plain() {
   done
   run_specs "specs" "./?.so" "$LOG_DIR/specs.log"
   if command -v luarocks >/dev/null; then
-    local tree=build/rocktree
+    local tree=$PWD/build/rocktree
     rm -rf "$tree"
     { luarocks --lua-version=5.4 make --tree "$tree" pygc-*.rockspec &&
-      (cd /tmp && $LUA -e "package.cpath='$PWD/$tree/lib/lua/5.4/?.so'; local gc = require 'pygc'
+      (cd /tmp && $LUA -e "package.cpath='$tree/lib/lua/5.4/?.so'; local gc = require 'pygc'
         assert(tostring(gc.new_list{1}) == '[1]')"); } >"$LOG_DIR/rock.log" 2>&1 </dev/null
     count_one "luarocks make builds the rock offline and it loads" $? "$LOG_DIR/rock.log"
   fi
