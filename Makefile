@@ -19,7 +19,7 @@ LIB_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
-.PHONY: all test demo install uninstall clean help ctest spec asan valgrind check-lua
+.PHONY: all test conformance demo install uninstall clean help ctest spec asan valgrind check-lua
 all: pygc.so $(BUILD)/libpygc.a
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
@@ -53,6 +53,10 @@ test: all ctest
 # Only the plain specs and C tests, quickly.
 check: all ctest
 	@PYGC_QUICK=1 bash tools/run_tests.sh
+
+# the differential suite alone: python3 is the oracle
+conformance: pygc.so
+	LUA_CPATH="./?.so;;" $(BUSTED) spec/conformance_spec.lua
 
 demo: pygc.so
 	$(LUA) examples/flagship.lua

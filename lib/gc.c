@@ -260,10 +260,8 @@ static intptr_t collect_main(pygc_heap *h, int generation, intptr_t *n_collected
   move_legacy_finalizers(&unreachable, &finalizers);
   move_legacy_finalizer_reachable(&finalizers);
 
-  for (pygc_object *o = unreachable.gc_next; o != &unreachable; o = o->gc_next) {
-    m++;
-    if (h->debug & PYGC_DEBUG_COLLECTABLE) debug_cycle(h, "collectable", o);
-  }
+  if (h->debug & PYGC_DEBUG_COLLECTABLE)
+    for (pygc_object *o = unreachable.gc_next; o != &unreachable; o = o->gc_next) debug_cycle(h, "collectable", o);
 
   finalize_garbage(h, &unreachable);
 
@@ -271,6 +269,8 @@ static intptr_t collect_main(pygc_heap *h, int generation, intptr_t *n_collected
   gclist_init(&final_unreachable);
   handle_resurrected_objects(&unreachable, &final_unreachable, old);
 
+  /* CPython 3.9+ counts what is still unreachable after resurrection */
+  m = (intptr_t)gclist_size(&final_unreachable);
   delete_garbage(h, &final_unreachable, old);
 
   for (pygc_object *o = finalizers.gc_next; o != &finalizers; o = o->gc_next) {
