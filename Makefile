@@ -19,7 +19,7 @@ LIB_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
-.PHONY: all test conformance demo install uninstall clean help ctest spec asan valgrind check-lua
+.PHONY: all test conformance fuzz oom demo install uninstall clean help ctest spec asan valgrind check-lua
 all: pygc.so $(BUILD)/libpygc.a
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
@@ -40,8 +40,12 @@ $(BUILD)/pygc.so: $(LIB_OBJ) $(BUILD)/lpygc.o
 pygc.so: $(BUILD)/pygc.so
 	cp $< $@
 
+# the threads test embeds Lua and the binding
+$(BUILD)/test_threads: spec/c/test_threads.c spec/c/ctest.h $(BUILD)/libpygc.a $(BUILD)/lpygc.o
+	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(LUA_INC) $(EXTRA_CFLAGS) $< $(BUILD)/lpygc.o $(BUILD)/libpygc.a -o $@ $(LDFLAGS) -llua5.4 -lpthread $(LDLIBS)
+
 $(BUILD)/test_%: spec/c/test_%.c spec/c/ctest.h $(BUILD)/libpygc.a
-	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(BUILD)/libpygc.a -o $@ $(LDLIBS)
+	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(BUILD)/libpygc.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 ctest: $(CTESTS)
 
@@ -57,6 +61,31 @@ check: all ctest
 # the differential suite alone: python3 is the oracle
 conformance: pygc.so
 	LUA_CPATH="./?.so;;" $(BUSTED) spec/conformance_spec.lua
+
+# ---- robustness: fuzzing and allocation-failure injection ----
+CLANG        ?= clang
+FUZZ_SECONDS ?= 60
+SAN          := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+$(BUILD)/fuzz_ops: fuzz/fuzz_ops.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -g -O1 -fsanitize=fuzzer $(SAN) -DPYGC_DEBUG -Ilib fuzz/fuzz_ops.c $(LIB_SRC) -lm -o $@
+
+$(BUILD)/oom_lua: fuzz/oom_lua.c binding/lpygc.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -g -O1 $(SAN) -DPYGC_DEBUG -Ilib $(LUA_INC) fuzz/oom_lua.c binding/lpygc.c $(LIB_SRC) -llua5.4 -lm -o $@
+
+# libFuzzer over the C API (new inputs land in build/, the repo corpus is
+# read), then random operation scripts through the Lua module
+fuzz: $(BUILD)/fuzz_ops pygc.so
+	@mkdir -p $(BUILD)/fuzz-work
+	$(BUILD)/fuzz_ops -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -rss_limit_mb=4096 -print_final_stats=1 $(BUILD)/fuzz-work fuzz/corpus
+	$(LUA) fuzz/lua_fuzz.lua $(FUZZ_SECONDS)
+
+# every allocation of the workloads fails once in turn (C API and Lua)
+oom: $(BUILD)/oom_lua ctest
+	$(BUILD)/oom_lua
+	$(BUILD)/test_core
 
 demo: pygc.so
 	$(LUA) examples/flagship.lua
@@ -87,4 +116,7 @@ help:
 	@echo "make test     every test: C, specs, ASan/UBSan, valgrind"
 	@echo "make check    C tests and specs only (fast)"
 	@echo "make demo     run examples/flagship.lua"
+	@echo "make conformance   the differential suite against python3"
+	@echo "make fuzz FUZZ_SECONDS=N   libFuzzer + Lua random scripts"
+	@echo "make oom      allocation-failure injection"
 	@echo "make install  PREFIX=/usr/local"

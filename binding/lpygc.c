@@ -571,7 +571,8 @@ static int seq_next(lua_State *L) {
   return 2;
 }
 
-/* dict and attribute iteration: upvalues 2 = position, 3 = size at start */
+/* dict and attribute iteration: upvalues 2 = position, 3 = size at start,
+ * 4 = entries still to come */
 static int map_next(lua_State *L) {
   binding *B = getB(L);
   pygc_object *o = checkobj(L, 1);
@@ -583,6 +584,12 @@ static int map_next(lua_State *L) {
   pygc_value k, v;
   int more = is_dict ? pygc_dict_next(o, &pos, &k, &v) : pygc_attr_next(o, &pos, &k, &v);
   if (!more) return 0;
+  /* same size but more entries than it had: keys were deleted and added
+   * (CPython: "dictionary keys changed during iteration") */
+  lua_Integer remaining = lua_tointeger(L, lua_upvalueindex(4));
+  if (remaining <= 0) return luaL_error(L, "%s keys changed during iteration", is_dict ? "dict" : "instance");
+  lua_pushinteger(L, remaining - 1);
+  lua_replace(L, lua_upvalueindex(4));
   lua_pushinteger(L, (lua_Integer)pos);
   lua_replace(L, lua_upvalueindex(2));
   pygc_value_incref(k); /* hold both: pushing the first may run finalizers */
@@ -609,8 +616,10 @@ static int mm_pairs(lua_State *L) {
   (void)B;
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushinteger(L, 0);
-  lua_pushinteger(L, (lua_Integer)(o->type == &pygc_dict_type ? pygc_dict_len(o) : pygc_attr_count(o)));
-  lua_pushcclosure(L, map_next, 3);
+  lua_Integer size = (lua_Integer)(o->type == &pygc_dict_type ? pygc_dict_len(o) : pygc_attr_count(o));
+  lua_pushinteger(L, size);
+  lua_pushinteger(L, size);
+  lua_pushcclosure(L, map_next, 4);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;

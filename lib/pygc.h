@@ -310,6 +310,10 @@ typedef struct pygc_buf {
 } pygc_buf;
 /* Append Python's repr of v to buf (memory from the heap's allocator). */
 PYGC_API int pygc_repr(pygc_heap *h, pygc_value v, pygc_buf *buf);
+/* The same, giving up with PYGC_EOVERFLOW once more than maxlen bytes were
+ * written (a list holding the same list twice, nested n deep, has a repr
+ * 2^n long, as in CPython). */
+PYGC_API int pygc_repr_limited(pygc_heap *h, pygc_value v, pygc_buf *buf, size_t maxlen);
 PYGC_API void pygc_buf_free(pygc_heap *h, pygc_buf *buf);
 
 #endif

@@ -175,8 +175,11 @@ static int is_container(const pygc_object *o) {
   return o->type == &pygc_list_type || o->type == &pygc_dict_type || o->type == &pygc_tuple_type;
 }
 
-int pygc_repr(pygc_heap *h, pygc_value v, pygc_buf *b) {
+int pygc_repr(pygc_heap *h, pygc_value v, pygc_buf *b) { return pygc_repr_limited(h, v, b, (size_t)-1); }
+
+int pygc_repr_limited(pygc_heap *h, pygc_value v, pygc_buf *b, size_t maxlen) {
   if (v.tag != PYGC_TOBJ || !is_container(v.u.o)) return repr_leaf(h, b, v);
+  size_t start = b->len;
   frame *stack = NULL;
   size_t depth = 0, cap = 0;
   int st = PYGC_OK;
@@ -211,6 +214,10 @@ int pygc_repr(pygc_heap *h, pygc_value v, pygc_buf *b) {
       if (st) break;
     }
     if (depth == 0) break;
+    if (b->len - start > maxlen) { /* shared substructure can make repr exponential */
+      st = PYGC_EOVERFLOW;
+      break;
+    }
     frame *f = &stack[depth - 1];
     pygc_object *o = f->o;
     if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {

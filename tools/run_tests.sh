@@ -130,11 +130,37 @@ phase_valgrind() {
   fi
 }
 
+phase_robustness() {
+  note "robustness: allocation-failure injection and fuzz smoke"
+  if make -s build/oom_lua >"$LOG_DIR/oom-build.log" 2>&1; then
+    ASAN_OPTIONS=detect_leaks=1 build/oom_lua >"$LOG_DIR/oom.log" 2>&1 </dev/null
+    count_c "oom_lua (every allocation fails once)" "$LOG_DIR/oom.log" $?
+    grep "^oom_lua:" "$LOG_DIR/oom.log" | sed 's/^/   /'
+  else
+    echo "   oom_lua build failed"; tail -n 20 "$LOG_DIR/oom-build.log"; FAILED=$((FAILED + 1))
+  fi
+  local secs=${FUZZ_SMOKE_SECONDS:-20}
+  if make -s build/fuzz_ops >"$LOG_DIR/fuzz-build.log" 2>&1; then
+    mkdir -p build/fuzz-work
+    build/fuzz_ops -max_total_time="$secs" -max_len=2048 -rss_limit_mb=4096 -print_final_stats=1 \
+      build/fuzz-work fuzz/corpus >"$LOG_DIR/fuzz.log" 2>&1 </dev/null
+    count_one "libFuzzer over the C API, ${secs}s from the corpus" $? "$LOG_DIR/fuzz.log"
+    grep -E "stat::number_of_executed_units" "$LOG_DIR/fuzz.log" | sed 's/^/   /'
+  else
+    echo "   fuzz_ops build failed (clang with libFuzzer needed)"; tail -n 20 "$LOG_DIR/fuzz-build.log"; FAILED=$((FAILED + 1))
+  fi
+  LUA_CPATH="./?.so;;" $LUA fuzz/lua_fuzz.lua "$((secs / 4))" 1 >"$LOG_DIR/lua_fuzz.log" 2>&1 </dev/null
+  count_one "random Lua operation scripts" $? "$LOG_DIR/lua_fuzz.log"
+  sed 's/^/   /' "$LOG_DIR/lua_fuzz.log" | tail -n 1
+}
+
 case "${PYGC_ONLY:-}" in
   valgrind) phase_valgrind ;;
+  robustness) phase_robustness ;;
   *)
     phase_plain
     if [ -z "${PYGC_QUICK:-}" ]; then
+      phase_robustness
       phase_asan
       phase_valgrind
     fi

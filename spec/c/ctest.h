@@ -37,7 +37,7 @@ static const char *ct_test = "";
     fn();                                                                                                              \
   } while (0)
 
-static int ct_summary(void) {
+static inline int ct_summary(void) {
   printf("%d passed, %d failed\n", ct_passed, ct_failed);
   return ct_failed ? 1 : 0;
 }
@@ -50,7 +50,7 @@ typedef struct ct_alloc {
   long fail_at; /* fail this allocation (1-based); 0 = never */
 } ct_alloc;
 
-static void *ct_allocf(void *ud, void *ptr, size_t osize, size_t nsize) {
+static inline void *ct_allocf(void *ud, void *ptr, size_t osize, size_t nsize) {
   ct_alloc *a = ud;
   if (nsize == 0) {
     if (ptr) {

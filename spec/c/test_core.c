@@ -481,6 +481,22 @@ static void test_oom(void) {
   printf("oom: %d faults injected\n", faults);
 }
 
+/* a refcount that would overflow saturates: the object becomes immortal */
+static void test_refcount_saturation(void) {
+  open_heap();
+  pygc_object *l = pygc_list_new(H, 0);
+  l->refcnt = UINT32_MAX - 2;
+  pygc_incref(l);
+  pygc_incref(l);
+  pygc_incref(l); /* would wrap to 0 */
+  CHECK_EQ(pygc_refcount(l), UINT32_MAX);
+  pygc_decref(H, l);
+  CHECK_EQ(pygc_refcount(l), UINT32_MAX);
+  CHECK_EQ(pygc_collect(H, 2), 0);
+  VERIFY();
+  close_heap(); /* freed with the heap, without leaks */
+}
+
 int main(void) {
   RUN(test_refcount_release);
   RUN(test_str_interning);
@@ -494,6 +510,7 @@ int main(void) {
   RUN(test_repr);
   RUN(test_referrers);
   RUN(test_verifier_catches);
+  RUN(test_refcount_saturation);
   RUN(test_oom);
   return ct_summary();
 }

@@ -1,0 +1,282 @@
+/*
+ * fuzz_ops.c -- libFuzzer driver for lib/: the input is decoded into a
+ * sequence of C-API operations on a few live objects (create, store,
+ * delete, release, collect any generation, freeze, debug flags, finalizers
+ * and callbacks that resurrect, allocate, collect, or fail allocations).
+ * pygc_heap_verify() runs after every step; at the end every block the
+ * heap allocated must be back.
+ *
+ * Build and run: make fuzz FUZZ_SECONDS=60
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pygc.h"
+
+#define NSLOTS 8
+
+typedef struct fz_alloc {
+  long live, count, fail_at;
+} fz_alloc;
+
+static void *fz_allocf(void *ud, void *ptr, size_t osize, size_t nsize) {
+  fz_alloc *a = ud;
+  (void)osize;
+  if (nsize == 0) {
+    if (ptr) a->live--;
+    free(ptr);
+    return NULL;
+  }
+  a->count++;
+  if (a->fail_at && a->count >= a->fail_at && a->count < a->fail_at + 3) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p && !ptr) a->live++;
+  return p;
+}
+
+typedef struct fz {
+  const uint8_t *data;
+  size_t size, pos;
+  pygc_heap *h;
+  fz_alloc alloc;
+  pygc_object *slot[NSLOTS];
+  pygc_object *cls[3]; /* plain, finalizer, legacy */
+  pygc_object *keeper; /* a list finalizers resurrect into */
+  int fin_mode, cb_mode;
+  int in_hook;
+} fz;
+
+static fz *F; /* the hooks reach the current state through this */
+
+static unsigned next(fz *z) { return z->pos < z->size ? z->data[z->pos++] : 0; }
+
+static void fail(const char *what, const char *msg) {
+  fprintf(stderr, "fuzz_ops: %s: %s\n", what, msg);
+  abort();
+}
+
+static void verify(fz *z, const char *after) {
+  char msg[512];
+  if (pygc_heap_verify(z->h, msg, sizeof msg)) fail(after, msg);
+}
+
+static void put(fz *z, int i, pygc_object *o) {
+  if (z->slot[i]) pygc_decref(z->h, z->slot[i]);
+  z->slot[i] = o;
+}
+
+static pygc_value some_value(fz *z) {
+  unsigned k = next(z);
+  switch (k % 6) {
+  case 0: return pygc_none();
+  case 1: return pygc_int((int64_t)(k * 7919u) - 500);
+  case 2: return pygc_float(k / 3.0);
+  case 3: return pygc_bool(k & 1);
+  default: {
+    pygc_object *o = z->slot[next(z) % NSLOTS];
+    return o ? pygc_obj(o) : pygc_int(k);
+  }
+  }
+}
+
+static void hook_finalize(void *ud, pygc_heap *h, pygc_object *o) {
+  fz *z = ud;
+  z->in_hook++;
+  switch (z->fin_mode % 5) {
+  case 1: pygc_list_append(h, z->keeper, pygc_obj(o)); break; /* resurrect */
+  case 2: {                                                   /* a new cycle */
+    pygc_object *l = pygc_list_new(h, 0);
+    if (l) {
+      pygc_list_append(h, l, pygc_obj(l));
+      pygc_decref(h, l);
+    }
+    break;
+  }
+  case 3: pygc_collect(h, 2); break; /* returns 0 inside a collection */
+  case 4: pygc_setattr(h, o, "zombie", 6, pygc_obj(o)); break;
+  default: break;
+  }
+  z->in_hook--;
+}
+
+static void hook_callback(void *ud, pygc_heap *h, const char *phase, const pygc_collect_info *info) {
+  fz *z = ud;
+  (void)phase;
+  (void)info;
+  if (z->cb_mode % 3 == 1) {
+    pygc_object *d = pygc_dict_new(h);
+    if (d) {
+      pygc_dict_set(h, d, pygc_int(1), pygc_obj(d));
+      pygc_decref(h, d);
+    }
+  } else if (z->cb_mode % 3 == 2) {
+    pygc_collect(h, 0);
+  }
+}
+
+static void hook_write(void *ud, const char *text, size_t len) {
+  (void)ud;
+  (void)text;
+  (void)len;
+}
+
+static void hook_unraisable(void *ud, pygc_heap *h, int st, const char *what, pygc_object *o) {
+  (void)ud;
+  (void)h;
+  (void)st;
+  (void)what;
+  (void)o;
+}
+
+static void step(fz *z) {
+  pygc_heap *h = z->h;
+  unsigned op = next(z), i = next(z) % NSLOTS, j = next(z) % NSLOTS;
+  pygc_object *a = z->slot[i];
+  switch (op % 22) {
+  case 0: put(z, (int)i, pygc_list_new(h, next(z) % 4)); break;
+  case 1: put(z, (int)i, pygc_dict_new(h)); break;
+  case 2: {
+    pygc_value items[4];
+    size_t n = next(z) % 5;
+    for (size_t k = 0; k < n; k++) items[k] = some_value(z);
+    put(z, (int)i, pygc_tuple_new(h, n, items));
+    break;
+  }
+  case 3: put(z, (int)i, pygc_instance_new(h, z->cls[next(z) % 3])); break;
+  case 4: {
+    char buf[80];
+    size_t n = next(z) % 70;
+    memset(buf, 'a' + (int)(next(z) % 26), n);
+    put(z, (int)i, pygc_str_new(h, buf, n));
+    break;
+  }
+  case 5:
+    if (a && a->type == &pygc_list_type) pygc_list_append(h, a, some_value(z));
+    break;
+  case 6:
+    if (a && a->type == &pygc_list_type && pygc_list_len(a)) {
+      size_t k = next(z) % pygc_list_len(a);
+      if (next(z) & 1)
+        pygc_list_pop(h, a, k, NULL);
+      else
+        pygc_list_set(h, a, k, some_value(z));
+    }
+    break;
+  case 7:
+    if (a && a->type == &pygc_dict_type) pygc_dict_set(h, a, some_value(z), some_value(z));
+    break;
+  case 8:
+    if (a && a->type == &pygc_dict_type) pygc_dict_del(h, a, some_value(z));
+    break;
+  case 9:
+    if (a && a->type == &pygc_instance_type) {
+      char name[2] = {(char)('a' + next(z) % 4), 0};
+      if (next(z) & 1)
+        pygc_delattr(h, a, name, 1);
+      else
+        pygc_setattr(h, a, name, 1, some_value(z));
+    }
+    break;
+  case 10: put(z, (int)i, NULL); break;
+  case 11: pygc_collect(h, (int)(next(z) % 3)); break;
+  case 12: pygc_freeze(h); break;
+  case 13: pygc_unfreeze(h); break;
+  case 14: pygc_set_debug(h, (next(z) & 1) ? PYGC_DEBUG_SAVEALL | PYGC_DEBUG_LEAK : 0); break;
+  case 15: pygc_set_threshold(h, 0, next(z) % 20); break;
+  case 16: pygc_list_clear(h, pygc_garbage(h)); break;
+  case 17:
+    if (a) {
+      pygc_buf b = {0};
+      pygc_repr_limited(h, pygc_obj(a), &b, 1 << 16);
+      pygc_buf_free(h, &b);
+    }
+    break;
+  case 18:
+    if (a) {
+      pygc_value t = pygc_obj(a);
+      pygc_get_referrers(h, &t, 1, NULL, NULL);
+      pygc_get_objects(h, -1, NULL, NULL);
+    }
+    break;
+  case 19:
+    if (a) {
+      pygc_incref(a);
+      put(z, (int)j, a);
+    }
+    break;
+  case 20: z->alloc.fail_at = z->alloc.count + 1 + next(z) % 16; break;
+  case 21:
+    z->fin_mode = (int)next(z);
+    z->cb_mode = (int)next(z);
+    break;
+  }
+  if (z->alloc.fail_at && z->alloc.count > z->alloc.fail_at + 3) z->alloc.fail_at = 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fz z;
+  memset(&z, 0, sizeof z);
+  z.data = data;
+  z.size = size;
+  F = &z;
+  z.h = pygc_heap_new(fz_allocf, &z.alloc, 7);
+  if (!z.h) return 0;
+  pygc_hooks hk = {&z, hook_finalize, hook_callback, hook_write, NULL, hook_unraisable};
+  pygc_set_hooks(z.h, &hk);
+  z.cls[0] = pygc_class_new(z.h, "Plain", 5, 0);
+  z.cls[1] = pygc_class_new(z.h, "Fin", 3, PYGC_CLASS_FINALIZER);
+  z.cls[2] = pygc_class_new(z.h, "Legacy", 6, PYGC_CLASS_LEGACY | PYGC_CLASS_FINALIZER);
+  z.keeper = pygc_list_new(z.h, 0);
+  if (!z.cls[0] || !z.cls[1] || !z.cls[2] || !z.keeper) abort();
+  while (z.pos < z.size) {
+    step(&z);
+    verify(&z, "step");
+  }
+  z.alloc.fail_at = 0;
+  for (int i = 0; i < NSLOTS; i++) put(&z, i, NULL);
+  pygc_unfreeze(z.h);
+  pygc_set_debug(z.h, 0);
+  pygc_list_clear(z.h, z.keeper);
+  pygc_collect(z.h, 2);
+  verify(&z, "end");
+  for (int i = 0; i < 3; i++) pygc_decref(z.h, z.cls[i]);
+  pygc_decref(z.h, z.keeper);
+  pygc_heap_free(z.h);
+  if (z.alloc.live != 0) fail("end", "blocks leaked");
+  return 0;
+}
+
+#ifdef FUZZ_STANDALONE
+/* Without libFuzzer: run each file given, or random inputs for N seconds. */
+#include <time.h>
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--random") == 0) {
+    double secs = argc > 2 ? atof(argv[2]) : 5;
+    unsigned seed = argc > 3 ? (unsigned)atoi(argv[3]) : (unsigned)time(NULL);
+    srand(seed);
+    time_t start = time(NULL);
+    long runs = 0;
+    uint8_t buf[4096];
+    while (difftime(time(NULL), start) < secs) {
+      size_t n = (size_t)(rand() % (int)sizeof buf);
+      for (size_t k = 0; k < n; k++) buf[k] = (uint8_t)rand();
+      LLVMFuzzerTestOneInput(buf, n);
+      runs++;
+    }
+    printf("%ld random inputs, seed %u\n", runs, seed);
+    return 0;
+  }
+  for (int i = 1; i < argc; i++) {
+    FILE *f = fopen(argv[i], "rb");
+    if (!f) continue;
+    static uint8_t buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    LLVMFuzzerTestOneInput(buf, n);
+  }
+  printf("%d inputs replayed\n", argc - 1);
+  return 0;
+}
+#endif
