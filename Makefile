@@ -44,10 +44,14 @@ pygc.so: $(BUILD)/pygc.so
 $(BUILD)/test_threads: spec/c/test_threads.c spec/c/ctest.h $(BUILD)/libpygc.a $(BUILD)/lpygc.o
 	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(LUA_INC) $(EXTRA_CFLAGS) $< $(BUILD)/lpygc.o $(BUILD)/libpygc.a -o $@ $(LDFLAGS) -llua5.4 -lpthread $(LDLIBS)
 
+# the worked embedding: a C host type used from Lua
+$(BUILD)/scene_host: examples/host/scene.c binding/lpygc.h $(BUILD)/libpygc.a $(BUILD)/lpygc.o
+	$(CC) $(WARN) $(CFLAGS) -Ilib -Ibinding $(LUA_INC) $(EXTRA_CFLAGS) $< $(BUILD)/lpygc.o $(BUILD)/libpygc.a -o $@ $(LDFLAGS) -llua5.4 $(LDLIBS)
+
 $(BUILD)/test_%: spec/c/test_%.c spec/c/ctest.h $(BUILD)/libpygc.a
 	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(BUILD)/libpygc.a -o $@ $(LDFLAGS) $(LDLIBS)
 
-ctest: $(CTESTS)
+ctest: $(CTESTS) $(BUILD)/scene_host
 
 # The whole test run: C tests, busted specs, then both again under
 # ASan/UBSan, then the specs under valgrind.  Ends with "N passed, N failed".
@@ -90,15 +94,35 @@ oom: $(BUILD)/oom_lua ctest
 demo: pygc.so
 	$(LUA) examples/flagship.lua
 
-install: all
-	install -d $(DESTDIR)$(LUA_CMOD) $(DESTDIR)$(LUA_LMOD)/pygc $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+# the core as a shared library (the module links the objects directly)
+$(BUILD)/libpygc.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libpygc.so.0 -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/libpygc_lua.a: $(BUILD)/lpygc.o
+	ar rcs $@ $^
+
+$(BUILD)/pygc.pc: tools/pygc.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+VERSION := 0.1.0
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+
+install: all $(BUILD)/libpygc.so $(BUILD)/libpygc_lua.a $(BUILD)/pygc.pc
+	install -d $(DESTDIR)$(LUA_CMOD) $(DESTDIR)$(LUA_LMOD)/pygc $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 755 pygc.so $(DESTDIR)$(LUA_CMOD)/pygc.so
-	install -m 644 lib/pygc.h $(DESTDIR)$(PREFIX)/include/pygc.h
-	install -m 644 $(BUILD)/libpygc.a $(DESTDIR)$(PREFIX)/lib/libpygc.a
+	install -m 644 lib/pygc.h binding/lpygc.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(BUILD)/libpygc.a $(BUILD)/libpygc_lua.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libpygc.so $(DESTDIR)$(LIBDIR)/libpygc.so.$(VERSION)
+	ln -sf libpygc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpygc.so.0
+	ln -sf libpygc.so.0 $(DESTDIR)$(LIBDIR)/libpygc.so
+	install -m 644 $(BUILD)/pygc.pc $(DESTDIR)$(LIBDIR)/pkgconfig/pygc.pc
 	for f in binding/pygc/*.lua; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(LUA_LMOD)/pygc/ || true; done
 
 uninstall:
-	rm -f $(DESTDIR)$(LUA_CMOD)/pygc.so $(DESTDIR)$(PREFIX)/include/pygc.h $(DESTDIR)$(PREFIX)/lib/libpygc.a
+	rm -f $(DESTDIR)$(LUA_CMOD)/pygc.so $(DESTDIR)$(INCDIR)/pygc.h $(DESTDIR)$(INCDIR)/lpygc.h
+	rm -f $(DESTDIR)$(LIBDIR)/libpygc.a $(DESTDIR)$(LIBDIR)/libpygc_lua.a $(DESTDIR)$(LIBDIR)/libpygc.so*
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/pygc.pc
 	rm -rf $(DESTDIR)$(LUA_LMOD)/pygc
 
 # Sanitizer build in its own directory (module + C tests).

@@ -20,14 +20,15 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pygc.h"
+#include "lpygc.h"
 
 #define MT_OBJECT "pygc.object"
 #define MT_HEAP "pygc.heap"
 #define MT_NONE "pygc.None"
 #define PACE_BYTES (256 * 1024)
 
-static const char KEY_BINDING = 'B', KEY_MODULE = 'M', KEY_CACHE = 'C', KEY_CLASSES = 'K', KEY_NONE = 'N';
+static const char KEY_BINDING = 'B', KEY_MODULE = 'M', KEY_CACHE = 'C', KEY_CLASSES = 'K', KEY_NONE = 'N',
+                  KEY_METHODS = 'T';
 
 typedef struct binding {
   pygc_heap *heap;
@@ -476,6 +477,14 @@ static int mm_index(lua_State *L) {
     }
   } else if (o->type == &pygc_class_type && strcmp(lua_tostring(L, 2), "__name") == 0) {
     lua_pushstring(L, pygc_class_name(o));
+    return 1;
+  }
+  if (o->type != &pygc_instance_type && o->type != &pygc_class_type) {
+    /* a host type: the methods its host registered */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_METHODS);
+    if (lua_rawgetp(L, -1, o->type) != LUA_TTABLE) return 0;
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
     return 1;
   }
   if (cls == NULL || cls->type != &pygc_class_type) return 0;
@@ -1197,7 +1206,47 @@ static const luaL_Reg funcs[] = {{"new_list", l_new_list},
                                  {"_verify", l_verify},
                                  {NULL, NULL}};
 
-__attribute__((visibility("default"))) int luaopen_pygc(lua_State *L) {
+/* ---- the C API for embedders (lpygc.h) ---------------------------------------- */
+
+static binding *state_binding(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_BINDING) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    luaL_requiref(L, "pygc", luaopen_pygc, 0);
+    lua_pop(L, 1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_BINDING);
+  }
+  binding *B = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (B->closed) luaL_error(L, "pygc: the heap is closed");
+  B->L = L;
+  return B;
+}
+
+pygc_heap *pygc_lua_heap(lua_State *L) { return state_binding(L)->heap; }
+
+void pygc_lua_push(lua_State *L, pygc_object *o) { pushobject(L, state_binding(L), o); }
+
+void pygc_lua_pushvalue(lua_State *L, pygc_value v) { pushvalue(L, state_binding(L), v); }
+
+pygc_object *pygc_lua_test(lua_State *L, int idx) {
+  handle *hd = tohandle(L, idx);
+  return hd ? hd->obj : NULL;
+}
+
+pygc_object *pygc_lua_check(lua_State *L, int idx) { return checkobj(L, idx); }
+
+pygc_value pygc_lua_tovalue(lua_State *L, int idx) { return tovalue(L, state_binding(L), idx, "value"); }
+
+void pygc_lua_set_methods(lua_State *L, const pygc_type *t) {
+  luaL_checktype(L, -1, LUA_TTABLE);
+  state_binding(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_METHODS);
+  lua_insert(L, -2);
+  lua_rawsetp(L, -2, t);
+  lua_pop(L, 1);
+}
+
+int luaopen_pygc(lua_State *L) {
   /* one heap per state: requiring again returns the same module */
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MODULE) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
@@ -1228,6 +1277,8 @@ __attribute__((visibility("default"))) int luaopen_pygc(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
+  lua_newtable(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_METHODS);
 
   luaL_newmetatable(L, MT_OBJECT);
   lua_pushvalue(L, bidx);

@@ -168,6 +168,16 @@ void pygc_set_hooks(pygc_heap *h, const pygc_hooks *hooks) {
 
 void pygc_get_hooks(pygc_heap *h, pygc_hooks *out) { *out = h->hooks; }
 
+void pygc_report_unraisable(pygc_heap *h, int status, const char *what, pygc_object *obj) {
+  if (h->hooks.unraisable) {
+    h->hooks.unraisable(h->hooks.ud, h, status, what, obj);
+  } else if (h->hooks.write) {
+    char buf[256];
+    int n = snprintf(buf, sizeof buf, "pygc: exception ignored in %s: %s\n", what ? what : "?", pygc_strerror(status));
+    if (n > 0) h->hooks.write(h->hooks.ud, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+  }
+}
+
 void pygc_heap_get_info(pygc_heap *h, pygc_heap_info *out) {
   memset(out, 0, sizeof *out);
   out->objects = h->nobjects;

@@ -106,7 +106,15 @@ typedef struct list_desc {
   int tracked;
 } list_desc;
 
-int pygc_heap_verify(pygc_heap *h, char *msg, size_t msgsize) {
+static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int exact, char *msg, size_t msgsize);
+
+int pygc_heap_verify(pygc_heap *h, char *msg, size_t msgsize) { return verify_impl(h, NULL, NULL, 0, msg, msgsize); }
+
+int pygc_heap_verify_refs(pygc_heap *h, pygc_external_fn external, void *ud, char *msg, size_t msgsize) {
+  return verify_impl(h, external, ud, 1, msg, msgsize);
+}
+
+static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int exact, char *msg, size_t msgsize) {
   char dummy[8];
   if (msg == NULL || msgsize == 0) {
     msg = dummy;
@@ -210,6 +218,17 @@ int pygc_heap_verify(pygc_heap *h, char *msg, size_t msgsize) {
                  (void *)o, o->refcnt, (long long)o->gc_refs);
         bad = 1;
         break;
+      }
+      if (exact && o->refcnt != REFCNT_MAX) {
+        int64_t ext = external ? (int64_t)external(o, ud) : 0;
+        if (o->gc_refs + ext != (int64_t)o->refcnt) {
+          snprintf(msg, msgsize,
+                   "%s at %p has refcount %u but %lld references from the heap and %lld from the host "
+                   "(a traverse that misses a reference, or a leaked reference)",
+                   pygc_type_name(pygc_obj(o)), (void *)o, o->refcnt, (long long)o->gc_refs, (long long)ext);
+          bad = 1;
+          break;
+        }
       }
     }
   }

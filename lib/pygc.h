@@ -1,18 +1,26 @@
 /*
  * pygc.h -- a Python-style garbage-collected object heap in C11.
  *
- * This is the one door into the core.  The heap owns reference-counted
- * objects (list, dict, tuple, str, class, instance, and host-defined types)
- * and runs CPython's generational cycle collector over them.  Nothing here
- * knows about Lua: the Lua binding is one host among others.
+ * The heap owns reference-counted objects -- list, dict, tuple, str, class,
+ * instance, and types the host defines -- and runs CPython's generational
+ * cycle collector over them.  Nothing here knows about Lua; the Lua
+ * binding (binding/lpygc.h) is one host among others.
  *
- * Conventions used throughout:
- *   - "new reference": the caller owns one reference and must pygc_decref it.
- *   - "borrowed": the caller must not decref; valid while the owner lives.
- *   - Functions returning int return a PYGC_* status (PYGC_OK is 0).
- *   - Any call that can free an object can run host finalizers (hooks).
- *   - Constructors of GC types may run an automatic collection (as CPython's
- *     allocation does); the new object is fully built before that happens.
+ * Ownership, the one rule to learn:
+ *   - "new reference": the caller owns one reference and must drop it with
+ *     pygc_decref (or hand it to something that takes it).
+ *   - "borrowed": valid while whatever owns it keeps it; do not decref.
+ *   - Containers take their own references to what they store: passing a
+ *     value to a setter never transfers the caller's reference.
+ *   - Functions returning int return a status: PYGC_OK (0) or PYGC_E*.
+ *
+ * Re-entrancy: any call that can free an object can run finalizers (host
+ * code).  Constructors of GC types may run an automatic collection once
+ * the new object is complete, as CPython's allocation does.  Never keep a
+ * borrowed pointer across such a call unless you hold a reference.
+ *
+ * Threads: a heap is single-threaded; distinct heaps share nothing and can
+ * live in distinct threads.
  */
 #ifndef PYGC_H
 #define PYGC_H
@@ -32,28 +40,31 @@ typedef struct pygc_heap pygc_heap;
 typedef struct pygc_object pygc_object;
 typedef struct pygc_type pygc_type;
 
-/* An allocator with lua_Alloc's contract: nsize == 0 frees and returns NULL;
- * otherwise returns a block of nsize bytes (or NULL on failure, leaving ptr
- * untouched).  osize is the old block's size when ptr != NULL. */
+/* An allocator with lua_Alloc's contract: nsize == 0 frees ptr (of osize
+ * bytes) and returns NULL; otherwise returns a block of nsize bytes, or NULL
+ * on failure leaving ptr untouched.  Every byte the heap uses comes from it. */
 typedef void *(*pygc_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
-/* ---- status codes ------------------------------------------------------ */
+/* ==== status codes ======================================================= */
 enum {
   PYGC_OK = 0,
-  PYGC_ENOMEM,      /* not enough memory */
+  PYGC_ENOMEM,      /* not enough memory; nothing was changed */
   PYGC_EINDEX,      /* index out of range */
-  PYGC_EKEY,        /* key not found */
-  PYGC_EUNHASHABLE, /* unhashable key (list or dict) */
+  PYGC_EKEY,        /* key or attribute not found */
+  PYGC_EUNHASHABLE, /* a list or dict (possibly inside a tuple) used as a key */
   PYGC_ENAN,        /* NaN used as a dict key */
-  PYGC_ETYPE,       /* object of the wrong type for the operation */
+  PYGC_ETYPE,       /* the object is not of the type the function needs */
   PYGC_EIMMUTABLE,  /* tuple is immutable */
   PYGC_ECHANGED,    /* dict changed size during iteration */
-  PYGC_EOVERFLOW,   /* a size or count would overflow */
-  PYGC_EVALUE       /* an argument's value is out of its domain */
+  PYGC_EOVERFLOW,   /* a size, count or nesting depth is too large */
+  PYGC_EVALUE       /* an argument's value is outside its domain */
 };
+/* A static English message for a status; never NULL. */
 PYGC_API const char *pygc_strerror(int status);
 
-/* ---- values ------------------------------------------------------------ */
+/* ==== values ============================================================== */
+/* A value is what a container slot holds: None, a bool, a 64-bit int, a
+ * double, or a reference to an object (strings are objects). */
 typedef enum {
   PYGC_TNONE = 0,
   PYGC_TBOOL,
@@ -72,59 +83,74 @@ typedef struct pygc_value {
   } u;
 } pygc_value;
 
+/* Value constructors.  pygc_obj(o) borrows o: it takes no reference. */
 static inline pygc_value pygc_none(void) { pygc_value v; v.tag = PYGC_TNONE; v.u.i = 0; return v; }
 static inline pygc_value pygc_bool(int b) { pygc_value v; v.tag = PYGC_TBOOL; v.u.i = 0; v.u.b = b != 0; return v; }
 static inline pygc_value pygc_int(int64_t i) { pygc_value v; v.tag = PYGC_TINT; v.u.i = i; return v; }
 static inline pygc_value pygc_float(double f) { pygc_value v; v.tag = PYGC_TFLOAT; v.u.f = f; return v; }
 static inline pygc_value pygc_obj(pygc_object *o) { pygc_value v; v.tag = PYGC_TOBJ; v.u.o = o; return v; }
 
-/* ---- objects and types ------------------------------------------------- */
+/* ==== objects and types =================================================== */
 
-/* Every object starts with this header (like PyObject_HEAD + PyGC_Head).
- * Host types embed it as their first member.  Fields are private: use the
- * functions below. */
+/* Every object starts with this header (CPython's PyObject_HEAD with its
+ * PyGC_Head).  A host type embeds it as its first member.  The fields are
+ * the heap's: read them through the functions below. */
 struct pygc_object {
-  pygc_object *gc_next;   /* the list the object is on (generation, etc.) */
+  pygc_object *gc_next; /* the list the object is on (a generation, ...) */
   pygc_object *gc_prev;
   const pygc_type *type;
-  uint32_t refcnt;        /* saturates: a saturated object is immortal */
+  uint32_t refcnt; /* saturates at UINT32_MAX: the object becomes immortal */
   uint32_t flags;
-  int64_t gc_refs;        /* scratch for the collector and the verifier */
+  int64_t gc_refs; /* scratch for the collector and the verifier */
 };
 
-/* Called by traverse for every value slot the object holds.  Returning
- * non-zero stops the traversal and is passed back by traverse. */
+/* Called by traverse once for every slot that holds an object reference
+ * (slot->tag == PYGC_TOBJ).  A non-zero return stops the traversal and is
+ * returned by traverse. */
 typedef int (*pygc_visit_fn)(pygc_value *slot, void *arg);
 
 /* Type flags */
-#define PYGC_TYPE_GC 1u /* instances may form cycles: tracked by the collector */
+#define PYGC_TYPE_GC 1u /* objects can hold references that form cycles */
 
-/* A type descriptor: a table of functions, as CPython's and QuickJS's. */
+/* A type: a table of functions, the way CPython's and QuickJS's are.  A
+ * host type is a static const pygc_type; its objects come from
+ * pygc_object_new.  Only `name` and `size` are mandatory; a GC type must
+ * also have `traverse`. */
 struct pygc_type {
-  const char *name;
-  unsigned flags;
-  /* Visit every value slot that holds a reference (tp_traverse). */
+  const char *name; /* shown by repr, gc.type and the DEBUG_* lines */
+  unsigned flags;   /* PYGC_TYPE_GC or 0 */
+  /* Visit every slot holding an object the object owns a reference to
+   * (tp_traverse).  Must visit each owned reference exactly once: a missed
+   * reference leaks cycles, an extra one frees live objects.  Must not
+   * allocate, free, or call back into the heap. */
   int (*traverse)(pygc_object *self, pygc_visit_fn visit, void *arg);
-  /* Drop the references that can form cycles, leaving the object valid
-   * (tp_clear).  The collector calls it on cyclic garbage. */
+  /* Drop the references that can form cycles, leaving a valid object
+   * (tp_clear).  The collector calls it on cyclic garbage.  Detach first,
+   * decref last: a decref can run finalizers that look at self. */
   void (*clear)(pygc_heap *h, pygc_object *self);
-  /* Drop every reference the object holds, before free; NULL means clear
-   * is enough.  Called once, when the object dies. */
+  /* Drop every reference, when the object dies (after clear, or instead of
+   * it); NULL means clear is enough. */
   void (*dealloc)(pygc_heap *h, pygc_object *self);
-  /* PEP 442 finalizer, run at most once; NULL if none. */
+  /* PEP 442 finalizer: runs at most once per object, with self alive and
+   * tracked; storing self somewhere reachable resurrects it.  NULL: none.
+   * A finalizer cannot raise; report failures with pygc_report_unraisable. */
   void (*finalize)(pygc_heap *h, pygc_object *self);
-  /* Free storage the object owns besides its own block.  References have
-   * been dropped by clear, or are being abandoned at heap destruction. */
+  /* Free storage the object owns besides its own block (arrays allocated
+   * with pygc_mem_alloc).  Its references were dropped by clear/dealloc,
+   * or are abandoned because the heap is being destroyed: never decref
+   * here. */
   void (*free)(pygc_heap *h, pygc_object *self);
-  /* Bytes the object occupies, header included. */
+  /* Bytes the object occupies, its own block and owned storage included.
+   * After free has run it must return the size given to pygc_object_new. */
   size_t (*size)(const pygc_object *self);
-  /* Optional predicates: does this object want finalize / is it legacy
-   * (uncollectable when found in cyclic garbage)?  NULL means "finalize
-   * exists" / "not legacy". */
+  /* Optional predicates: does this object want its finalizer (NULL: yes,
+   * when finalize is set); is it legacy -- uncollectable when found in
+   * cyclic garbage, like CPython's tp_del (NULL: no). */
   int (*has_finalizer)(const pygc_object *self);
   int (*is_legacy)(const pygc_object *self);
 };
 
+/* The built-in types, for comparisons with o->type. */
 PYGC_API extern const pygc_type pygc_list_type;
 PYGC_API extern const pygc_type pygc_dict_type;
 PYGC_API extern const pygc_type pygc_tuple_type;
@@ -132,183 +158,266 @@ PYGC_API extern const pygc_type pygc_str_type;
 PYGC_API extern const pygc_type pygc_class_type;
 PYGC_API extern const pygc_type pygc_instance_type;
 
-/* ---- host hooks -------------------------------------------------------- */
+/* ==== host hooks ============================================================ */
 
 typedef struct pygc_collect_info {
   int generation;
-  intptr_t collected;     /* unreachable objects found (m in CPython) */
+  intptr_t collected;     /* unreachable objects freed (CPython's "collected") */
   intptr_t uncollectable; /* objects kept because of legacy finalizers */
-  intptr_t candidates;    /* objects examined */
-  double duration;        /* seconds (0 in the "start" phase) */
+  intptr_t candidates;    /* objects examined ("stop" phase only) */
+  double duration;        /* seconds ("stop" phase only) */
 } pygc_collect_info;
 
+/* How the heap calls back into its host.  Every member may be NULL.  The
+ * hooks run inside heap operations: finalize and callback may use the heap
+ * freely (a collect from inside returns 0); write and freed must not. */
 typedef struct pygc_hooks {
-  void *ud;
-  /* Run an instance's finalizer (class made with PYGC_CLASS_FINALIZER). */
+  void *ud; /* passed back as the first argument */
+  /* Run the finalizer of an instance whose class has PYGC_CLASS_FINALIZER. */
   void (*finalize)(void *ud, pygc_heap *h, pygc_object *obj);
   /* gc.callbacks: phase is "start" or "stop". */
   void (*callback)(void *ud, pygc_heap *h, const char *phase, const pygc_collect_info *info);
-  /* Debug output (DEBUG_* flags).  Default: stderr.  Must not touch the heap. */
+  /* Debug output of the DEBUG_* flags.  Default (NULL): stderr. */
   void (*write)(void *ud, const char *text, size_t len);
-  /* A watched object (pygc_watch) is about to be freed. */
+  /* An object marked with pygc_watch is about to be freed. */
   void (*freed)(void *ud, pygc_heap *h, pygc_object *obj);
-  /* An error that cannot be raised (e.g. no memory to append to garbage). */
+  /* An error that cannot be raised: from pygc_report_unraisable, or no
+   * memory to append to gc.garbage.  obj is borrowed, may be NULL. */
   void (*unraisable)(void *ud, pygc_heap *h, int status, const char *what, pygc_object *obj);
 } pygc_hooks;
 
-/* ---- the heap ---------------------------------------------------------- */
+/* ==== the heap ============================================================== */
 
-/* Create a heap.  alloc may be NULL (malloc/realloc/free).  seed keys the
- * string hash; pass 0 to derive one from the clock and addresses. */
+/* Create a heap.  alloc NULL means malloc/realloc/free.  seed keys the
+ * string hash (0: one is drawn from the clock and addresses).  Returns
+ * NULL when memory runs out.  The heap owns an empty gc.garbage list. */
 PYGC_API pygc_heap *pygc_heap_new(pygc_alloc_fn alloc, void *ud, uint64_t seed);
-/* Free the heap and every object still in it, without running finalizers.
- * Run pygc_collect first for a graceful end. */
+/* Destroy the heap and every object still in it, running no finalizer and
+ * no hook; all memory goes back to the allocator.  Call pygc_collect(h, 2)
+ * first for a graceful end.  Every pointer into the heap dies with it. */
 PYGC_API void pygc_heap_free(pygc_heap *h);
+/* Install (copy) or read the hooks. */
 PYGC_API void pygc_set_hooks(pygc_heap *h, const pygc_hooks *hooks);
 PYGC_API void pygc_get_hooks(pygc_heap *h, pygc_hooks *out);
+/* Report an error that cannot be raised (a C finalizer's failure) through
+ * hooks.unraisable, or as a line through hooks.write.  obj is borrowed. */
+PYGC_API void pygc_report_unraisable(pygc_heap *h, int status, const char *what, pygc_object *obj);
 
 typedef struct pygc_heap_info {
   size_t objects;     /* live objects of every type */
   size_t tracked;     /* objects tracked by the collector, frozen included */
-  size_t bytes;       /* bytes allocated through the heap's allocator */
-  size_t peak_bytes;
+  size_t bytes;       /* bytes allocated through the heap's allocator now */
+  size_t peak_bytes;  /* the most it ever held */
   size_t frozen;      /* objects in the permanent generation */
   size_t generation[3];
 } pygc_heap_info;
+/* Fill *out.  Walks the generation lists: O(tracked objects). */
 PYGC_API void pygc_heap_get_info(pygc_heap *h, pygc_heap_info *out);
+/* Bytes allocated now, O(1). */
 PYGC_API size_t pygc_heap_bytes(const pygc_heap *h);
 
-/* Check every invariant of the heap.  Returns 0 when sound; otherwise
- * non-zero with a description in msg.  Not callable during a collection
- * (returns 0 then). */
+/* Check every invariant of the heap: list links, flags, counts, byte
+ * accounting, table structure, and that no object is referenced more often
+ * than its refcount says.  Returns 0 when sound, else non-zero with a
+ * description in msg (msg may be NULL).  Returns 0 during a collection. */
 PYGC_API int pygc_heap_verify(pygc_heap *h, char *msg, size_t msgsize);
+/* How many references to o the host holds (its roots). */
+typedef size_t (*pygc_external_fn)(pygc_object *o, void *ud);
+/* The same checks, plus an exact balance: every object's refcount must
+ * equal the references from the heap plus external(o) (external NULL: the
+ * host holds none).  This is what catches a traverse that misses a
+ * reference, or a reference the host leaked. */
+PYGC_API int pygc_heap_verify_refs(pygc_heap *h, pygc_external_fn external, void *ud, char *msg, size_t msgsize);
 
-/* ---- reference counting ------------------------------------------------ */
+/* ==== reference counting ===================================================== */
 PYGC_API void pygc_incref(pygc_object *o);
+/* Drop a reference; at zero the object is finalized (if it has a
+ * finalizer not yet run), then its references are dropped and it is freed.
+ * Deep chains are released without deep C recursion (a trashcan). */
 PYGC_API void pygc_decref(pygc_heap *h, pygc_object *o);
+/* The same for values: no-ops unless v holds an object. */
 PYGC_API void pygc_value_incref(pygc_value v);
 PYGC_API void pygc_value_decref(pygc_heap *h, pygc_value v);
+/* The current count of references to o. */
 PYGC_API size_t pygc_refcount(const pygc_object *o);
 
-/* ---- generic object functions ------------------------------------------ */
-/* Allocate a zeroed object of size bytes (>= sizeof(pygc_object)) of a
- * host type, refcount 1, untracked.  Track it once its fields are valid. */
+/* ==== host types and generic object functions ================================= */
+/* Allocate a zeroed object of `size` bytes (>= sizeof(pygc_object)) of a
+ * host type.  Returns a new reference (refcount 1), untracked, or NULL
+ * (no memory, or a GC type without traverse).  Fill its fields, then call
+ * pygc_track if the type is a GC type. */
 PYGC_API pygc_object *pygc_object_new(pygc_heap *h, const pygc_type *type, size_t size);
-PYGC_API void *pygc_mem_alloc(pygc_heap *h, size_t n);             /* accounted raw memory */
-PYGC_API void *pygc_mem_realloc(pygc_heap *h, void *p, size_t o, size_t n);
+/* Raw memory accounted to the heap, for storage a host object owns (free
+ * it in the type's free function, and count it in its size function). */
+PYGC_API void *pygc_mem_alloc(pygc_heap *h, size_t n);
+PYGC_API void *pygc_mem_realloc(pygc_heap *h, void *p, size_t oldsize, size_t newsize);
 PYGC_API void pygc_mem_free(pygc_heap *h, void *p, size_t n);
+/* Start tracking a GC object (it joins generation 0; may run an automatic
+ * collection, as CPython's allocation does).  Untrack takes it out. */
 PYGC_API void pygc_track(pygc_heap *h, pygc_object *o);
 PYGC_API void pygc_untrack(pygc_heap *h, pygc_object *o);
 PYGC_API int pygc_is_tracked(const pygc_object *o);
+/* Has the object's finalizer run (gc.is_finalized)? */
 PYGC_API int pygc_is_finalized(const pygc_object *o);
-/* Ask for the freed hook when o is about to be freed. */
+/* Ask for hooks.freed when o is about to be freed. */
 PYGC_API void pygc_watch(pygc_object *o);
-PYGC_API const char *pygc_type_name(pygc_value v); /* Python type name */
+/* Python's type name of a value: "NoneType", "int", ..., a class's name
+ * for an instance, "type" for a class, type->name for host objects.
+ * Static or owned by the object: valid while it lives. */
+PYGC_API const char *pygc_type_name(pygc_value v);
+/* Bytes o occupies (the type's size function). */
 PYGC_API size_t pygc_sizeof(const pygc_object *o);
+/* Call the type's traverse (object slots only). */
 PYGC_API int pygc_traverse(pygc_object *o, pygc_visit_fn visit, void *arg);
+/* Visit every value o holds, atomic values included (get_referents):
+ * list and tuple items, dict keys and values, instance attribute values;
+ * host types through their traverse.  Slots are borrowed. */
+PYGC_API int pygc_referents(pygc_object *o, pygc_visit_fn visit, void *arg);
 
-/* ---- str --------------------------------------------------------------- */
-/* New reference to an immutable string.  Short strings are interned, so
- * equal short strings are one object. */
+/* ==== str ==================================================================== */
+/* A new reference to an immutable string (bytes, any content).  Strings of
+ * up to 64 bytes are interned: equal short strings are one object.  NULL
+ * when memory runs out. */
 PYGC_API pygc_object *pygc_str_new(pygc_heap *h, const char *s, size_t len);
+/* The bytes of a str (NUL-terminated too), borrowed; NULL if o is not a
+ * str.  *len receives the length when len is not NULL. */
 PYGC_API const char *pygc_str_data(const pygc_object *o, size_t *len);
 
-/* ---- list -------------------------------------------------------------- */
+/* ==== list =================================================================== */
+/* A new, empty, tracked list with room for `capacity` items (new ref). */
 PYGC_API pygc_object *pygc_list_new(pygc_heap *h, size_t capacity);
 PYGC_API size_t pygc_list_len(const pygc_object *l);
-PYGC_API int pygc_list_get(const pygc_object *l, size_t i, pygc_value *out); /* borrowed */
+/* Item i (0-based) into *out, borrowed.  PYGC_EINDEX, PYGC_ETYPE. */
+PYGC_API int pygc_list_get(const pygc_object *l, size_t i, pygc_value *out);
+/* Replace item i; the list takes its own reference to v. */
 PYGC_API int pygc_list_set(pygc_heap *h, pygc_object *l, size_t i, pygc_value v);
 PYGC_API int pygc_list_append(pygc_heap *h, pygc_object *l, pygc_value v);
+/* Insert before index i (0 <= i <= len). */
 PYGC_API int pygc_list_insert(pygc_heap *h, pygc_object *l, size_t i, pygc_value v);
-/* Remove item i; its reference goes to *out if out != NULL, else dropped. */
+/* Remove item i; its reference goes to *out (a new reference) when out is
+ * not NULL, else it is dropped. */
 PYGC_API int pygc_list_pop(pygc_heap *h, pygc_object *l, size_t i, pygc_value *out);
+/* Remove every item. */
 PYGC_API void pygc_list_clear(pygc_heap *h, pygc_object *l);
 
-/* ---- tuple ------------------------------------------------------------- */
+/* ==== tuple ================================================================== */
+/* A new tuple of n values copied from items (each gets a reference; items
+ * may be NULL for n Nones).  Tracked unless empty; a collection untracks a
+ * tuple that holds no trackable object.  New reference or NULL. */
 PYGC_API pygc_object *pygc_tuple_new(pygc_heap *h, size_t n, const pygc_value *items);
 PYGC_API size_t pygc_tuple_len(const pygc_object *t);
-PYGC_API int pygc_tuple_get(const pygc_object *t, size_t i, pygc_value *out); /* borrowed */
+/* Item i into *out, borrowed. */
+PYGC_API int pygc_tuple_get(const pygc_object *t, size_t i, pygc_value *out);
 
-/* ---- dict -------------------------------------------------------------- */
+/* ==== dict ==================================================================== */
+/* A new, empty dict (new reference); untracked until its first insertion. */
 PYGC_API pygc_object *pygc_dict_new(pygc_heap *h);
 PYGC_API size_t pygc_dict_len(const pygc_object *d);
-PYGC_API int pygc_dict_get(pygc_heap *h, pygc_object *d, pygc_value key, pygc_value *out); /* borrowed */
+/* Look key up; the value goes to *out, borrowed.  PYGC_EKEY when absent;
+ * PYGC_EUNHASHABLE / PYGC_ENAN for keys that cannot be keys.  Keys compare
+ * as in Python: 1, 1.0 and True are one key. */
+PYGC_API int pygc_dict_get(pygc_heap *h, pygc_object *d, pygc_value key, pygc_value *out);
+/* Insert or replace; the dict takes references to key and value.  An
+ * existing equal key is kept (Python keeps the first key). */
 PYGC_API int pygc_dict_set(pygc_heap *h, pygc_object *d, pygc_value key, pygc_value value);
+/* Remove key.  PYGC_EKEY when absent. */
 PYGC_API int pygc_dict_del(pygc_heap *h, pygc_object *d, pygc_value key);
-/* Iterate in insertion order: *pos starts at 0; returns 1 with borrowed
- * key/value while entries remain, 0 at the end. */
+/* Iterate in insertion order: *pos starts at 0; returns 1 with borrowed key
+ * and value (either may be NULL) while entries remain, 0 at the end. */
 PYGC_API int pygc_dict_next(const pygc_object *d, size_t *pos, pygc_value *key, pygc_value *value);
-/* Hash of a value as a dict key (PYGC_EUNHASHABLE / PYGC_ENAN on failure). */
+/* The hash of a value as a key (PYGC_EUNHASHABLE, PYGC_ENAN, or
+ * PYGC_EOVERFLOW for tuples nested over 1000 deep).  h may be NULL. */
 PYGC_API int pygc_hash(pygc_heap *h, pygc_value v, uint64_t *out);
-/* Python's == for hashable values (numbers across types, strings by content,
- * tuples itemwise, other objects by identity). */
+/* Python's == for keys: numbers across types, strings by content, tuples
+ * item by item, other objects by identity. */
 PYGC_API int pygc_equal(pygc_value a, pygc_value b);
 
-/* ---- classes and instances --------------------------------------------- */
+/* ==== classes and instances ====================================================== */
 #define PYGC_CLASS_FINALIZER 1u /* instances have a finalizer (hooks.finalize) */
-#define PYGC_CLASS_LEGACY 2u    /* uncollectable in cyclic garbage (tp_del) */
+#define PYGC_CLASS_LEGACY 2u    /* instances are uncollectable in cyclic garbage */
+/* A new class named name[0..len) (new reference; untracked). */
 PYGC_API pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned flags);
+/* The class's name, borrowed (NUL-terminated). */
 PYGC_API const char *pygc_class_name(const pygc_object *cls);
 PYGC_API unsigned pygc_class_flags(const pygc_object *cls);
+/* One word the host may keep on a class (the binding keeps its Lua data). */
 PYGC_API void pygc_class_set_host(pygc_object *cls, intptr_t host);
 PYGC_API intptr_t pygc_class_host(const pygc_object *cls);
+/* A new, tracked instance of cls (new reference; it holds cls). */
 PYGC_API pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls);
-PYGC_API pygc_object *pygc_instance_class(const pygc_object *o); /* borrowed */
+/* The class of an instance, borrowed; NULL for other objects. */
+PYGC_API pygc_object *pygc_instance_class(const pygc_object *o);
+/* Attributes by name.  getattr gives a borrowed value (PYGC_EKEY when
+ * absent); setattr takes its own reference; delattr gives PYGC_EKEY when
+ * absent. */
 PYGC_API int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value *out);
 PYGC_API int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value v);
 PYGC_API int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len);
 PYGC_API size_t pygc_attr_count(const pygc_object *o);
+/* Iterate attributes as pygc_dict_next does (names are str objects). */
 PYGC_API int pygc_attr_next(const pygc_object *o, size_t *pos, pygc_value *name, pygc_value *value);
 
-/* ---- the collector (Python's gc module) -------------------------------- */
+/* ==== the collector: Python's gc module ============================================ */
 #define PYGC_DEBUG_STATS 1
 #define PYGC_DEBUG_COLLECTABLE 2
 #define PYGC_DEBUG_UNCOLLECTABLE 4
 #define PYGC_DEBUG_SAVEALL 32
 #define PYGC_DEBUG_LEAK 38
 
-/* Collect generation (0..2) and all younger ones.  Returns collected +
- * uncollectable; 0 when a collection is already running; -1 for an invalid
- * generation. */
+/* Collect `generation` (0..2) and all younger ones.  Returns collected +
+ * uncollectable; 0 when a collection is already running; -1 for an
+ * invalid generation.  Runs finalizers and callbacks (hooks). */
 PYGC_API intptr_t pygc_collect(pygc_heap *h, int generation);
+/* Automatic collection on or off (on by default). */
 PYGC_API void pygc_enable(pygc_heap *h);
 PYGC_API void pygc_disable(pygc_heap *h);
 PYGC_API int pygc_isenabled(const pygc_heap *h);
+/* Is a collection running now? */
 PYGC_API int pygc_is_collecting(const pygc_heap *h);
 PYGC_API void pygc_set_debug(pygc_heap *h, int flags);
 PYGC_API int pygc_get_debug(const pygc_heap *h);
+/* Thresholds per generation (defaults 700, 10, 10; threshold 0 of
+ * generation 0 disables automatic collection).  Out-of-range generations
+ * are ignored (get returns 0). */
 PYGC_API void pygc_set_threshold(pygc_heap *h, int generation, int64_t value);
 PYGC_API int64_t pygc_get_threshold(const pygc_heap *h, int generation);
+/* gc.get_count(): generation 0's allocations minus deallocations since its
+ * last collection; generations 1 and 2: collections of the younger one. */
 PYGC_API int64_t pygc_get_count(const pygc_heap *h, int generation);
 typedef struct pygc_gen_stats {
   intptr_t collections, collected, uncollectable;
 } pygc_gen_stats;
 PYGC_API void pygc_get_stats(const pygc_heap *h, pygc_gen_stats out[3]);
+/* Move every tracked object into the permanent generation (ignored by
+ * collections); unfreeze moves them back into generation 2. */
 PYGC_API void pygc_freeze(pygc_heap *h);
 PYGC_API void pygc_unfreeze(pygc_heap *h);
 PYGC_API size_t pygc_get_freeze_count(const pygc_heap *h);
-PYGC_API pygc_object *pygc_garbage(pygc_heap *h); /* borrowed: the garbage list */
+/* gc.garbage, borrowed: the legacy objects found uncollectable, and every
+ * unreachable object under DEBUG_SAVEALL.  Clear it to let them go. */
+PYGC_API pygc_object *pygc_garbage(pygc_heap *h);
 
-/* ---- introspection ------------------------------------------------------ */
+/* ==== introspection ================================================================= */
 typedef int (*pygc_object_fn)(pygc_object *o, void *arg);
-/* Call fn for each tracked object of generation (0..2), or of all three when
- * generation is -1 (the permanent generation is not included, as CPython).
- * fn must not free or create objects.  Returns the count visited. */
+/* Call fn (may be NULL: just count) for each tracked object of generation
+ * 0..2, or of all three when generation is -1 (the permanent generation is
+ * left out, as CPython).  fn gets borrowed objects, must not create or free
+ * objects, and stops the walk by returning non-zero.  Returns the count. */
 PYGC_API size_t pygc_get_objects(pygc_heap *h, int generation, pygc_object_fn fn, void *arg);
-/* Tracked objects (outside the permanent generation) that refer directly to
- * any of the n targets (objects by identity, other values by equality). */
-PYGC_API size_t pygc_get_referrers(pygc_heap *h, const pygc_value *targets, size_t n,
-                                   pygc_object_fn fn, void *arg);
+/* Tracked objects outside the permanent generation that refer directly to
+ * any of the n targets (objects by identity, str and atomic values by
+ * equality).  Same rules for fn.  Returns the count. */
+PYGC_API size_t pygc_get_referrers(pygc_heap *h, const pygc_value *targets, size_t n, pygc_object_fn fn, void *arg);
 
-/* Visit every value o holds, atomic values included (get_referents). */
-PYGC_API int pygc_referents(pygc_object *o, pygc_visit_fn visit, void *arg);
-
-/* ---- repr --------------------------------------------------------------- */
+/* ==== repr ============================================================================ */
 typedef struct pygc_buf {
-  char *data;
+  char *data; /* NUL-terminated after every append */
   size_t len, cap;
 } pygc_buf;
-/* Append Python's repr of v to buf (memory from the heap's allocator). */
+/* Append Python's repr of v to buf (start with a zeroed pygc_buf; memory
+ * comes from the heap's allocator; free it with pygc_buf_free).  Works at
+ * any nesting depth without recursion; cycles print as [...], {...}, (...).
+ * PYGC_ENOMEM leaves what was written so far. */
 PYGC_API int pygc_repr(pygc_heap *h, pygc_value v, pygc_buf *buf);
 /* The same, giving up with PYGC_EOVERFLOW once more than maxlen bytes were
  * written (a list holding the same list twice, nested n deep, has a repr

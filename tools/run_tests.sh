@@ -72,6 +72,16 @@ phase_plain() {
     count_c "$(basename "$t")" "$LOG_DIR/$(basename "$t").log" $?
   done
   run_specs "specs" "./?.so" "$LOG_DIR/specs.log"
+  build/scene_host examples/host/scene.lua >"$LOG_DIR/scene_host.log" 2>&1 </dev/null
+  count_one "examples/host: a C host type used from Lua, its cycles collected" $? "$LOG_DIR/scene_host.log"
+  # install, then build a program outside the tree with pkg-config alone
+  local prefix=$PWD/build/prefix out=$PWD/build/outside
+  rm -rf "$prefix" "$out" && mkdir -p "$out" && cp spec/c/outside/outside.c "$out/"
+  { make -s install PREFIX="$prefix" &&
+    (cd "$out" && export PKG_CONFIG_PATH="$prefix/lib/pkgconfig" &&
+      cc -std=c11 -Wall -Werror $(pkg-config --cflags pygc) outside.c $(pkg-config --libs pygc) -o outside &&
+      LD_LIBRARY_PATH="$prefix/lib" ./outside); } >"$LOG_DIR/outside.log" 2>&1 </dev/null
+  count_one "make install + pkg-config: a program outside the tree" $? "$LOG_DIR/outside.log"
   if command -v luarocks >/dev/null; then
     local tree=$PWD/build/rocktree
     rm -rf "$tree"
@@ -114,6 +124,8 @@ phase_valgrind() {
     PYGC_CTEST_SCALE=0.05 $vg "$t" >"$LOG_DIR/vg-$(basename "$t").log" 2>&1 </dev/null
     count_c "valgrind $(basename "$t")" "$LOG_DIR/vg-$(basename "$t").log" $?
   done
+  PYGC_SPEC_SCALE=0.05 $vg build/scene_host examples/host/scene.lua >"$LOG_DIR/vg-scene_host.log" 2>&1 </dev/null
+  count_one "valgrind examples/host (C host, lua_close)" $? "$LOG_DIR/vg-scene_host.log"
   for s in spec/close/*.lua examples/*.lua; do
     [ -f "$s" ] || continue
     LUA_CPATH="./?.so;;" LUA_PATH="./binding/?.lua;./binding/?/init.lua;;" PYGC_SPEC_SCALE=0.02 \
