@@ -77,7 +77,7 @@ $(BUILD)/fuzz_ops: fuzz/fuzz_ops.c $(LIB_SRC) $(LIB_HDR)
 
 $(BUILD)/oom_lua: fuzz/oom_lua.c binding/lpygc.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -g -O1 $(SAN) -DPYGC_DEBUG -Ilib $(LUA_INC) fuzz/oom_lua.c binding/lpygc.c $(LIB_SRC) -llua5.4 -lm -o $@
+	$(CC) -std=c11 -g -O1 $(SAN) -DPYGC_DEBUG -Ilib -Ibinding $(LUA_INC) fuzz/oom_lua.c binding/lpygc.c $(LIB_SRC) -llua5.4 -lm -o $@
 
 # libFuzzer over the C API (new inputs land in build/, the repo corpus is
 # read), then random operation scripts through the Lua module

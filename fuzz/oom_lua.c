@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int luaopen_pygc(lua_State *L);
+#include "lpygc.h"
 
 typedef struct oom_alloc {
   long live, count, fail_at;
@@ -77,6 +77,7 @@ static int run_one(long k, int *faulted, char *why, size_t whysz) {
   luaL_openlibs(L);
   luaL_requiref(L, "pygc", luaopen_pygc, 0);
   lua_pop(L, 1);
+  pygc_heap_use_pools(pygc_lua_heap(L), 0); /* fail blocks one by one, not pages */
   if (luaL_loadstring(L, workload) != LUA_OK) {
     snprintf(why, whysz, "workload does not compile: %s", lua_tostring(L, -1));
     lua_close(L);

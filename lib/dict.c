@@ -21,34 +21,45 @@ static size_t mem_bytes(uint32_t log2size) {
   return ((size_t)4 << log2size) + usable_for(log2size) * sizeof(tab_entry);
 }
 
-size_t tab_bytes(const table *t) { return t->mem ? mem_bytes(t->log2size) : 0; }
+static size_t tab_mem_bytes(const table *t) {
+  return t->log2size ? mem_bytes(t->log2size) : (size_t)t->cap * sizeof(tab_entry);
+}
+
+size_t tab_bytes(const table *t) { return t->mem ? tab_mem_bytes(t) : 0; }
+
+static int key_matches(const tab_entry *e, uint64_t hash, const pygc_value *key, const char *s, size_t len) {
+  if (e->hash != hash || e->key.tag == TAG_DEAD) return 0;
+  const pygc_value *k = &e->key;
+  if (key) return (k->tag == key->tag && k->u.i == key->u.i) || pygc_equal(*k, *key);
+  if (k->tag != PYGC_TOBJ || k->u.o->type != &pygc_str_type) return 0;
+  const str_obj *ks = (const str_obj *)k->u.o;
+  return ks->len == len && memcmp(ks->data, s, len) == 0;
+}
 
 /* Probe for a key given as a value (key != NULL) or as bytes of a str.
  * Returns the entry index or -1; *slotp receives the index slot. */
 static long tab_probe(const table *t, uint64_t hash, const pygc_value *key, const char *s, size_t len,
                       size_t *slotp) {
   if (t->mem == NULL) return -1;
-  const int32_t *ix = tab_index(t);
   const tab_entry *ents = tab_entries(t);
+  if (t->log2size == 0) {
+    for (uint32_t e = 0; e < t->nentries; e++) {
+      if (key_matches(&ents[e], hash, key, s, len)) {
+        if (slotp) *slotp = e;
+        return (long)e;
+      }
+    }
+    return -1;
+  }
+  const int32_t *ix = tab_index(t);
   size_t mask = tab_mask(t), i = (size_t)hash & mask;
   uint64_t perturb = hash;
   for (;;) {
     int32_t e = ix[i];
     if (e == SLOT_EMPTY) return -1;
-    if (e >= 0 && ents[e].hash == hash) {
-      const pygc_value *k = &ents[e].key;
-      if (key) {
-        if ((k->tag == key->tag && k->u.i == key->u.i) || pygc_equal(*k, *key)) {
-          if (slotp) *slotp = i;
-          return e;
-        }
-      } else if (k->tag == PYGC_TOBJ && k->u.o->type == &pygc_str_type) {
-        const str_obj *ks = (const str_obj *)k->u.o;
-        if (ks->len == len && memcmp(ks->data, s, len) == 0) {
-          if (slotp) *slotp = i;
-          return e;
-        }
-      }
+    if (e >= 0 && key_matches(&ents[e], hash, key, s, len)) {
+      if (slotp) *slotp = i;
+      return e;
     }
     perturb >>= 5;
     i = (i * 5 + (size_t)perturb + 1) & mask;
@@ -66,26 +77,39 @@ static size_t find_empty_slot(const table *t, uint64_t hash) {
   return i;
 }
 
+/* Rebuild t with room for minused live entries, dropping dead ones: a
+ * small table up to TAB_SMALL_MAX entries, an indexed one beyond. */
 static int tab_resize(pygc_heap *h, table *t, size_t minused) {
-  uint32_t log2 = MIN_LOG2;
-  while (usable_for(log2) < minused) {
-    if (log2 >= 30) return PYGC_EOVERFLOW;
-    log2++;
+  table n = {NULL, 0, 0, 0, 0};
+  size_t bytes;
+  if (minused <= TAB_SMALL_MAX) {
+    uint32_t cap = 1;
+    while (cap < minused) cap *= 2;
+    n.cap = cap;
+    bytes = (size_t)cap * sizeof(tab_entry);
+  } else {
+    uint32_t log2 = MIN_LOG2;
+    while (usable_for(log2) < minused) {
+      if (log2 >= 30) return PYGC_EOVERFLOW;
+      log2++;
+    }
+    n.log2size = log2;
+    n.cap = (uint32_t)usable_for(log2);
+    bytes = mem_bytes(log2);
   }
-  void *mem = heap_alloc(h, mem_bytes(log2));
-  if (mem == NULL) return PYGC_ENOMEM;
-  table n = {mem, log2, 0, 0, (uint32_t)usable_for(log2)};
-  memset(mem, 0xFF, (size_t)4 << log2); /* every slot SLOT_EMPTY */
+  n.mem = heap_alloc(h, bytes);
+  if (n.mem == NULL) return PYGC_ENOMEM;
+  if (n.log2size) memset(n.mem, 0xFF, (size_t)4 << n.log2size); /* every slot SLOT_EMPTY */
   tab_entry *dst = tab_entries(&n);
   if (t->mem) {
     tab_entry *src = tab_entries(t);
     for (uint32_t k = 0; k < t->nentries; k++) {
       if (src[k].key.tag == TAG_DEAD) continue;
       dst[n.nentries] = src[k];
-      tab_index(&n)[find_empty_slot(&n, src[k].hash)] = (int32_t)n.nentries;
+      if (n.log2size) tab_index(&n)[find_empty_slot(&n, src[k].hash)] = (int32_t)n.nentries;
       n.nentries++;
     }
-    heap_free_mem(h, t->mem, mem_bytes(t->log2size));
+    heap_free_mem(h, t->mem, tab_mem_bytes(t));
   }
   n.used = n.nentries;
   *t = n;
@@ -115,7 +139,11 @@ int tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value
   }
   if (t->mem == NULL || t->nentries >= t->cap) {
     if ((size_t)t->used * 3 >= (size_t)INT32_MAX) return PYGC_EOVERFLOW;
-    int st = tab_resize(h, t, (size_t)t->used * 3 > 5 ? (size_t)t->used * 3 / 2 + 1 : 5);
+    /* small tables grow by doubling (1, 2, 4, 8), indexed ones by half
+     * again their live size; dead entries go either way */
+    size_t need = (size_t)t->used + 1;
+    size_t want = need <= TAB_SMALL_MAX ? need : (size_t)t->used * 3 / 2 + 1;
+    int st = tab_resize(h, t, want);
     if (st) return st;
   }
   tab_entry *ent = &tab_entries(t)[t->nentries];
@@ -124,7 +152,7 @@ int tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value
   ent->hash = hash;
   val_incref(key);
   val_incref(value);
-  tab_index(t)[find_empty_slot(t, hash)] = (int32_t)t->nentries;
+  if (t->log2size) tab_index(t)[find_empty_slot(t, hash)] = (int32_t)t->nentries;
   t->nentries++;
   t->used++;
   if (added) *added = 1;
@@ -134,7 +162,7 @@ int tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value
 static void tab_remove_at(pygc_heap *h, table *t, long e, size_t slot) {
   tab_entry *ent = &tab_entries(t)[e];
   pygc_value k = ent->key, v = ent->value;
-  tab_index(t)[slot] = SLOT_DUMMY;
+  if (t->log2size) tab_index(t)[slot] = SLOT_DUMMY;
   ent->key.tag = TAG_DEAD;
   ent->key.u.o = NULL;
   ent->value = pygc_none();
@@ -188,11 +216,11 @@ void tab_clear(pygc_heap *h, table *t) {
     val_decref(h, ents[i].key);
     val_decref(h, ents[i].value);
   }
-  heap_free_mem(h, old.mem, mem_bytes(old.log2size));
+  heap_free_mem(h, old.mem, tab_mem_bytes(&old));
 }
 
 void tab_free(pygc_heap *h, table *t) {
-  if (t->mem) heap_free_mem(h, t->mem, mem_bytes(t->log2size));
+  if (t->mem) heap_free_mem(h, t->mem, tab_mem_bytes(t));
   memset(t, 0, sizeof *t);
 }
 
@@ -204,7 +232,7 @@ int tab_verify(const table *t, char *msg, size_t n) {
     }
     return 0;
   }
-  if (t->nentries > t->cap || t->cap != usable_for(t->log2size)) {
+  if (t->nentries > t->cap || (t->log2size ? t->cap != usable_for(t->log2size) : t->cap > TAB_SMALL_MAX)) {
     snprintf(msg, n, "table entries %u exceed capacity %u", t->nentries, t->cap);
     return 1;
   }
@@ -301,7 +329,10 @@ int pygc_dict_next(const pygc_object *o, size_t *pos, pygc_value *key, pygc_valu
 int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value *out) {
   if (o->type != &pygc_instance_type) return PYGC_ETYPE;
   instance_obj *in = (instance_obj *)o;
-  long e = tab_probe(&in->attrs, str_hash_bytes(h, name, len), NULL, name, len, NULL);
+  uint64_t hash;
+  pygc_object *key = str_name_lookup(h, name, len, &hash);
+  long e = key ? tab_probe(&in->attrs, hash, &(pygc_value){PYGC_TOBJ, {.o = key}}, NULL, 0, NULL)
+               : tab_probe(&in->attrs, hash, NULL, name, len, NULL);
   if (e < 0) return PYGC_EKEY;
   *out = tab_entries(&in->attrs)[e].value;
   return PYGC_OK;
@@ -310,8 +341,10 @@ int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
 int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value v) {
   if (o->type != &pygc_instance_type) return PYGC_ETYPE;
   instance_obj *in = (instance_obj *)o;
-  uint64_t hash = str_hash_bytes(h, name, len);
-  long e = tab_probe(&in->attrs, hash, NULL, name, len, NULL);
+  uint64_t hash;
+  pygc_object *known = str_name_lookup(h, name, len, &hash);
+  long e = known ? tab_probe(&in->attrs, hash, &(pygc_value){PYGC_TOBJ, {.o = known}}, NULL, 0, NULL)
+                 : tab_probe(&in->attrs, hash, NULL, name, len, NULL);
   if (e >= 0) {
     tab_entry *ent = &tab_entries(&in->attrs)[e];
     pygc_value old = ent->value;
@@ -320,8 +353,11 @@ int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
     val_decref(h, old);
     return PYGC_OK;
   }
-  pygc_object *key = pygc_str_new(h, name, len);
-  if (key == NULL) return PYGC_ENOMEM;
+  pygc_object *key = known;
+  if (key)
+    pygc_incref(key);
+  else if ((key = pygc_str_new(h, name, len)) == NULL)
+    return PYGC_ENOMEM;
   int st = tab_insert(h, &in->attrs, pygc_obj(key), hash, v, NULL);
   pygc_decref(h, key);
   return st;
@@ -331,7 +367,9 @@ int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len) {
   if (o->type != &pygc_instance_type) return PYGC_ETYPE;
   instance_obj *in = (instance_obj *)o;
   size_t slot;
-  long e = tab_probe(&in->attrs, str_hash_bytes(h, name, len), NULL, name, len, &slot);
+  uint64_t hash;
+  str_name_lookup(h, name, len, &hash);
+  long e = tab_probe(&in->attrs, hash, NULL, name, len, &slot);
   if (e < 0) return PYGC_EKEY;
   tab_remove_at(h, &in->attrs, e, slot);
   return PYGC_OK;

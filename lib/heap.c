@@ -50,12 +50,50 @@ const char *pygc_strerror(int status) {
 
 /* ---- memory ------------------------------------------------------------ */
 
-void *heap_alloc(pygc_heap *h, size_t n) {
-  void *p = h->alloc(h->alloc_ud, NULL, 0, n);
-  if (p) {
-    h->bytes += n;
-    if (h->bytes > h->peak_bytes) h->peak_bytes = h->bytes;
+/* The pools: a block of n <= PYGC_POOL_MAX bytes comes from the free list
+ * of its size class; an empty list is refilled by carving a fresh page.
+ * Pages go back to the allocator when the heap is freed.  Blocks carved in
+ * order keep young objects close together, which the collector's passes
+ * over its lists (in allocation order) like. */
+static inline size_t pool_class(size_t n) { return (n + PYGC_POOL_GRAIN - 1) / PYGC_POOL_GRAIN - 1; }
+
+static int pool_refill(pygc_heap *h, size_t c) {
+  size_t bsize = (c + 1) * PYGC_POOL_GRAIN;
+  char *page = h->alloc(h->alloc_ud, NULL, 0, PYGC_POOL_PAGE);
+  if (page == NULL) return 0;
+  h->pool_bytes += PYGC_POOL_PAGE;
+  *(void **)page = h->pool_pages; /* the first grain links the pages */
+  h->pool_pages = page;
+  char *first = page + PYGC_POOL_GRAIN, *end = page + PYGC_POOL_PAGE;
+  void *head = h->pool_free[c];
+  /* push in reverse so that the list hands blocks out in address order */
+  size_t count = (size_t)(end - first) / bsize;
+  for (size_t i = count; i-- > 0;) {
+    void *b = first + i * bsize;
+    *(void **)b = head;
+    head = b;
   }
+  h->pool_free[c] = head;
+  return 1;
+}
+
+static inline void account(pygc_heap *h, size_t n) {
+  h->bytes += n;
+  if (h->bytes > h->peak_bytes) h->peak_bytes = h->bytes;
+}
+
+void *heap_alloc(pygc_heap *h, size_t n) {
+  void *p;
+  if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
+    size_t c = pool_class(n);
+    if (h->pool_free[c] == NULL && !pool_refill(h, c)) return NULL;
+    p = h->pool_free[c];
+    h->pool_free[c] = *(void **)p;
+  } else {
+    p = h->alloc(h->alloc_ud, NULL, 0, n);
+    if (p == NULL) return NULL;
+  }
+  account(h, n);
   return p;
 }
 
@@ -65,18 +103,60 @@ void *heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
     heap_free_mem(h, p, osize);
     return NULL;
   }
-  void *q = h->alloc(h->alloc_ud, p, osize, nsize);
-  if (q) {
-    h->bytes = h->bytes - osize + nsize;
-    if (h->bytes > h->peak_bytes) h->peak_bytes = h->bytes;
+  int opool = h->use_pools && osize <= PYGC_POOL_MAX, npool = h->use_pools && nsize <= PYGC_POOL_MAX;
+  if (!opool && !npool) {
+    void *q = h->alloc(h->alloc_ud, p, osize, nsize);
+    if (q == NULL) return NULL;
+    h->bytes -= osize;
+    account(h, nsize);
+    return q;
   }
+  if (opool && npool && pool_class(osize) == pool_class(nsize)) {
+    h->bytes -= osize;
+    account(h, nsize);
+    return p;
+  }
+  void *q = heap_alloc(h, nsize);
+  if (q == NULL) return NULL;
+  memcpy(q, p, osize < nsize ? osize : nsize);
+  heap_free_mem(h, p, osize);
   return q;
 }
 
 void heap_free_mem(pygc_heap *h, void *p, size_t n) {
   if (p == NULL) return;
-  h->alloc(h->alloc_ud, p, n, 0);
   h->bytes -= n;
+  if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
+    size_t c = pool_class(n);
+    *(void **)p = h->pool_free[c];
+    h->pool_free[c] = p;
+  } else {
+    h->alloc(h->alloc_ud, p, n, 0);
+  }
+}
+
+static void pool_release_pages(pygc_heap *h) {
+  while (h->pool_pages) {
+    void *page = h->pool_pages;
+    h->pool_pages = *(void **)page;
+    h->alloc(h->alloc_ud, page, PYGC_POOL_PAGE, 0);
+  }
+  memset(h->pool_free, 0, sizeof h->pool_free);
+  h->pool_bytes = 0;
+}
+
+int pygc_heap_use_pools(pygc_heap *h, int on) {
+  if (h->nobjects > 1 || pygc_list_len(h->garbage) != 0) return 0; /* only on a fresh heap */
+  if ((on != 0) == h->use_pools) return 1;
+  /* the garbage list was made under the old rule: remake it under the new */
+  h->collecting = 1;
+  pygc_decref(h, h->garbage);
+  pool_release_pages(h);
+  h->use_pools = on != 0;
+  h->garbage = pygc_list_new(h, 0);
+  h->collecting = 0;
+  h->gen[0].count = 0;
+  return h->garbage != NULL;
 }
 
 void *pygc_mem_alloc(pygc_heap *h, size_t n) { return heap_alloc(h, n); }
@@ -120,6 +200,7 @@ pygc_heap *pygc_heap_new(pygc_alloc_fn alloc, void *ud, uint64_t seed) {
   gclist_init(&h->permanent);
   gclist_init(&h->untracked);
   h->enabled = 1;
+  h->use_pools = PYGC_POOLS_DEFAULT;
   h->bytes = sizeof *h;
   h->peak_bytes = h->bytes;
   h->collecting = 1; /* no automatic collection while the heap is built */
@@ -158,6 +239,7 @@ void pygc_heap_free(pygc_heap *h) {
   free_list_objects(h, &h->permanent);
   free_list_objects(h, &h->untracked);
   str_intern_free(h);
+  pool_release_pages(h);
   h->alloc(h->alloc_ud, h, sizeof *h, 0);
 }
 

@@ -196,6 +196,11 @@ PYGC_API pygc_heap *pygc_heap_new(pygc_alloc_fn alloc, void *ud, uint64_t seed);
  * no hook; all memory goes back to the allocator.  Call pygc_collect(h, 2)
  * first for a graceful end.  Every pointer into the heap dies with it. */
 PYGC_API void pygc_heap_free(pygc_heap *h);
+/* Small blocks come from size-class pools by default (not in sanitizer
+ * builds).  A heap that should hand every block to its allocator (to test
+ * allocation failures one by one, or for a memory checker) turns them off
+ * right after pygc_heap_new; returns 0 when it is too late. */
+PYGC_API int pygc_heap_use_pools(pygc_heap *h, int on);
 /* Install (copy) or read the hooks. */
 PYGC_API void pygc_set_hooks(pygc_heap *h, const pygc_hooks *hooks);
 PYGC_API void pygc_get_hooks(pygc_heap *h, pygc_hooks *out);

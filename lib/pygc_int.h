@@ -110,6 +110,22 @@ struct pygc_heap {
   size_t peak_bytes;
   size_t scratch_bytes; /* pygc_buf memory held by hosts */
 
+  /* size-class pools: free lists, and the pages they were carved from */
+  int use_pools;
+  void *pool_free[PYGC_POOL_MAX / PYGC_POOL_GRAIN];
+  void *pool_pages; /* singly linked through the first word of each page */
+  size_t pool_bytes;
+
+  /* attribute names: the str for a (pointer, length) a host passed before.
+   * Hosts pass the same name bytes again and again (C literals, Lua's
+   * interned strings): a hit spares the keyed hash.  Entries are checked
+   * by content, and cleared when their str is freed. */
+  struct name_cache {
+    const char *ptr;
+    size_t len;
+    pygc_object *str; /* interned, borrowed */
+  } names[64];
+
   /* intern set of short strings (open addressing, not owning) */
   pygc_object **intern;
   size_t intern_cap, intern_used;
@@ -144,9 +160,14 @@ typedef struct tab_entry {
   uint64_t hash;
 } tab_entry;
 
+/* Small tables (log2size 0, at most TAB_SMALL_MAX entries) have no index:
+ * a lookup scans the entries, which is faster and far smaller for the few
+ * attributes an instance usually has. */
+#define TAB_SMALL_MAX 8
+
 typedef struct table {
-  void *mem;         /* indices, then entries; NULL while never filled */
-  uint32_t log2size; /* index slots = 1 << log2size */
+  void *mem;         /* [indices], then entries; NULL while never filled */
+  uint32_t log2size; /* index slots = 1 << log2size; 0 = small, no index */
   uint32_t used;     /* live entries */
   uint32_t nentries; /* entries used, dead ones included */
   uint32_t cap;      /* entry capacity */
@@ -196,6 +217,7 @@ uint64_t str_hash_bytes(const pygc_heap *h, const char *s, size_t len);
 pygc_object *str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t hash);
 void str_intern_remove(pygc_heap *h, pygc_object *s);
 void str_intern_free(pygc_heap *h);
+pygc_object *str_name_lookup(pygc_heap *h, const char *s, size_t len, uint64_t *hash);
 
 /* tables */
 int tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size_t *ix);
@@ -208,7 +230,7 @@ void tab_free(pygc_heap *h, table *t);
 size_t tab_bytes(const table *t);
 int tab_verify(const table *t, char *msg, size_t n);
 static inline tab_entry *tab_entries(const table *t) {
-  return (tab_entry *)((char *)t->mem + ((size_t)4 << t->log2size));
+  return t->log2size ? (tab_entry *)((char *)t->mem + ((size_t)4 << t->log2size)) : (tab_entry *)t->mem;
 }
 
 int dict_verify(const pygc_object *o, char *msg, size_t n);

@@ -58,7 +58,29 @@ static size_t str_size(const pygc_object *o) {
 }
 
 static void str_free(pygc_heap *h, pygc_object *o) {
-  if (o->flags & F_INTERNED) str_intern_remove(h, o);
+  if (o->flags & F_INTERNED) {
+    str_intern_remove(h, o);
+    for (size_t i = 0; i < sizeof h->names / sizeof h->names[0]; i++)
+      if (h->names[i].str == o) h->names[i].str = NULL;
+  }
+}
+
+/* The interned str for name bytes a host passes, if one exists: from the
+ * cache, else from the intern set (the cache learns it).  Borrowed. */
+pygc_object *str_name_lookup(pygc_heap *h, const char *s, size_t len, uint64_t *hash) {
+  struct name_cache *c = &h->names[((uintptr_t)s >> 3 ^ len) & 63];
+  if (c->str && c->ptr == s && c->len == len && memcmp(((str_obj *)c->str)->data, s, len) == 0) {
+    *hash = ((str_obj *)c->str)->hash;
+    return c->str;
+  }
+  *hash = str_hash_bytes(h, s, len);
+  pygc_object *o = len <= PYGC_INTERN_MAX ? str_intern_find(h, s, len, *hash) : NULL;
+  if (o) {
+    c->ptr = s;
+    c->len = len;
+    c->str = o;
+  }
+  return o;
 }
 
 const pygc_type pygc_str_type = {

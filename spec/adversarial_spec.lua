@@ -173,9 +173,15 @@ describe("hostile finalizers and callbacks", function()
     errors_with(function()
       for k in pairs(d) do d[k] = nil; d[k .. "z"] = 1 end
     end, "dict keys changed during iteration")
-    -- when the change compacts the table the loop ends instead (CPython too)
+    -- when the change compacts the table the loop may end instead (CPython
+    -- does for three keys): either way it never runs forever
     local small = gc.new_dict{ a = 1, b = 2, c = 3 }
-    for k in pairs(small) do small[k] = nil; small[k .. "z"] = 1 end
+    local steps = 0
+    local ok, e = pcall(function()
+      for k in pairs(small) do steps = steps + 1; small[k] = nil; small[k .. "z"] = 1 end
+    end)
+    assert.is_true(ok or tostring(e):find("dict keys changed during iteration", 1, true) ~= nil)
+    assert.is_true(steps <= 3)
     assert.are.equal(3, #small)
   end)
 end)

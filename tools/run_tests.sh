@@ -47,7 +47,7 @@ count_busted() { # name logfile status
   f=$((f + e))
   if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "   $1 exited $3"; tail -n 30 "$2"; fi
   echo "   $1: $p passed, $f failed"
-  [ "$f" -ne 0 ] && sed -n '/Failure ->\|Error ->/,+8p' "$2" | head -n 60
+  [ "$f" -ne 0 ] && grep -A8 -E '^(Failure|Error) ' "$2" | head -n 60
   PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
 }
 

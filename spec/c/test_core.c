@@ -464,6 +464,10 @@ static void test_oom(void) {
     A.fail_at = k + 1; /* the heap itself gets made */
     H = pygc_heap_new(ct_allocf, &A, 42);
     if (H == NULL) continue;
+    if (!pygc_heap_use_pools(H, 0)) { /* every block from the allocator: fail each one */
+      pygc_heap_free(H);
+      continue;
+    }
     oom_workload();
     if (A.count < A.fail_at) {
       pygc_heap_free(H);
