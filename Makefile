@@ -19,7 +19,7 @@ LIB_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
-.PHONY: all test conformance fuzz oom demo install uninstall clean help ctest spec asan valgrind check-lua
+.PHONY: all test conformance fuzz oom bench bench-quick demo install uninstall clean help ctest spec asan valgrind check-lua
 all: pygc.so $(BUILD)/libpygc.a
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
@@ -91,6 +91,20 @@ oom: $(BUILD)/oom_lua ctest
 	$(BUILD)/oom_lua
 	$(BUILD)/test_core
 
+# ---- benchmarks: shared/bench/WORKLOADS.md, pygc beside python3 and Lua ----
+$(BUILD)/w_pygc: bench/w_pygc.c $(BUILD)/libpygc.a
+	$(CC) -std=c11 -O2 -g -Ilib $< $(BUILD)/libpygc.a -o $@ $(LDLIBS)
+
+$(BUILD)/hrclock.so: bench/hrclock.c
+	$(CC) -std=c11 -O2 -shared -fPIC $(LUA_INC) $< -o $@
+
+BENCH_REPS ?= 5
+bench: pygc.so $(BUILD)/w_pygc $(BUILD)/hrclock.so
+	python3 bench/run.py --reps $(BENCH_REPS) | tee $(BUILD)/bench/table.md
+
+bench-quick: pygc.so $(BUILD)/w_pygc $(BUILD)/hrclock.so
+	python3 bench/run.py --quick
+
 demo: pygc.so
 	$(LUA) examples/flagship.lua
 
@@ -143,4 +157,5 @@ help:
 	@echo "make conformance   the differential suite against python3"
 	@echo "make fuzz FUZZ_SECONDS=N   libFuzzer + Lua random scripts"
 	@echo "make oom      allocation-failure injection"
+	@echo "make bench    side-by-side benchmarks (BENCH_REPS=5), make bench-quick a smoke"
 	@echo "make install  PREFIX=/usr/local"

@@ -28,7 +28,7 @@
 #define PACE_BYTES (256 * 1024)
 
 static const char KEY_BINDING = 'B', KEY_MODULE = 'M', KEY_CACHE = 'C', KEY_CLASSES = 'K', KEY_NONE = 'N',
-                  KEY_METHODS = 'T';
+                  KEY_METHODS = 'T', KEY_MT = 'O';
 
 typedef struct binding {
   pygc_heap *heap;
@@ -54,10 +54,34 @@ static binding *getB(lua_State *L) {
 
 static int nomem(lua_State *L) { return luaL_error(L, "not enough memory"); }
 
-static handle *tohandle(lua_State *L, int idx) { return luaL_testudata(L, idx, MT_OBJECT); }
+/* Is the value at idx a handle?  Compares metatables by identity (the
+ * registry keeps ours under a light key): luaL_testudata would look the
+ * name up as a string, which costs a strcmp on every call. */
+static handle *tohandle(lua_State *L, int idx) {
+  void *p = lua_touserdata(L, idx);
+  if (p == NULL || lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
+  int ok = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return ok ? p : NULL;
+}
+
+static handle *checkhandle(lua_State *L, int idx) {
+  handle *hd = tohandle(L, idx);
+  if (hd == NULL) luaL_typeerror(L, idx, MT_OBJECT);
+  return hd;
+}
+
+static int is_none(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TUSERDATA) return 0;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_NONE);
+  int ok = lua_rawequal(L, -1, idx < 0 && idx > LUA_REGISTRYINDEX ? idx - 1 : idx);
+  lua_pop(L, 1);
+  return ok;
+}
 
 static pygc_object *checkobj(lua_State *L, int idx) {
-  handle *hd = luaL_checkudata(L, idx, MT_OBJECT);
+  handle *hd = checkhandle(L, idx);
   if (hd->obj == NULL) luaL_error(L, "pygc: use of a released handle");
   return hd->obj;
 }
@@ -79,7 +103,8 @@ static void pace(lua_State *L, binding *B) {
  * Reuses the live handle if there is one. */
 static void pushobject(lua_State *L, binding *B, pygc_object *o) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
-  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+  /* an object that never had a handle has none to find */
+  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
     handle *hd = lua_touserdata(L, -1);
     if (hd->obj == o) {
       if (hd->borrowed) { /* a path that yields the object gives ownership */
@@ -90,12 +115,14 @@ static void pushobject(lua_State *L, binding *B, pygc_object *o) {
       return;
     }
   }
-  lua_pop(L, 1);
+  if (o->flags & PYGC_FLAG_HOST1) lua_pop(L, 1);
   pygc_incref(o); /* taken before allocating: a finalizer may run */
   handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
   hd->obj = o;
   hd->borrowed = 0;
-  luaL_setmetatable(L, MT_OBJECT);
+  o->flags |= PYGC_FLAG_HOST1;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
+  lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, -3, o);
   lua_remove(L, -2);
@@ -113,8 +140,10 @@ static void pushborrowed(lua_State *L, pygc_object *o) {
   handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
   hd->obj = o;
   hd->borrowed = 1;
+  o->flags |= PYGC_FLAG_HOST1;
   pygc_watch(o); /* the freed hook invalidates it */
-  luaL_setmetatable(L, MT_OBJECT);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
+  lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, -3, o);
   lua_remove(L, -2);
@@ -144,12 +173,9 @@ static void release_handle(lua_State *L, binding *B, handle *hd) {
   if (o == NULL) return;
   hd->obj = NULL;
   if (B->closed) return;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
-  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA && lua_touserdata(L, -1) == (void *)hd) {
-    lua_pushnil(L);
-    lua_rawsetp(L, -3, o);
-  }
-  lua_pop(L, 2);
+  /* the cache entry may stay: its value is weak, and a lookup checks that
+   * the handle still holds the object it is filed under */
+  (void)L;
   if (!hd->borrowed) pygc_decref(B->heap, o);
 }
 
@@ -163,7 +189,7 @@ static const char *unstorable(lua_State *L, int idx) {
   case LUA_TTHREAD: return "Lua coroutine";
   case LUA_TLIGHTUSERDATA: return "light userdata";
   case LUA_TUSERDATA:
-    if (tohandle(L, idx) || luaL_testudata(L, idx, MT_NONE)) return NULL;
+    if (tohandle(L, idx) || is_none(L, idx)) return NULL;
     return "foreign userdata";
   default: return NULL;
   }
@@ -635,7 +661,7 @@ static int mm_pairs(lua_State *L) {
 }
 
 static int mm_tostring(lua_State *L) {
-  handle *hd = luaL_checkudata(L, 1, MT_OBJECT);
+  handle *hd = checkhandle(L, 1);
   if (hd->obj == NULL) {
     lua_pushstring(L, "<pygc released handle>");
     return 1;
@@ -651,7 +677,7 @@ static int mm_tostring(lua_State *L) {
 
 static int mm_gc(lua_State *L) {
   binding *B = lua_touserdata(L, lua_upvalueindex(1));
-  handle *hd = luaL_checkudata(L, 1, MT_OBJECT);
+  handle *hd = checkhandle(L, 1);
   if (B->closed) {
     hd->obj = NULL;
     return 0;
@@ -666,7 +692,7 @@ static int mm_gc(lua_State *L) {
 
 static int mm_close(lua_State *L) {
   binding *B = lua_touserdata(L, lua_upvalueindex(1));
-  handle *hd = luaL_checkudata(L, 1, MT_OBJECT);
+  handle *hd = checkhandle(L, 1);
   if (B->closed) {
     hd->obj = NULL;
     return 0;
@@ -831,7 +857,7 @@ static int l_class(lua_State *L) {
 
 static int l_release(lua_State *L) {
   binding *B = getB(L);
-  for (int i = 1; i <= lua_gettop(L); i++) release_handle(L, B, luaL_checkudata(L, i, MT_OBJECT));
+  for (int i = 1; i <= lua_gettop(L); i++) release_handle(L, B, checkhandle(L, i));
   return 0;
 }
 
@@ -867,7 +893,7 @@ static int l_type(lua_State *L) {
   case LUA_TSTRING: lua_pushstring(L, "str"); return 1;
   default: break;
   }
-  if (luaL_testudata(L, 1, MT_NONE)) {
+  if (is_none(L, 1)) {
     lua_pushstring(L, "NoneType");
     return 1;
   }
@@ -1283,7 +1309,7 @@ int luaopen_pygc(lua_State *L) {
   luaL_newmetatable(L, MT_OBJECT);
   lua_pushvalue(L, bidx);
   luaL_setfuncs(L, object_mt, 1);
-  lua_pop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_MT);
 
   lua_newuserdatauv(L, 0, 0); /* None */
   luaL_newmetatable(L, MT_NONE);

@@ -104,6 +104,10 @@ struct pygc_object {
   int64_t gc_refs; /* scratch for the collector and the verifier */
 };
 
+/* A flag bit the heap never touches, for the host (the Lua binding marks
+ * objects that have had a handle). */
+#define PYGC_FLAG_HOST1 0x100u
+
 /* Called by traverse once for every slot that holds an object reference
  * (slot->tag == PYGC_TOBJ).  A non-zero return stops the traversal and is
  * returned by traverse. */

@@ -161,6 +161,8 @@ phase_robustness() {
   else
     echo "   fuzz_ops build failed (clang with libFuzzer needed)"; tail -n 20 "$LOG_DIR/fuzz-build.log"; FAILED=$((FAILED + 1))
   fi
+  make -s bench-quick >"$LOG_DIR/bench-quick.log" 2>&1 </dev/null
+  count_one "make bench-quick: every benchmark driver runs (small N)" $? "$LOG_DIR/bench-quick.log"
   LUA_CPATH="./?.so;;" $LUA fuzz/lua_fuzz.lua "$((secs / 4))" 1 >"$LOG_DIR/lua_fuzz.log" 2>&1 </dev/null
   count_one "random Lua operation scripts" $? "$LOG_DIR/lua_fuzz.log"
   sed 's/^/   /' "$LOG_DIR/lua_fuzz.log" | tail -n 1
