@@ -148,6 +148,7 @@ typedef struct list_obj {
 typedef struct tuple_obj {
   pygc_object h;
   size_t len;
+  uint64_t hash; /* cached once computed (tuples are immutable), else 0 */
   pygc_value items[1];
 } tuple_obj;
 

@@ -248,8 +248,14 @@ static int hash_rec(pygc_value v, uint64_t *out, int depth) {
   }
   if (o->type == &pygc_list_type || o->type == &pygc_dict_type) return PYGC_EUNHASHABLE;
   if (o->type == &pygc_tuple_type) {
-    /* xxHash-style combination, as CPython's tuplehash */
-    const tuple_obj *t = (const tuple_obj *)o;
+    /* xxHash-style combination, as CPython's tuplehash; cached, because a
+     * tuple holding the same tuple twice, nested n deep, would otherwise
+     * cost 2^n (CPython pays that) */
+    tuple_obj *t = (tuple_obj *)o;
+    if (t->hash) {
+      *out = t->hash;
+      return PYGC_OK;
+    }
     uint64_t acc = 0x27D4EB2F165667C5ULL;
     for (size_t i = 0; i < t->len; i++) {
       uint64_t ih;
@@ -261,6 +267,8 @@ static int hash_rec(pygc_value v, uint64_t *out, int depth) {
     }
     acc += t->len ^ (0x27D4EB2F165667C5ULL ^ 3527539UL);
     if (acc == (uint64_t)-1) acc = 1546275796;
+    if (acc == 0) acc = 1;
+    t->hash = acc;
     *out = acc;
     return PYGC_OK;
   }
@@ -288,7 +296,13 @@ static int num_equal(pygc_value a, pygc_value b) {
   return (int64_t)f == i;
 }
 
-static int equal_rec(pygc_value a, pygc_value b, int depth) {
+/* Equality of tuples walks their items; shared substructure could make
+ * that exponential, so the walk has a budget.  Past it, two keys are taken
+ * as different (only a structure compared item by item a million times
+ * over gets there). */
+#define EQUAL_BUDGET 1000000
+
+static int equal_rec(pygc_value a, pygc_value b, int depth, long *budget) {
   int an = a.tag == PYGC_TBOOL || a.tag == PYGC_TINT || a.tag == PYGC_TFLOAT;
   int bn = b.tag == PYGC_TBOOL || b.tag == PYGC_TINT || b.tag == PYGC_TFLOAT;
   if (an || bn) return an && bn && num_equal(a, b);
@@ -302,15 +316,20 @@ static int equal_rec(pygc_value a, pygc_value b, int depth) {
   }
   if (x->type == &pygc_tuple_type) {
     const tuple_obj *s = (const tuple_obj *)x, *t = (const tuple_obj *)y;
-    if (s->len != t->len) return 0;
-    for (size_t i = 0; i < s->len; i++)
-      if (depth >= HASH_DEPTH_MAX || !equal_rec(s->items[i], t->items[i], depth + 1)) return 0;
+    if (s->len != t->len || (s->hash && t->hash && s->hash != t->hash)) return 0;
+    for (size_t i = 0; i < s->len; i++) {
+      if (--*budget < 0 || depth >= HASH_DEPTH_MAX) return 0;
+      if (!equal_rec(s->items[i], t->items[i], depth + 1, budget)) return 0;
+    }
     return 1;
   }
   return 0;
 }
 
-int pygc_equal(pygc_value a, pygc_value b) { return equal_rec(a, b, 0); }
+int pygc_equal(pygc_value a, pygc_value b) {
+  long budget = EQUAL_BUDGET;
+  return equal_rec(a, b, 0, &budget);
+}
 
 /* ---- type names ----------------------------------------------------------- */
 
