@@ -20,7 +20,7 @@ CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
 .PHONY: all test conformance fuzz oom bench bench-quick demo install uninstall clean help ctest spec asan valgrind check-lua
-all: pygc.so $(BUILD)/libpygc.a
+all: pygc.so $(BUILD)/libpygc.a $(BUILD)/posixlite.so
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
@@ -94,6 +94,10 @@ oom: $(BUILD)/oom_lua ctest
 # ---- benchmarks: shared/bench/WORKLOADS.md, pygc beside python3 and Lua ----
 $(BUILD)/w_pygc: bench/w_pygc.c $(BUILD)/libpygc.a
 	$(CC) -std=c11 -O2 -g -Ilib $< $(BUILD)/libpygc.a -o $@ $(LDLIBS)
+
+$(BUILD)/posixlite.so: examples/posixlite.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -shared -fPIC $(LUA_INC) $< -o $@
 
 $(BUILD)/hrclock.so: bench/hrclock.c
 	$(CC) -std=c11 -O2 -shared -fPIC $(LUA_INC) $< -o $@

@@ -29,6 +29,9 @@ build = {
       libraries = { "m" },
       defines = {},
     },
+    ["pygc.util"] = "binding/pygc/util.lua",
+    ["pygc.tracemalloc"] = "binding/pygc/tracemalloc.lua",
+    ["pygc.objgraph"] = "binding/pygc/objgraph.lua",
   },
   copy_directories = {},
 }

@@ -30,12 +30,49 @@
 static const char KEY_BINDING = 'B', KEY_MODULE = 'M', KEY_CACHE = 'C', KEY_CLASSES = 'K', KEY_NONE = 'N',
                   KEY_METHODS = 'T', KEY_MT = 'O';
 
+/* ---- allocation tracing (pygc.tracemalloc) ----
+ * Each traced object maps to the traceback where it was made.  Tracebacks
+ * are interned; both tables live in memory from Lua's allocator, outside
+ * the pygc heap they describe (tracemalloc leaves itself out too). */
+#define TRACE_MAX_FRAMES 32
+
+typedef struct trace_frame {
+  char src[LUA_IDSIZE];
+  int line;
+} trace_frame;
+
+typedef struct trace {
+  uint64_t hash;
+  int nframes;
+  trace_frame frames[TRACE_MAX_FRAMES];
+} trace;
+
+typedef struct trace_rec {
+  pygc_object *obj; /* NULL: empty slot; (void*)1: deleted */
+  uint32_t trace;   /* index into traces */
+  size_t size;      /* bytes when made */
+} trace_rec;
+
+typedef struct tracer {
+  int on, nframes;
+  trace_rec *recs;
+  size_t rcap, rused, rdead;
+  trace **traces;
+  size_t ntraces, tcap;
+  uint32_t *tindex; /* open-addressing set of trace indices, by hash */
+  size_t ticap;
+  size_t current, peak;
+} tracer;
+
 typedef struct binding {
   pygc_heap *heap;
   lua_State *L; /* the thread running pygc code now; hooks call Lua on it */
   int closed;
   size_t paced; /* heap bytes when Lua's collector was last paced */
   pygc_buf buf; /* reused by tostring */
+  lua_Alloc af;
+  void *aud;
+  tracer tr;
 } binding;
 
 typedef struct handle {
@@ -456,6 +493,230 @@ static void hook_unraisable(void *ud, pygc_heap *h, int status, const char *what
   (void)h;
   unr_args a = {status, what, obj};
   run_protected(ud, p_unraisable, &a);
+}
+
+/* ---- the tracer --------------------------------------------------------------- */
+
+static void *tr_alloc(binding *B, void *p, size_t o, size_t n) { return B->af(B->aud, p, o, n); }
+
+static void tracer_reset(binding *B) {
+  tracer *t = &B->tr;
+  tr_alloc(B, t->recs, t->rcap * sizeof *t->recs, 0);
+  for (size_t i = 0; i < t->ntraces; i++) tr_alloc(B, t->traces[i], sizeof(trace), 0);
+  tr_alloc(B, t->traces, t->tcap * sizeof *t->traces, 0);
+  tr_alloc(B, t->tindex, t->ticap * sizeof *t->tindex, 0);
+  int on = t->on, nframes = t->nframes;
+  memset(t, 0, sizeof *t);
+  t->on = on;
+  t->nframes = nframes;
+}
+
+static size_t rec_slot(const tracer *t, const pygc_object *o) {
+  uintptr_t p = (uintptr_t)o;
+  return (size_t)((p >> 4) ^ (p >> 17)) & (t->rcap - 1);
+}
+
+static int recs_grow(binding *B) {
+  tracer *t = &B->tr;
+  size_t ncap = t->rcap ? t->rcap * 2 : 1024;
+  trace_rec *n = tr_alloc(B, NULL, 0, ncap * sizeof *n);
+  if (!n) return 0;
+  memset(n, 0, ncap * sizeof *n);
+  trace_rec *old = t->recs;
+  size_t ocap = t->rcap;
+  t->recs = n;
+  t->rcap = ncap;
+  t->rused = t->rdead = 0;
+  for (size_t i = 0; i < ocap; i++) {
+    if ((uintptr_t)old[i].obj <= 1) continue;
+    size_t j = rec_slot(t, old[i].obj);
+    while (n[j].obj) j = (j + 1) & (ncap - 1);
+    n[j] = old[i];
+    t->rused++;
+  }
+  tr_alloc(B, old, ocap * sizeof *old, 0);
+  return 1;
+}
+
+/* The current Lua traceback, interned; returns its index or -1. */
+static long trace_intern(binding *B) {
+  tracer *t = &B->tr;
+  lua_State *L = B->L;
+  trace cur;
+  memset(&cur, 0, sizeof cur);
+  lua_Debug ar;
+  uint64_t hash = 1469598103934665603ULL;
+  for (int level = 0; L && cur.nframes < t->nframes && lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "Sl", &ar)) break;
+    if (ar.currentline < 0) continue; /* C functions: not a place in a script */
+    trace_frame *f = &cur.frames[cur.nframes++];
+    size_t n = strlen(ar.short_src); /* only the string: the rest of the buffer is not initialised */
+    memcpy(f->src, ar.short_src, n < sizeof f->src - 1 ? n : sizeof f->src - 1);
+    f->line = ar.currentline;
+    for (const char *c = f->src; *c; c++) hash = (hash ^ (unsigned char)*c) * 1099511628211ULL;
+    hash = (hash ^ (uint64_t)f->line) * 1099511628211ULL;
+  }
+  cur.hash = hash;
+  if (t->ntraces * 2 >= t->ticap) { /* grow the index set */
+    size_t ncap = t->ticap ? t->ticap * 2 : 256;
+    uint32_t *n = tr_alloc(B, NULL, 0, ncap * sizeof *n);
+    if (!n) return -1;
+    memset(n, 0xFF, ncap * sizeof *n);
+    for (size_t i = 0; i < t->ntraces; i++) {
+      size_t j = t->traces[i]->hash & (ncap - 1);
+      while (n[j] != UINT32_MAX) j = (j + 1) & (ncap - 1);
+      n[j] = (uint32_t)i;
+    }
+    tr_alloc(B, t->tindex, t->ticap * sizeof *t->tindex, 0);
+    t->tindex = n;
+    t->ticap = ncap;
+  }
+  size_t j = hash & (t->ticap - 1);
+  for (; t->tindex[j] != UINT32_MAX; j = (j + 1) & (t->ticap - 1)) {
+    trace *e = t->traces[t->tindex[j]];
+    if (e->hash == hash && e->nframes == cur.nframes && memcmp(e->frames, cur.frames, sizeof(trace_frame) * (size_t)cur.nframes) == 0)
+      return t->tindex[j];
+  }
+  if (t->ntraces == t->tcap) {
+    size_t ncap = t->tcap ? t->tcap * 2 : 64;
+    trace **n = tr_alloc(B, t->traces, t->tcap * sizeof *n, ncap * sizeof *n);
+    if (!n) return -1;
+    t->traces = n;
+    t->tcap = ncap;
+  }
+  trace *e = tr_alloc(B, NULL, 0, sizeof *e);
+  if (!e) return -1;
+  *e = cur;
+  t->traces[t->ntraces] = e;
+  t->tindex[j] = (uint32_t)t->ntraces;
+  return (long)t->ntraces++;
+}
+
+/* Runs inside heap operations: allocates only from Lua's allocator, calls
+ * no Lua function, raises nothing. */
+static void hook_traced(void *ud, pygc_heap *h, pygc_object *o, size_t size, int alive) {
+  binding *B = ud;
+  tracer *t = &B->tr;
+  (void)h;
+  if (!t->on) return;
+  if (alive) {
+    if ((t->rused + t->rdead + 1) * 4 >= t->rcap * 3 && !recs_grow(B)) return;
+    long tid = trace_intern(B);
+    if (tid < 0) return;
+    size_t j = rec_slot(t, o);
+    while ((uintptr_t)t->recs[j].obj > 1) j = (j + 1) & (t->rcap - 1);
+    if (t->recs[j].obj == (void *)1) t->rdead--;
+    t->recs[j] = (trace_rec){o, (uint32_t)tid, size};
+    t->rused++;
+    t->current += size;
+    if (t->current > t->peak) t->peak = t->current;
+  } else if (t->rcap) {
+    size_t j = rec_slot(t, o);
+    for (; t->recs[j].obj; j = (j + 1) & (t->rcap - 1)) {
+      if (t->recs[j].obj == o) {
+        t->current -= t->recs[j].size;
+        t->recs[j].obj = (void *)1;
+        t->rused--;
+        t->rdead++;
+        return;
+      }
+    }
+  }
+}
+
+static int l_trace_start(lua_State *L) {
+  binding *B = getB(L);
+  lua_Integer n = luaL_optinteger(L, 1, 1);
+  luaL_argcheck(L, n >= 1 && n <= TRACE_MAX_FRAMES, 1, "the number of frames must be in 1..32");
+  B->tr.nframes = (int)n;
+  B->tr.on = 1;
+  pygc_set_tracing(B->heap, 1);
+  return 0;
+}
+
+static int l_trace_stop(lua_State *L) {
+  binding *B = getB(L);
+  B->tr.on = 0;
+  pygc_set_tracing(B->heap, 0);
+  tracer_reset(B);
+  return 0;
+}
+
+static int l_trace_clear(lua_State *L) {
+  binding *B = getB(L);
+  tracer_reset(B);
+  return 0;
+}
+
+static int l_trace_info(lua_State *L) {
+  binding *B = getB(L);
+  lua_pushboolean(L, B->tr.on);
+  lua_pushinteger(L, (lua_Integer)B->tr.current);
+  lua_pushinteger(L, (lua_Integer)B->tr.peak);
+  lua_pushinteger(L, B->tr.nframes);
+  return 4;
+}
+
+static void push_trace(lua_State *L, const trace *e) {
+  lua_createtable(L, e->nframes, 0);
+  for (int k = 0; k < e->nframes; k++) {
+    lua_createtable(L, 2, 0);
+    lua_pushstring(L, e->frames[k].src);
+    lua_rawseti(L, -2, 1);
+    lua_pushinteger(L, e->frames[k].line);
+    lua_rawseti(L, -2, 2);
+    lua_rawseti(L, -2, k + 1);
+  }
+}
+
+/* { traces = { {{file, line}, ...}, ... }, sizes = {...}, counts = {...} }:
+ * live traced objects grouped by traceback, with their sizes now. */
+static int l_trace_snapshot(lua_State *L) {
+  binding *B = getB(L);
+  tracer *t = &B->tr;
+  size_t n = t->ntraces;
+  /* totals per trace, in a userdata scratch array (no Lua calls while the
+   * records are read) */
+  size_t *sizes = lua_newuserdatauv(L, (n ? n : 1) * 2 * sizeof(size_t), 0);
+  memset(sizes, 0, (n ? n : 1) * 2 * sizeof(size_t));
+  for (size_t i = 0; i < t->rcap; i++) {
+    if ((uintptr_t)t->recs[i].obj <= 1) continue;
+    uint32_t tid = t->recs[i].trace;
+    sizes[2 * tid] += pygc_sizeof(t->recs[i].obj);
+    sizes[2 * tid + 1]++;
+  }
+  lua_createtable(L, 0, 3);
+  lua_createtable(L, (int)n, 0);
+  lua_createtable(L, (int)n, 0);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    push_trace(L, t->traces[i]);
+    lua_rawseti(L, -4, (lua_Integer)i + 1);
+    lua_pushinteger(L, (lua_Integer)sizes[2 * i]);
+    lua_rawseti(L, -3, (lua_Integer)i + 1);
+    lua_pushinteger(L, (lua_Integer)sizes[2 * i + 1]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -4, "counts");
+  lua_setfield(L, -3, "sizes");
+  lua_setfield(L, -2, "traces");
+  return 1;
+}
+
+static int l_trace_object(lua_State *L) {
+  binding *B = getB(L);
+  pygc_object *o = checkobj(L, 1);
+  tracer *t = &B->tr;
+  if (t->rcap) {
+    for (size_t j = rec_slot(t, o); t->recs[j].obj; j = (j + 1) & (t->rcap - 1)) {
+      if (t->recs[j].obj == o) {
+        push_trace(L, t->traces[t->recs[j].trace]);
+        return 1;
+      }
+    }
+  }
+  lua_pushnil(L);
+  return 1;
 }
 
 /* ---- metamethods ------------------------------------------------------------ */
@@ -1183,6 +1444,8 @@ static int heap_gc(lua_State *L) {
    * it is freed without finalizers */
   pygc_collect(B->heap, 2);
   pygc_buf_free(B->heap, &B->buf);
+  B->tr.on = 0;
+  tracer_reset(B);
   B->closed = 1;
   pygc_heap_free(B->heap);
   B->heap = NULL;
@@ -1230,6 +1493,12 @@ static const luaL_Reg funcs[] = {{"new_list", l_new_list},
                                  {"set_mode", l_set_mode},
                                  {"get_mode", l_get_mode},
                                  {"_verify", l_verify},
+                                 {"_trace_start", l_trace_start},
+                                 {"_trace_stop", l_trace_stop},
+                                 {"_trace_clear", l_trace_clear},
+                                 {"_trace_info", l_trace_info},
+                                 {"_trace_snapshot", l_trace_snapshot},
+                                 {"_trace_object", l_trace_object},
                                  {NULL, NULL}};
 
 /* ---- the C API for embedders (lpygc.h) ---------------------------------------- */
@@ -1289,7 +1558,9 @@ int luaopen_pygc(lua_State *L) {
   if (B->heap == NULL) return nomem(L);
   B->L = L;
   B->paced = pygc_heap_bytes(B->heap);
-  pygc_hooks hooks = {B, hook_finalize, hook_callback, NULL, hook_freed, hook_unraisable};
+  pygc_hooks hooks = {B, hook_finalize, hook_callback, NULL, hook_freed, hook_unraisable, hook_traced};
+  B->af = af;
+  B->aud = aud;
   pygc_set_hooks(B->heap, &hooks);
   int bidx = lua_gettop(L);
   lua_pushvalue(L, bidx);

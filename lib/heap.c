@@ -287,8 +287,11 @@ pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
   }
   gclist_append(o, &h->untracked);
   h->nobjects++;
+  if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, size, 1);
   return o;
 }
+
+void pygc_set_tracing(pygc_heap *h, int on) { h->tracing = on != 0; }
 
 pygc_object *pygc_object_new(pygc_heap *h, const pygc_type *type, size_t size) {
   if (size < sizeof(pygc_object) || type == NULL || type->size == NULL) return NULL;
@@ -366,6 +369,7 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
   if (o->gc_next) gclist_remove(o);
   o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE);
   if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
+  if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
   if (t->dealloc)
     t->dealloc(h, o);
   else if (t->clear)

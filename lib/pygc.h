@@ -188,6 +188,10 @@ typedef struct pygc_hooks {
   /* An error that cannot be raised: from pygc_report_unraisable, or no
    * memory to append to gc.garbage.  obj is borrowed, may be NULL. */
   void (*unraisable)(void *ud, pygc_heap *h, int status, const char *what, pygc_object *obj);
+  /* While tracing is on (pygc_set_tracing): an object was made (alive 1,
+   * with its size) or is about to be freed (alive 0).  Must not touch the
+   * heap (tracemalloc-style tools record where the allocation happened). */
+  void (*traced)(void *ud, pygc_heap *h, pygc_object *obj, size_t size, int alive);
 } pygc_hooks;
 
 /* ==== the heap ============================================================== */
@@ -205,6 +209,8 @@ PYGC_API void pygc_heap_free(pygc_heap *h);
  * allocation failures one by one, or for a memory checker) turns them off
  * right after pygc_heap_new; returns 0 when it is too late. */
 PYGC_API int pygc_heap_use_pools(pygc_heap *h, int on);
+/* Call hooks.traced for every object made or freed from now on (on != 0). */
+PYGC_API void pygc_set_tracing(pygc_heap *h, int on);
 /* Install (copy) or read the hooks. */
 PYGC_API void pygc_set_hooks(pygc_heap *h, const pygc_hooks *hooks);
 PYGC_API void pygc_get_hooks(pygc_heap *h, pygc_hooks *out);

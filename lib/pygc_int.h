@@ -97,6 +97,7 @@ struct pygc_heap {
   int collecting;
   int debug;
   int destroying;
+  int tracing;
 
   pygc_object *garbage; /* a list */
 

@@ -1,0 +1,361 @@
+-- pygc.util -- the helper pipeline Python users write around gc, for the
+-- pygc heap, and "why is this alive?": the shortest chain from what holds
+-- an object outside the heap (a Lua global, local, upvalue, registry entry
+-- or table field) down to the object.
+local gc = require "pygc"
+
+local M = {}
+
+-- ---- collection and tuning ---------------------------------------------------
+
+-- A full collection after Lua has dropped its dead handles; returns the
+-- number of unreachable objects found.
+function M.force_collect()
+  collectgarbage()
+  collectgarbage()
+  return gc.collect(2)
+end
+
+function M.gc_counts()
+  local a, b, c = gc.get_count()
+  return { gen0 = a, gen1 = b, gen2 = c }
+end
+
+function M.gc_thresholds()
+  local a, b, c = gc.get_threshold()
+  return { gen0 = a, gen1 = b, gen2 = c }
+end
+
+-- tune_gc(g0 [, g1 [, g2]]) sets thresholds (missing ones keep their
+-- value); tune_gc() restores CPython's defaults.  Returns the thresholds.
+function M.tune_gc(g0, g1, g2)
+  if g0 == nil then
+    gc.set_threshold(700, 10, 10)
+  else
+    local _, c1, c2 = gc.get_threshold()
+    gc.set_threshold(g0, g1 or c1, g2 or c2)
+  end
+  return M.gc_thresholds()
+end
+
+-- { [type name] = count } over the tracked objects (of one generation).
+function M.object_type_counts(generation)
+  local counts = {}
+  for _, o in ipairs(gc.get_objects(generation)) do
+    local t = gc.type(o)
+    counts[t] = (counts[t] or 0) + 1
+  end
+  return counts
+end
+
+-- The tracked objects that refer to obj.  The tool's own temporaries are
+-- Lua tables, which the heap never sees, so nothing needs filtering out
+-- but obj itself when it refers to itself is kept (it is a referrer).
+function M.find_referrers(obj)
+  return gc.get_referrers(obj)
+end
+
+local function short(o)
+  if gc.type(o) == "list" or gc.type(o) == "tuple" or gc.type(o) == "dict" then
+    return ("<%s len=%d>"):format(gc.type(o), #o)
+  end
+  return ("<%s>"):format(gc.type(o))
+end
+
+-- Breadth-first lines of who refers to whom, up to max_depth levels from
+-- obj: "depth 2: <dict len=1> -> <list len=3>".
+function M.ref_chain(obj, max_depth)
+  max_depth = max_depth or 3
+  local lines, seen = {}, { [gc.id(obj)] = true }
+  local level = { obj }
+  for depth = 1, max_depth do
+    local nextlevel = {}
+    for _, target in ipairs(level) do
+      for _, r in ipairs(gc.get_referrers(target)) do
+        lines[#lines + 1] = ("depth %d: %s -> %s"):format(depth, short(r), short(target))
+        if not seen[gc.id(r)] then
+          seen[gc.id(r)] = true
+          nextlevel[#nextlevel + 1] = r
+        end
+      end
+    end
+    if #nextlevel == 0 then break end
+    level = nextlevel
+  end
+  return lines
+end
+
+local function is_handle(v) return type(v) == "userdata" and pcall(gc.id, v) end
+
+-- The pygc objects v refers to directly, with the label of each edge.
+local function object_children(v)
+  local out = {}
+  local kind = gc.type(v)
+  if kind == "list" or kind == "tuple" then
+    for i, x in ipairs(v) do out[#out + 1] = { x, ("[%d]"):format(i) } end
+  elseif kind == "dict" then
+    for k, x in pairs(v) do
+      local label = type(k) == "string" and ("[%q]"):format(k) or ("[%s]"):format(tostring(k))
+      if is_handle(k) then out[#out + 1] = { k, label .. "<key>" } end
+      out[#out + 1] = { x, label }
+    end
+  elseif kind ~= "type" then
+    local ok = pcall(function() for k, x in pairs(v) do out[#out + 1] = { x, "." .. k } end end)
+    if not ok then out = {} end
+  end
+  return out
+end
+M._object_children = object_children
+
+-- True exactly when obj lies on a reference cycle: following referents
+-- from obj leads back to it.  Runs no collection.
+function M.has_cycle(obj)
+  local target = gc.id(obj)
+  local seen, stack = {}, { obj }
+  while #stack > 0 do
+    local o = table.remove(stack)
+    for _, edge in ipairs(object_children(o)) do
+      local x = edge[1]
+      if is_handle(x) then
+        local id = gc.id(x)
+        if id == target then return true end
+        if not seen[id] then
+          seen[id] = true
+          stack[#stack + 1] = x
+        end
+      end
+    end
+  end
+  return false
+end
+
+-- ---- memory snapshots -------------------------------------------------------------
+
+local MemorySnapshot = {}
+MemorySnapshot.__index = MemorySnapshot
+M.MemorySnapshot = MemorySnapshot
+
+-- Count and bytes of the tracked objects, grouped by key_type: "type"
+-- (default) or "generation".  top limits report() to the largest groups.
+function MemorySnapshot.take(top, key_type)
+  key_type = key_type or "type"
+  assert(key_type == "type" or key_type == "generation", "key_type must be 'type' or 'generation'")
+  local groups = {}
+  local function add(key, o)
+    local g = groups[key]
+    if not g then g = { key = key, count = 0, bytes = 0 }; groups[key] = g end
+    g.count = g.count + 1
+    g.bytes = g.bytes + gc.sizeof(o)
+  end
+  if key_type == "type" then
+    for _, o in ipairs(gc.get_objects()) do add(gc.type(o), o) end
+  else
+    for g = 0, 2 do for _, o in ipairs(gc.get_objects(g)) do add("generation " .. g, o) end end
+  end
+  local info = gc.heap_info()
+  return setmetatable({ groups = groups, top = top or 10, key_type = key_type, heap_bytes = info.bytes,
+    objects = info.objects, time = os.time() }, MemorySnapshot)
+end
+
+function MemorySnapshot:sorted()
+  local list = {}
+  for _, g in pairs(self.groups) do list[#list + 1] = g end
+  table.sort(list, function(a, b) if a.bytes ~= b.bytes then return a.bytes > b.bytes end return a.key < b.key end)
+  return list
+end
+
+-- Lines "Node: 1000 objects, 72000 bytes", largest first.
+function MemorySnapshot:report(n)
+  local lines = {}
+  for i, g in ipairs(self:sorted()) do
+    if i > (n or self.top) then break end
+    lines[#lines + 1] = ("%s: %d objects, %d bytes"):format(g.key, g.count, g.bytes)
+  end
+  return lines
+end
+
+-- Lines of the groups that changed between two snapshots, largest change
+-- in bytes first: "Node: +1000 objects, +72000 bytes".
+function M.memory_diff(before, after, top)
+  local keys, diffs = {}, {}
+  for k in pairs(before.groups) do keys[k] = true end
+  for k in pairs(after.groups) do keys[k] = true end
+  for k in pairs(keys) do
+    local b, a = before.groups[k] or { count = 0, bytes = 0 }, after.groups[k] or { count = 0, bytes = 0 }
+    if a.count ~= b.count or a.bytes ~= b.bytes then
+      diffs[#diffs + 1] = { key = k, count = a.count - b.count, bytes = a.bytes - b.bytes }
+    end
+  end
+  table.sort(diffs, function(x, y)
+    if math.abs(x.bytes) ~= math.abs(y.bytes) then return math.abs(x.bytes) > math.abs(y.bytes) end
+    return x.key < y.key
+  end)
+  local lines = {}
+  for i, d in ipairs(diffs) do
+    if i > (top or 10) then break end
+    lines[#lines + 1] = ("%s: %+d objects, %+d bytes"):format(d.key, d.count, d.bytes)
+  end
+  return lines, diffs
+end
+
+-- ---- collector statistics ------------------------------------------------------------
+
+local GCStatsCollector = {}
+GCStatsCollector.__index = GCStatsCollector
+M.GCStatsCollector = GCStatsCollector
+
+-- Count collections per generation, objects freed, total and longest
+-- pause, from gc.callbacks, until uninstall().
+function GCStatsCollector.install()
+  local self = setmetatable({ collections = { 0, 0, 0 }, collected = 0, uncollectable = 0,
+    total_pause = 0, longest_pause = 0 }, GCStatsCollector)
+  self.callback = function(phase, info)
+    if phase ~= "stop" then return end
+    local g = info.generation + 1
+    self.collections[g] = self.collections[g] + 1
+    self.collected = self.collected + info.collected
+    self.uncollectable = self.uncollectable + info.uncollectable
+    self.total_pause = self.total_pause + info.duration
+    if info.duration > self.longest_pause then self.longest_pause = info.duration end
+  end
+  gc.callbacks[#gc.callbacks + 1] = self.callback
+  return self
+end
+
+function GCStatsCollector:uninstall()
+  for i = #gc.callbacks, 1, -1 do
+    if gc.callbacks[i] == self.callback then table.remove(gc.callbacks, i) end
+  end
+end
+
+-- A table of the figures and a line of text.
+function GCStatsCollector:report()
+  local r = {
+    collections = { gen0 = self.collections[1], gen1 = self.collections[2], gen2 = self.collections[3] },
+    collected = self.collected, uncollectable = self.uncollectable,
+    total_pause = self.total_pause, longest_pause = self.longest_pause,
+  }
+  r.text = ("collections gen0=%d gen1=%d gen2=%d, %d objects freed, %d uncollectable, pauses %.3f ms total, %.3f ms longest")
+    :format(r.collections.gen0, r.collections.gen1, r.collections.gen2, r.collected, r.uncollectable,
+      r.total_pause * 1000, r.longest_pause * 1000)
+  return r
+end
+
+-- Before os.fork(): collect, then move every object to the permanent
+-- generation, so that collections in the child never write to (and so
+-- never copy) the parent's pages.  Returns the number of frozen objects.
+-- In the child, gc.enable() resumes automatic collection of new objects.
+function M.freeze_before_fork()
+  gc.disable()
+  M.force_collect()
+  gc.freeze()
+  return gc.get_freeze_count()
+end
+
+-- ---- why is this alive? -------------------------------------------------------------
+
+local function key_label(k)
+  if type(k) == "string" and k:match("^[%a_][%w_]*$") then return "." .. k end
+  if type(k) == "string" then return ("[%q]"):format(k) end
+  return ("[%s]"):format(tostring(k))
+end
+
+-- Every Lua root: globals, the registry, and the locals of the caller's
+-- stack; coroutines, upvalues, metatables and table fields are followed
+-- from there.  Yields {value, path}.
+local function lua_roots(level, skip)
+  local roots = { { _G, "_G" }, { debug.getregistry(), "registry" } }
+  local first = level
+  while true do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    local where = ("%s:%d"):format(info.short_src, info.currentline)
+    for i = 1, 250 do
+      local name, value = debug.getlocal(level, i)
+      if not name then break end
+      -- the caller's own locals holding the object asked about are the
+      -- question, not the answer
+      if name:sub(1, 1) ~= "(" and not (level == first and rawequal(value, skip)) then
+        roots[#roots + 1] = { value, ("local '%s' (%s)"):format(name, where) }
+      end
+    end
+    level = level + 1
+  end
+  return roots
+end
+
+-- The shortest chains from the Lua roots to obj, e.g.
+--   _G.cache.users -> <list>[3] -> <Session>.conn -> <Socket>
+-- (at most `limit` chains, shortest first; nil when nothing in Lua holds
+-- it, e.g. only a C host or a cycle of garbage does).
+function M.why_alive(obj, limit)
+  limit = limit or 1
+  local target = gc.id(obj)
+  local seen, queue, head = {}, {}, 1
+  local found = {}
+  -- the running thread's frames are walked below from the caller up; its
+  -- own top frames belong to this tool
+  seen[coroutine.running()] = true
+  for _, r in ipairs(lua_roots(3, obj)) do queue[#queue + 1] = r end
+  local budget = 2000000
+  while head <= #queue and budget > 0 and #found < limit do
+    local value, path = queue[head][1], queue[head][2]
+    queue[head] = false
+    head = head + 1
+    budget = budget - 1
+    local tv = type(value)
+    local key = value
+    local handle = tv == "userdata" and is_handle(value)
+    if handle then key = "pygc:" .. gc.id(value) end
+    if (tv == "table" or tv == "function" or tv == "thread" or tv == "userdata") and not seen[key] then
+      seen[key] = true
+      if handle then
+        if gc.id(value) == target then
+          found[#found + 1] = path .. " -> <" .. gc.type(value) .. ">"
+        else
+          for _, edge in ipairs(object_children(value)) do
+            queue[#queue + 1] = { edge[1], path .. " -> <" .. gc.type(value) .. ">" .. edge[2] }
+          end
+        end
+      elseif tv == "table" then
+        if value ~= queue and value ~= seen then
+          local mt = debug.getmetatable(value)
+          local mode = mt and rawget(mt, "__mode") or ""
+          local weak_k, weak_v = type(mode) == "string" and mode:find("k"), type(mode) == "string" and mode:find("v")
+          for k, v in next, value do
+            if not weak_v then queue[#queue + 1] = { v, path .. key_label(k) } end
+            if not weak_k and type(k) ~= "string" and type(k) ~= "number" then
+              queue[#queue + 1] = { k, path .. "<key " .. tostring(k) .. ">" }
+            end
+          end
+          if mt then queue[#queue + 1] = { mt, path .. "<metatable>" } end
+        end
+      elseif tv == "function" then
+        for i = 1, 255 do
+          local name, v = debug.getupvalue(value, i)
+          if not name then break end
+          queue[#queue + 1] = { v, ("%s<upvalue %s>"):format(path, name ~= "" and name or tostring(i)) }
+        end
+      elseif tv == "thread" then
+        for level = 0, 200 do
+          local info = debug.getinfo(value, level, "Sl")
+          if not info then break end
+          for i = 1, 250 do
+            local name, v = debug.getlocal(value, level, i)
+            if not name then break end
+            queue[#queue + 1] = { v, ("%s<coroutine local '%s' %s:%d>"):format(path, name, info.short_src, info.currentline) }
+          end
+        end
+      elseif tv == "userdata" then
+        local mt = debug.getmetatable(value)
+        if mt then queue[#queue + 1] = { mt, path .. "<metatable>" } end
+        local uv = debug.getuservalue(value)
+        if uv ~= nil then queue[#queue + 1] = { uv, path .. "<uservalue>" } end
+      end
+    end
+  end
+  if #found == 0 then return nil end
+  return limit == 1 and found[1] or found
+end
+
+return M
