@@ -1408,16 +1408,16 @@ static int l_heap_info(lua_State *L) {
 }
 
 static int l_set_mode(lua_State *L) {
-  getB(L);
+  binding *B = getB(L);
   static const char *const modes[] = {"generational", "incremental", NULL};
   int m = luaL_checkoption(L, 1, NULL, modes);
-  if (m == 1) return luaL_error(L, "pygc: the incremental collector is not implemented yet");
+  if (!pygc_set_incremental(B->heap, m == 1)) return luaL_error(L, "pygc: cannot switch collectors during a collection");
   return 0;
 }
 
 static int l_get_mode(lua_State *L) {
-  getB(L);
-  lua_pushstring(L, "generational");
+  binding *B = getB(L);
+  lua_pushstring(L, pygc_is_incremental(B->heap) ? "incremental" : "generational");
   return 1;
 }
 

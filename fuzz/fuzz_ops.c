@@ -134,7 +134,7 @@ static void step(fz *z) {
   pygc_heap *h = z->h;
   unsigned op = next(z), i = next(z) % NSLOTS, j = next(z) % NSLOTS;
   pygc_object *a = z->slot[i];
-  switch (op % 22) {
+  switch (op % 24) {
   case 0: put(z, (int)i, pygc_list_new(h, next(z) % 4)); break;
   case 1: put(z, (int)i, pygc_dict_new(h)); break;
   case 2: {
@@ -211,6 +211,8 @@ static void step(fz *z) {
     z->fin_mode = (int)next(z);
     z->cb_mode = (int)next(z);
     break;
+  case 22: pygc_set_incremental(h, (int)(next(z) & 1)); break;
+  case 23: pygc_collect(h, 1); break; /* an increment in incremental mode */
   }
   if (z->alloc.fail_at && z->alloc.count > z->alloc.fail_at + 3) z->alloc.fail_at = 0;
 }

@@ -17,7 +17,7 @@ local allowed = {
   "unhashable type", "NaN cannot be a dict key", "changed size during iteration", "keys changed during iteration",
   "use of a released handle", "has no len", "not callable", "attribute name must be string",
   "cannot store a", "nil cannot be a dict key", "invalid generation", "bad argument",
-  "cannot set attributes", "is not iterable", "fuzz:",
+  "cannot set attributes", "is not iterable", "fuzz:", "cannot switch collectors during a collection",
 }
 
 local function ok_error(e)
@@ -87,7 +87,7 @@ local ops = {
     if m == 0 then gc.callbacks = {}
     elseif m == 1 then gc.callbacks[#gc.callbacks + 1] = function() error("fuzz: callback raises") end
     elseif m == 2 then gc.callbacks[#gc.callbacks + 1] = function() gc.collect() end
-    elseif m == 3 then gc.callbacks[#gc.callbacks + 1] = function() table.remove(gc.callbacks, 1) end
+    elseif m == 3 then gc.callbacks[#gc.callbacks + 1] = function() table.remove(gc.callbacks, 1); pcall(gc.set_mode, "incremental") end
     else gc.callbacks[#gc.callbacks + 1] = function() local d = gc.new_dict(); d.me = d end end
   end,
   function(i)
@@ -95,6 +95,7 @@ local ops = {
     co(slots[i]); slots[(i % NS) + 1] = co()
   end,
   function(i) local o = slots[i]; if o then gc.refcount(o); gc.sizeof(o); gc.is_tracked(o); gc.type(o) end end,
+  function() gc.set_mode(R(2) == 1 and "incremental" or "generational") end,
 }
 
 local start, n, errors = os.clock(), 0, 0

@@ -269,28 +269,13 @@ static void handle_legacy_finalizers(pygc_heap *h, gc_head *finalizers, gc_head 
 
 /* ---- one collection ------------------------------------------------------ */
 
-static intptr_t collect_main(pygc_heap *h, int generation, intptr_t *n_collected, intptr_t *n_uncollectable,
-                             size_t *candidates) {
+/* Analyse the region `young` (every object in it is candidate garbage;
+ * references from outside it count as external) and send the survivors to
+ * `old` (young == old: they stay).  CPython's gc_collect_main from
+ * deduce_unreachable on. */
+static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t *n_collected,
+                           intptr_t *n_uncollectable, size_t *candidates, double t1, int generation) {
   intptr_t m = 0, n = 0;
-  double t1 = 0;
-  if (h->debug & PYGC_DEBUG_STATS) {
-    debug_printf(h, "gc: collecting generation %d...\n", generation);
-    debug_printf(h, "gc: objects in each generation: %zu %zu %zu\n", gclist_size(&h->gen[0].head),
-                 gclist_size(&h->gen[1].head), gclist_size(&h->gen[2].head));
-    debug_printf(h, "gc: objects in permanent generation: %zu\n", gclist_size(&h->permanent));
-    t1 = now_seconds();
-  }
-
-  /* update collection and allocation counters */
-  if (generation + 1 < 3) h->gen[generation + 1].count += 1;
-  for (int i = 0; i <= generation; i++) h->gen[i].count = 0;
-
-  /* merge younger generations with the one we are collecting */
-  for (int i = 0; i < generation; i++) gclist_merge(&h->gen[i].head, &h->gen[generation].head);
-
-  gc_head *young = &h->gen[generation].head;
-  gc_head *old = generation < 2 ? &h->gen[generation + 1].head : young;
-
   gc_head unreachable;
   gclist_init(&unreachable);
   *candidates = update_refs(young);
@@ -300,9 +285,10 @@ static intptr_t collect_main(pygc_heap *h, int generation, intptr_t *n_collected
   untrack_tuples(h, young);
   /* move the reachable to the next generation */
   if (young != old) {
-    if (generation == 1) h->long_lived_pending += (int64_t)gclist_size(young);
+    if (generation == 1 && !h->incremental) h->long_lived_pending += (int64_t)gclist_size(young);
+    if (h->incremental) h->inc_survivors = gclist_size(young);
     gclist_merge(young, old);
-  } else {
+  } else if (!h->incremental) {
     h->long_lived_pending = 0;
     h->long_lived_total = (int64_t)gclist_size(young);
   }
@@ -342,13 +328,181 @@ static intptr_t collect_main(pygc_heap *h, int generation, intptr_t *n_collected
   }
 
   handle_legacy_finalizers(h, &finalizers, old);
-
-  h->stats[generation].collections++;
-  h->stats[generation].collected += m;
-  h->stats[generation].uncollectable += n;
   *n_collected = m;
   *n_uncollectable = n;
-  return n + m;
+}
+
+static double debug_header(pygc_heap *h, int generation) {
+  if (!(h->debug & PYGC_DEBUG_STATS)) return 0;
+  size_t old = gclist_size(&h->gen[2].head) + (h->incremental ? gclist_size(&h->visited) : 0);
+  debug_printf(h, "gc: collecting generation %d...\n", generation);
+  debug_printf(h, "gc: objects in each generation: %zu %zu %zu\n", gclist_size(&h->gen[0].head),
+               gclist_size(&h->gen[1].head), old);
+  debug_printf(h, "gc: objects in permanent generation: %zu\n", gclist_size(&h->permanent));
+  return now_seconds();
+}
+
+/* ---- the incremental collector ---------------------------------------------
+ * CPython 3.14.0's design, with pacing: a young generation and an old one
+ * split into a pending and a visited space.  Every automatic collection
+ * takes the young generation plus an increment: pending objects, and
+ * everything pending they reach (bounded), so that a garbage cycle inside
+ * the increment is whole.  Survivors become visited; when nothing is
+ * pending, the pass is over and visited becomes pending again (one bit
+ * flip).  Pacing: an increment seeds max(threshold0 * threshold1, 4 x the
+ * objects promoted) old objects, more when it finds garbage or the old
+ * generation grows, so a pass ends before the heap can grow by a quarter;
+ * if it still falls behind by half, the next collection is a full one. */
+
+static inline int is_visited(const pygc_heap *h, const pygc_object *o) {
+  return ((o->flags & F_SPACE) != 0) == (h->visited_space != 0);
+}
+static inline void set_space(const pygc_heap *h, pygc_object *o, int visited) {
+  if ((h->visited_space != 0) == (visited != 0))
+    o->flags |= F_SPACE;
+  else
+    o->flags &= ~F_SPACE;
+}
+
+typedef struct pull_ctx {
+  pygc_heap *h;
+  gc_head *region;
+  size_t added, budget;
+} pull_ctx;
+
+static void pull_pending(pygc_object *c, void *arg) {
+  pull_ctx *p = arg;
+  if ((c->flags & (F_TRACKED | F_REGION | F_FROZEN)) != F_TRACKED || is_visited(p->h, c)) return;
+  if (p->added >= p->budget) return;
+  gclist_move(c, p->region);
+  c->flags |= F_REGION;
+  p->added++;
+}
+
+static size_t inc_base(const pygc_heap *h) {
+  int64_t b = h->gen[0].threshold * (h->gen[1].threshold > 0 ? h->gen[1].threshold : 1);
+  return b < 1000 ? 1000 : (size_t)b;
+}
+
+static void inc_flip(pygc_heap *h) {
+  h->visited_space ^= 1u; /* every visited object is pending again */
+  gclist_merge(&h->visited, &h->gen[2].head);
+  h->passes++;
+  h->pass_old = gclist_size(&h->gen[2].head);
+  h->pass_promoted = 0;
+}
+
+static intptr_t inc_collect(pygc_heap *h, int generation, intptr_t *n_collected, intptr_t *n_uncollectable,
+                            size_t *candidates) {
+  double t1 = debug_header(h, generation);
+  h->gen[0].count = 0;
+  gc_head region;
+  gclist_init(&region);
+  if (generation == 2 || h->inc_full_due) {
+    /* a full collection: everything, and a fresh pass afterwards */
+    generation = 2;
+    gclist_merge(&h->gen[0].head, &region);
+    gclist_merge(&h->gen[2].head, &region);
+    gclist_merge(&h->visited, &region);
+    for (pygc_object *o = region.gc_next; o != &region; o = o->gc_next) set_space(h, o, 0);
+    collect_region(h, &region, &h->gen[2].head, n_collected, n_uncollectable, candidates, t1, generation);
+    h->inc_full_due = 0;
+    h->pass_old = gclist_size(&h->gen[2].head);
+    h->pass_promoted = 0;
+    h->inc_work = inc_base(h);
+  } else {
+    size_t young = 0;
+    for (pygc_object *o = h->gen[0].head.gc_next; o != &h->gen[0].head; o = o->gc_next) {
+      o->flags |= F_REGION;
+      young++;
+    }
+    gclist_merge(&h->gen[0].head, &region);
+    size_t work = generation == 1 ? (h->inc_work ? h->inc_work : inc_base(h)) : 0;
+    pull_ctx pc = {h, &region, 0, 4 * (work + young) + 1000};
+    size_t seeded = 0;
+    pygc_object *scan = region.gc_next;
+    for (;;) {
+      /* the closure of what the region holds, within the budget */
+      for (; scan != &region; scan = scan->gc_next)
+        if (generation == 1 && pc.added < pc.budget) for_each_ref(scan, pull_pending, &pc);
+      if (seeded >= work || gclist_empty(&h->gen[2].head)) break;
+      pygc_object *o = h->gen[2].head.gc_next;
+      gclist_move(o, &region);
+      o->flags |= F_REGION;
+      seeded++;
+      scan = o;
+    }
+    size_t region_size = young + seeded + pc.added;
+    for (pygc_object *o = region.gc_next; o != &region; o = o->gc_next) {
+      o->flags &= ~F_REGION;
+      set_space(h, o, 1);
+    }
+    collect_region(h, &region, &h->visited, n_collected, n_uncollectable, candidates, t1, generation);
+    /* pacing: promoted objects are growth; garbage found means scan faster */
+    size_t promoted = h->inc_survivors < young ? h->inc_survivors : young;
+    h->pass_promoted += promoted;
+    size_t next = inc_base(h);
+    if (4 * promoted > next) next = 4 * promoted;
+    if (region_size > 0 && *n_collected > 0) {
+      size_t factor = 1 + (size_t)(4 * (double)*n_collected / (double)region_size + 0.5);
+      next *= factor > 8 ? 8 : factor;
+    }
+    if (h->pass_promoted * 4 > h->pass_old) next *= 2; /* the pass lags behind growth */
+    if (h->pass_promoted * 2 > h->pass_old + inc_base(h)) h->inc_full_due = 1;
+    h->inc_work = next;
+    if (generation == 1 && gclist_empty(&h->gen[2].head)) inc_flip(h);
+  }
+  h->stats[generation].collections++;
+  h->stats[generation].collected += *n_collected;
+  h->stats[generation].uncollectable += *n_uncollectable;
+  return *n_collected + *n_uncollectable;
+}
+
+int pygc_set_incremental(pygc_heap *h, int on) {
+  on = on != 0;
+  if (h->collecting) return 0;
+  if (on == h->incremental) return 1;
+  if (on) {
+    /* generations 1 and 2 become the old generation, all pending */
+    gclist_merge(&h->gen[1].head, &h->gen[2].head);
+    for (pygc_object *o = h->gen[2].head.gc_next; o != &h->gen[2].head; o = o->gc_next) set_space(h, o, 0);
+    h->gen[1].count = h->gen[2].count = 0;
+    h->pass_old = gclist_size(&h->gen[2].head);
+    h->pass_promoted = 0;
+    h->inc_work = inc_base(h);
+    h->inc_full_due = 0;
+  } else {
+    gclist_merge(&h->visited, &h->gen[2].head);
+    h->long_lived_total = (int64_t)gclist_size(&h->gen[2].head);
+    h->long_lived_pending = 0;
+    h->gen[1].count = h->gen[2].count = 0;
+  }
+  h->incremental = on;
+  return 1;
+}
+
+int pygc_is_incremental(const pygc_heap *h) { return h->incremental; }
+
+static intptr_t collect_main(pygc_heap *h, int generation, intptr_t *n_collected, intptr_t *n_uncollectable,
+                             size_t *candidates) {
+  if (h->incremental) return inc_collect(h, generation, n_collected, n_uncollectable, candidates);
+  double t1 = debug_header(h, generation);
+
+  /* update collection and allocation counters */
+  if (generation + 1 < 3) h->gen[generation + 1].count += 1;
+  for (int i = 0; i <= generation; i++) h->gen[i].count = 0;
+
+  /* merge younger generations with the one we are collecting */
+  for (int i = 0; i < generation; i++) gclist_merge(&h->gen[i].head, &h->gen[generation].head);
+
+  gc_head *young = &h->gen[generation].head;
+  gc_head *old = generation < 2 ? &h->gen[generation + 1].head : young;
+  collect_region(h, young, old, n_collected, n_uncollectable, candidates, t1, generation);
+
+  h->stats[generation].collections++;
+  h->stats[generation].collected += *n_collected;
+  h->stats[generation].uncollectable += *n_uncollectable;
+  return *n_collected + *n_uncollectable;
 }
 
 static intptr_t collect_with_callback(pygc_heap *h, int generation) {
@@ -364,6 +518,10 @@ static intptr_t collect_with_callback(pygc_heap *h, int generation) {
 }
 
 static void collect_generations(pygc_heap *h) {
+  if (h->incremental) { /* the young generation and an increment of the old */
+    collect_with_callback(h, h->inc_full_due ? 2 : 1);
+    return;
+  }
   for (int i = 2; i >= 0; i--) {
     if (h->gen[i].count > h->gen[i].threshold) {
       /* the full-collection guard: only when enough new long-lived
@@ -417,10 +575,22 @@ void pygc_get_stats(const pygc_heap *h, pygc_gen_stats out[3]) {
 }
 
 void pygc_freeze(pygc_heap *h) {
-  for (int i = 0; i < 3; i++) gclist_merge(&h->gen[i].head, &h->permanent);
+  gc_head moved;
+  gclist_init(&moved);
+  for (int i = 0; i < 3; i++) gclist_merge(&h->gen[i].head, &moved);
+  gclist_merge(&h->visited, &moved);
+  /* marked, so that an increment never pulls a frozen object in */
+  for (pygc_object *o = moved.gc_next; o != &moved; o = o->gc_next) o->flags |= F_FROZEN;
+  gclist_merge(&moved, &h->permanent);
   h->gen[0].count = 0;
 }
 
-void pygc_unfreeze(pygc_heap *h) { gclist_merge(&h->permanent, &h->gen[2].head); }
+void pygc_unfreeze(pygc_heap *h) {
+  for (pygc_object *o = h->permanent.gc_next; o != &h->permanent; o = o->gc_next) {
+    o->flags &= ~F_FROZEN;
+    set_space(h, o, 0);
+  }
+  gclist_merge(&h->permanent, &h->gen[2].head);
+}
 size_t pygc_get_freeze_count(const pygc_heap *h) { return gclist_size(&h->permanent); }
 pygc_object *pygc_garbage(pygc_heap *h) { return h->garbage; }

@@ -199,6 +199,7 @@ pygc_heap *pygc_heap_new(pygc_alloc_fn alloc, void *ud, uint64_t seed) {
   }
   gclist_init(&h->permanent);
   gclist_init(&h->untracked);
+  gclist_init(&h->visited);
   h->enabled = 1;
   h->use_pools = PYGC_POOLS_DEFAULT;
   h->bytes = sizeof *h;
@@ -236,6 +237,7 @@ void pygc_heap_free(pygc_heap *h) {
     gclist_append(o, &h->untracked);
   }
   for (int i = 0; i < 3; i++) free_list_objects(h, &h->gen[i].head);
+  free_list_objects(h, &h->visited);
   free_list_objects(h, &h->permanent);
   free_list_objects(h, &h->untracked);
   str_intern_free(h);
@@ -271,6 +273,9 @@ void pygc_heap_get_info(pygc_heap *h, pygc_heap_info *out) {
     out->generation[i] = gclist_size(&h->gen[i].head);
     out->tracked += out->generation[i];
   }
+  size_t visited = gclist_size(&h->visited); /* incremental mode: old, visited this pass */
+  out->generation[2] += visited;
+  out->tracked += visited;
 }
 
 /* ---- objects ----------------------------------------------------------- */
@@ -314,7 +319,7 @@ void pygc_track(pygc_heap *h, pygc_object *o) {
 void pygc_untrack(pygc_heap *h, pygc_object *o) {
   if (!(o->flags & F_TRACKED)) return;
   gclist_move(o, &h->untracked);
-  o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE);
+  o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE | F_FROZEN);
 }
 
 int pygc_is_tracked(const pygc_object *o) { return (o->flags & F_TRACKED) != 0; }
@@ -357,7 +362,7 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
     if (o->flags & F_GC) {
       if (o->gc_next) gclist_remove(o);
       gclist_append(o, &h->gen[0].head);
-      o->flags = (o->flags & ~(F_COLLECTING | F_UNREACHABLE)) | F_TRACKED;
+      o->flags = (o->flags & ~(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_TRACKED;
     } else if (o->gc_next == NULL) {
       gclist_append(o, &h->untracked);
     }
@@ -367,7 +372,7 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
     if (o->refcnt == REFCNT_MAX || --o->refcnt != 0) return;
   }
   if (o->gc_next) gclist_remove(o);
-  o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE);
+  o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE | F_FROZEN);
   if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
   if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
   if (t->dealloc)

@@ -10,8 +10,8 @@ size_t pygc_get_objects(pygc_heap *h, int generation, pygc_object_fn fn, void *a
   size_t n = 0;
   int lo = generation < 0 ? 0 : generation, hi = generation < 0 ? 2 : generation;
   if (generation > 2) return 0;
-  for (int g = lo; g <= hi; g++) {
-    gc_head *l = &h->gen[g].head;
+  for (int g = lo; g <= hi + (hi == 2); g++) { /* g == 3: the visited part of the old generation */
+    gc_head *l = g == 3 ? &h->visited : &h->gen[g].head;
     for (pygc_object *o = l->gc_next; o != l; o = o->gc_next) {
       n++;
       if (fn && fn(o, arg)) return n;
@@ -66,8 +66,8 @@ static int object_refers(pygc_object *o, const referrer_ctx *c) {
 size_t pygc_get_referrers(pygc_heap *h, const pygc_value *targets, size_t n, pygc_object_fn fn, void *arg) {
   referrer_ctx c = {targets, n};
   size_t found = 0;
-  for (int g = 0; g < 3; g++) {
-    gc_head *l = &h->gen[g].head;
+  for (int g = 0; g < 4; g++) {
+    gc_head *l = g == 3 ? &h->visited : &h->gen[g].head;
     for (pygc_object *o = l->gc_next; o != l; o = o->gc_next) {
       if (object_refers(o, &c)) {
         found++;
@@ -122,15 +122,16 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
   }
   msg[0] = '\0';
   if (h->collecting) return 0;
-  list_desc lists[5] = {{&h->gen[0].head, "generation 0", 1},
+  list_desc lists[6] = {{&h->gen[0].head, "generation 0", 1},
                         {&h->gen[1].head, "generation 1", 1},
                         {&h->gen[2].head, "generation 2", 1},
                         {&h->permanent, "permanent generation", 1},
-                        {&h->untracked, "untracked list", 0}};
+                        {&h->untracked, "untracked list", 0},
+                        {&h->visited, "visited old generation", 1}};
   size_t count = 0, bytes = sizeof *h;
   int bad = 0;
   /* 1. list links and flags; mark every live object */
-  for (int i = 0; i < 5 && !bad; i++) {
+  for (int i = 0; i < 6 && !bad; i++) {
     gc_head *l = lists[i].head;
     pygc_object *prev = l;
     for (pygc_object *o = l->gc_next; o != l; prev = o, o = o->gc_next) {
@@ -150,8 +151,25 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
         bad = 1;
         break;
       }
-      if (o->flags & (F_COLLECTING | F_UNREACHABLE)) {
+      if (o->flags & (F_COLLECTING | F_UNREACHABLE | F_REGION)) {
         snprintf(msg, msgsize, "%s: %s at %p keeps collector flags", lists[i].name, o->type->name, (void *)o);
+        bad = 1;
+        break;
+      }
+      if (((o->flags & F_FROZEN) != 0) != (i == 3)) {
+        snprintf(msg, msgsize, "%s: %s at %p has the frozen flag wrong", lists[i].name, o->type->name, (void *)o);
+        bad = 1;
+        break;
+      }
+      if (h->incremental && (i == 2 || i == 5) &&
+          (((o->flags & F_SPACE) != 0) == (h->visited_space != 0)) != (i == 5)) {
+        snprintf(msg, msgsize, "%s: %s at %p is in the wrong space of the old generation", lists[i].name,
+                 o->type->name, (void *)o);
+        bad = 1;
+        break;
+      }
+      if ((!h->incremental && i == 5) || (h->incremental && i == 1)) {
+        snprintf(msg, msgsize, "%s holds objects in this mode", lists[i].name);
         bad = 1;
         break;
       }
@@ -180,7 +198,7 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
   }
   /* 2. per-type structure, and internal references per object */
   verify_ctx c = {msg, msgsize, NULL, 0};
-  for (int i = 0; i < 5 && !bad; i++) {
+  for (int i = 0; i < 6 && !bad; i++) {
     gc_head *l = lists[i].head;
     for (pygc_object *o = l->gc_next; o != l && !bad; o = o->gc_next) {
       if (o->type == &pygc_dict_type)
@@ -210,7 +228,7 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
   /* the heap's own reference to garbage */
   if (!bad) h->garbage->gc_refs++;
   /* 3. no object is referenced more often than its count says */
-  for (int i = 0; i < 5 && !bad; i++) {
+  for (int i = 0; i < 6 && !bad; i++) {
     gc_head *l = lists[i].head;
     for (pygc_object *o = l->gc_next; o != l; o = o->gc_next) {
       if (o->refcnt != REFCNT_MAX && o->gc_refs > (int64_t)o->refcnt) {
@@ -240,7 +258,7 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
     bad = 1;
   }
   /* unmark */
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < 6; i++) {
     gc_head *l = lists[i].head;
     for (pygc_object *o = l->gc_next; o != l && o != NULL; o = o->gc_next) {
       o->flags &= ~F_MARK;

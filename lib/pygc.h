@@ -403,6 +403,13 @@ typedef struct pygc_gen_stats {
   intptr_t collections, collected, uncollectable;
 } pygc_gen_stats;
 PYGC_API void pygc_get_stats(const pygc_heap *h, pygc_gen_stats out[3]);
+/* Switch between CPython's generational collector (0, the default) and
+ * the incremental one (1): a young and an old generation, the old one
+ * collected in paced increments (collect(1) performs one; get_objects(1)
+ * is empty; threshold2 is ignored; threshold1 scales the increment).
+ * Allowed at any time but during a collection (returns 0 then). */
+PYGC_API int pygc_set_incremental(pygc_heap *h, int on);
+PYGC_API int pygc_is_incremental(const pygc_heap *h);
 /* Move every tracked object into the permanent generation (ignored by
  * collections); unfreeze moves them back into generation 2. */
 PYGC_API void pygc_freeze(pygc_heap *h);

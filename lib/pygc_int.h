@@ -33,6 +33,10 @@
 #define F_MARK 0x20u        /* scratch: verifier, repr recursion guard */
 #define F_INTERNED 0x40u    /* str in the intern set */
 #define F_GC 0x80u          /* type has PYGC_TYPE_GC */
+/* 0x100 is PYGC_FLAG_HOST1 */
+#define F_REGION 0x200u     /* in the region an increment is building */
+#define F_SPACE 0x400u      /* incremental mode: visited iff equal to the heap's visited_space */
+#define F_FROZEN 0x800u     /* in the permanent generation */
 
 #define REFCNT_MAX UINT32_MAX /* saturated: immortal */
 
@@ -95,6 +99,18 @@ struct pygc_heap {
   int64_t long_lived_pending;
   int enabled;
   int collecting;
+  /* the incremental collector (pygc_set_incremental): the old generation
+   * is gen[2] (pending this pass) plus `visited`; an object's F_SPACE bit
+   * says which, and flipping visited_space starts a new pass */
+  int incremental;
+  unsigned visited_space;
+  gc_head visited;
+  size_t inc_survivors;  /* survivors of the last region collected */
+  size_t inc_work;       /* old objects to seed the next increment with */
+  size_t pass_old;       /* old objects when the current pass began */
+  size_t pass_promoted;  /* objects promoted since (an estimate of growth) */
+  int inc_full_due;      /* the pass fell behind: the next collection is full */
+  intptr_t passes;
   int debug;
   int destroying;
   int tracing;

@@ -71,8 +71,16 @@ describe("pygc's additions", function()
   it("set_mode and get_mode", function()
     assert.are.equal("generational", gc.get_mode())
     assert.has_no.errors(function() gc.set_mode("generational") end)
-    assert.has_error(function() gc.set_mode("incremental") end, "pygc: the incremental collector is not implemented yet")
-    assert.has_error(function() gc.set_mode("other") end)
+    gc.set_mode("incremental")
+    assert.are.equal("incremental", gc.get_mode())
+    gc.set_mode("generational")
+    assert.has_error(function() gc.set_mode("other") end, "bad argument #1 to 'set_mode' (invalid option 'other')")
+    assert.are.equal("generational", gc.get_mode())
+    local inside
+    gc.callbacks[1] = function() inside = select(2, pcall(gc.set_mode, "incremental")) end
+    gc.collect()
+    gc.callbacks = {}
+    assert.matches("cannot switch collectors during a collection", inside)
     assert.are.equal("generational", gc.get_mode())
   end)
 

@@ -38,6 +38,25 @@ end
 
 local python_version = run(PY .. " -c \"import sys; print('%d.%d' % sys.version_info[:2])\""):match("%d+%.%d+")
 
+local function compare(name, mode)
+  local py_text = run(PY .. " " .. DIR .. "scenarios.py " .. name)
+  if py_text:match("^SKIP") then
+    pending(py_text) -- the reason is printed by the scenario
+    return
+  end
+  local cpath = os.getenv("LUA_CPATH") or "./?.so;;"
+  local lua_text = run("PYGC_MODE=" .. mode .. " LUA_CPATH='" .. cpath .. "' " .. LUA .. " " .. DIR .. "scenarios.lua " .. name)
+  local py, lua = normalize(py_text), normalize(lua_text)
+  assert.is_true(#py > 0, "python printed nothing for " .. name)
+  for _, d in ipairs(suite.diverge[name] or {}) do
+    for i, line in ipairs(py) do
+      if line == d.py then py[i] = d.lua end
+    end
+  end
+  assert(table.concat(py, "\n") == table.concat(lua, "\n"),
+    "pygc (" .. mode .. ") diverges from CPython in " .. name .. ":\n" .. diff(py, lua))
+end
+
 describe("conformance with CPython " .. tostring(python_version), function()
   it("has python3 to compare with", function()
     assert.is_not_nil(python_version, "python3 is needed for the conformance suite")
@@ -45,23 +64,14 @@ describe("conformance with CPython " .. tostring(python_version), function()
   end)
 
   for _, name in ipairs(suite.names) do
-    it(name, function()
-      local py_text = run(PY .. " " .. DIR .. "scenarios.py " .. name)
-      if py_text:match("^SKIP") then
-        pending(py_text) -- the reason is printed by the scenario
-        return
-      end
-      local cpath = os.getenv("LUA_CPATH") or "./?.so;;"
-      local lua_text = run("LUA_CPATH='" .. cpath .. "' " .. LUA .. " " .. DIR .. "scenarios.lua " .. name)
-      local py, lua = normalize(py_text), normalize(lua_text)
-      assert.is_true(#py > 0, "python printed nothing for " .. name)
-      for _, d in ipairs(suite.diverge[name] or {}) do
-        for i, line in ipairs(py) do
-          if line == d.py then py[i] = d.lua end
-        end
-      end
-      assert(table.concat(py, "\n") == table.concat(lua, "\n"),
-        "pygc diverges from CPython in " .. name .. ":\n" .. diff(py, lua))
-    end)
+    it(name, function() compare(name, "generational") end)
+  end
+end)
+
+describe("conformance with CPython " .. tostring(python_version) .. ", incremental collector", function()
+  for _, name in ipairs(suite.names) do
+    if not suite.not_incremental[name] then
+      it(name, function() compare(name, "incremental") end)
+    end
   end
 end)

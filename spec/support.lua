@@ -21,6 +21,7 @@ end
 
 function M.reset()
   gc.callbacks = {}
+  gc.set_mode(os.getenv("PYGC_MODE") or "generational")
   gc.unraisablehook = M.default_hook
   gc.set_debug(0)
   gc.set_threshold(700, 10, 10)
