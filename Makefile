@@ -99,14 +99,17 @@ $(BUILD)/posixlite.so: examples/posixlite.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -shared -fPIC $(LUA_INC) $< -o $@
 
+$(BUILD)/w_pressure: bench/w_pressure.c $(BUILD)/libpygc.a
+	$(CC) -std=c11 -O2 -g -Ilib $< $(BUILD)/libpygc.a -o $@ $(LDLIBS)
+
 $(BUILD)/hrclock.so: bench/hrclock.c
 	$(CC) -std=c11 -O2 -shared -fPIC $(LUA_INC) $< -o $@
 
 BENCH_REPS ?= 5
-bench: pygc.so $(BUILD)/w_pygc $(BUILD)/hrclock.so
+bench: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 	python3 bench/run.py --reps $(BENCH_REPS) | tee $(BUILD)/bench/table.md
 
-bench-quick: pygc.so $(BUILD)/w_pygc $(BUILD)/hrclock.so
+bench-quick: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 	python3 bench/run.py --quick
 
 demo: pygc.so

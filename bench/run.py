@@ -23,6 +23,7 @@ LUA_CPATH = "%s/build/?.so;%s/?.so;;" % (ROOT, ROOT)
 
 SYSTEMS = {
     "pygc-c": lambda w, k, m, n: [os.path.join(ROOT, "build/w_pygc"), w, k, m, str(n)],
+    "pygc-c-inc": lambda w, k, m, n: ["env", "PYGC_COLLECTOR=incremental", os.path.join(ROOT, "build/w_pygc"), w, k, m, str(n)],
     "pygc-lua": lambda w, k, m, n: ["lua5.4", os.path.join(ROOT, "bench/w_pygc.lua"), w, k, m, str(n)],
     "cpython": lambda w, k, m, n: [sys.executable, os.path.join(ROOT, "bench/w_python.py"), w, k, m, str(n)],
     "lua5.4-inc": lambda w, k, m, n: ["lua5.4", os.path.join(ROOT, "bench/w_lua.lua"), w, k, m, str(n), "inc"],
@@ -113,8 +114,8 @@ def main():
     for (w, m), (field, label) in HEAD.items():
         print("## %s %s: %s" % (w, m, label))
         print()
-        print("| kind | " + " | ".join(SYSTEMS) + " | pygc-c / cpython | pygc-lua / lua5.4-inc |")
-        print("|---|" + "---|" * (len(SYSTEMS) + 2))
+        print("| kind | " + " | ".join(SYSTEMS) + " | pygc-c / cpython | pygc-c-inc / pygc-c | pygc-lua / lua5.4-inc |")
+        print("|---|" + "---|" * (len(SYSTEMS) + 3))
         for k in ("list", "inst"):
             cells, meds = [], {}
             for s in SYSTEMS:
@@ -127,14 +128,15 @@ def main():
             def ratio(a, b):
                 return "%.2f" % (meds[a] / meds[b]) if a in meds and b in meds and meds[b] else "-"
 
-            print("| %s | %s | %s | %s |" % (k, " | ".join(cells), ratio("pygc-c", "cpython"), ratio("pygc-lua", "lua5.4-inc")))
+            print("| %s | %s | %s | %s | %s |" % (k, " | ".join(cells), ratio("pygc-c", "cpython"),
+                                                ratio("pygc-c-inc", "pygc-c"), ratio("pygc-lua", "lua5.4-inc")))
         print()
     # W4/W3 for pygc-c and the longest pause
     print("## W4/W3 (young collections beside a big old heap)")
     print()
     print("| system | kind | W3 ns/iter | W4 ns/iter | W4/W3 | W3 max pause ms | W4 max pause ms |")
     print("|---|---|---|---|---|---|---|")
-    for s in ("pygc-c", "pygc-lua", "cpython"):
+    for s in ("pygc-c", "pygc-c-inc", "pygc-lua", "cpython"):
         for k in ("list", "inst"):
             w3 = [r["ns_per_iter"] for r in results.get((s, "W3", k, "plain"), [])]
             w4 = [r["ns_per_iter"] for r in results.get((s, "W4", k, "plain"), [])]
@@ -143,6 +145,47 @@ def main():
             if w3 and w4:
                 print("| %s | %s | %s | %s | %.2f | %s | %s |" % (s, k, fmt(w3), fmt(w4),
                       statistics.median(w4) / statistics.median(w3), fmt(p3), fmt(p4)))
+    print()
+    # the incremental collector's targets
+    w2 = {k: statistics.median([r["steady_ms"] for r in results.get(("pygc-c", "W2", k, "plain"), [])] or [0]) for k in ("list", "inst")}
+    print("## Incremental collector: longest pause beside a 1M-object old heap (W4 lat) vs the generational full-collection pause (W2)")
+    print()
+    print("| kind | generational full collection ms (W2) | incremental W4 longest GC pause ms | ratio (target <= 0.10) | incremental W4 longest iteration ms |")
+    print("|---|---|---|---|---|")
+    for k in ("list", "inst"):
+        p = [r.get("max_gc_pause_ms", 0) for r in results.get(("pygc-c-inc", "W4", k, "plain"), [])]
+        it = [r.get("max_iter_ms", 0) for r in results.get(("pygc-c-inc", "W4", k, "lat"), [])]
+        if p and w2[k]:
+            print("| %s | %.1f | %s | %.3f | %s |" % (k, w2[k], fmt(p), statistics.median(p) / w2[k], fmt(it)))
+    print()
+    # memory-pressure workloads, both collectors
+    pres = {}
+    for rep in range(args.reps):
+        for wl in ("P1", "P2", "P3"):
+            for col in ("generational", "incremental"):
+                rec = run_one([os.path.join(ROOT, "build/w_pressure"), wl, col, "0.02" if args.quick else "1"])
+                raw.write(json.dumps(rec) + "\n")
+                if rec.get("rc") != 0 or "error" in rec:
+                    failures += 1
+                    continue
+                pres.setdefault((wl, col), []).append(rec)
+    names = {"P1": "per-request cycles (HTTP client)", "P2": "temporary class graphs (migration)", "P3": "long linked-list churn"}
+    print("## Memory-pressure workloads (bench/w_pressure.c), generational vs incremental")
+    print()
+    print("| workload | collector | peak heap MB | peak RSS MB | total ms | max GC pause ms | pauses > 1 ms | peak ratio inc/gen (target <= 1.25) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for wl in ("P1", "P2", "P3"):
+        for col in ("generational", "incremental"):
+            rs = pres.get((wl, col), [])
+            if not rs:
+                continue
+            ratio = ""
+            if col == "incremental" and pres.get((wl, "generational")):
+                ratio = "%.2f" % (statistics.median([r["peak_heap_mb"] for r in rs]) /
+                                  statistics.median([r["peak_heap_mb"] for r in pres[(wl, "generational")]]))
+            print("| %s %s | %s | %s | %s | %s | %s | %s | %s |" % (wl, names[wl], col, fmt([r["peak_heap_mb"] for r in rs]),
+                  fmt([r["rss_mb"] for r in rs]), fmt([r["total_ms"] for r in rs]), fmt([r["max_gc_pause_ms"] for r in rs]),
+                  fmt([r["pauses_over_1ms"] for r in rs]), ratio))
     print()
     print("%d runs failed" % failures)
     return 1 if failures else 0

@@ -115,11 +115,14 @@ int main(int argc, char **argv) {
   const char *mode = argc > 3 ? argv[3] : "plain";
   if (argc > 4) N = atol(argv[4]);
   H = pygc_heap_new(NULL, NULL, 0);
+  const char *collector = getenv("PYGC_COLLECTOR");
+  int incremental = collector && strcmp(collector, "incremental") == 0;
+  pygc_set_incremental(H, incremental);
   pygc_hooks hk = {0};
   hk.callback = on_callback;
   pygc_set_hooks(H, &hk);
   Node = pygc_class_new(H, "Node", 4, 0);
-  printf("{\"system\": \"pygc-c\", \"workload\": \"%s\", \"kind\": \"%s\", \"mode\": \"%s\", \"N\": %ld", w, argv[2], mode, N);
+  printf("{\"system\": \"%s\", \"workload\": \"%s\", \"kind\": \"%s\", \"mode\": \"%s\", \"N\": %ld", incremental ? "pygc-c-inc" : "pygc-c", w, argv[2], mode, N);
 
   if (strcmp(w, "W1") == 0) {
     pygc_collect(H, 2);

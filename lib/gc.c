@@ -349,10 +349,12 @@ static double debug_header(pygc_heap *h, int generation) {
  * everything pending they reach (bounded), so that a garbage cycle inside
  * the increment is whole.  Survivors become visited; when nothing is
  * pending, the pass is over and visited becomes pending again (one bit
- * flip).  Pacing: an increment seeds max(threshold0 * threshold1, 4 x the
- * objects promoted) old objects, more when it finds garbage or the old
- * generation grows, so a pass ends before the heap can grow by a quarter;
- * if it still falls behind by half, the next collection is a full one. */
+ * flip).  Pacing: an increment seeds max(threshold0 / 4, 2 x the objects
+ * promoted) old objects (the 2 scales with threshold1), up to twice that
+ * when it finds garbage, twice again when the pass lags behind growth, so
+ * a pass ends before the heap can grow by half; if it falls behind anyway,
+ * the next collection is a full one.  The closure an increment pulls in is bounded by its work:
+ * a cycle cut by the bound survives this pass and is whole in a later one. */
 
 static inline int is_visited(const pygc_heap *h, const pygc_object *o) {
   return ((o->flags & F_SPACE) != 0) == (h->visited_space != 0);
@@ -379,17 +381,22 @@ static void pull_pending(pygc_object *c, void *arg) {
   p->added++;
 }
 
+/* The old objects an increment seeds with when nothing was promoted: a
+ * sixteenth of a young generation -- enough that a pass still ends, little
+ * enough that young collections beside a big old heap stay young-sized. */
 static size_t inc_base(const pygc_heap *h) {
-  int64_t b = h->gen[0].threshold * (h->gen[1].threshold > 0 ? h->gen[1].threshold : 1);
-  return b < 1000 ? 1000 : (size_t)b;
+  int64_t b = h->gen[0].threshold / 16;
+  return b < 16 ? 16 : (size_t)b;
 }
 
 static void inc_flip(pygc_heap *h) {
   h->visited_space ^= 1u; /* every visited object is pending again */
   gclist_merge(&h->visited, &h->gen[2].head);
   h->passes++;
-  h->pass_old = gclist_size(&h->gen[2].head);
+  /* the old generation's size, by arithmetic: counting would walk it */
+  h->pass_old = h->pass_old + h->pass_promoted > h->pass_collected ? h->pass_old + h->pass_promoted - h->pass_collected : 0;
   h->pass_promoted = 0;
+  h->pass_collected = 0;
 }
 
 static intptr_t inc_collect(pygc_heap *h, int generation, intptr_t *n_collected, intptr_t *n_uncollectable,
@@ -407,8 +414,9 @@ static intptr_t inc_collect(pygc_heap *h, int generation, intptr_t *n_collected,
     for (pygc_object *o = region.gc_next; o != &region; o = o->gc_next) set_space(h, o, 0);
     collect_region(h, &region, &h->gen[2].head, n_collected, n_uncollectable, candidates, t1, generation);
     h->inc_full_due = 0;
-    h->pass_old = gclist_size(&h->gen[2].head);
+    h->pass_old = h->inc_survivors;
     h->pass_promoted = 0;
+    h->pass_collected = 0;
     h->inc_work = inc_base(h);
   } else {
     size_t young = 0;
@@ -418,7 +426,7 @@ static intptr_t inc_collect(pygc_heap *h, int generation, intptr_t *n_collected,
     }
     gclist_merge(&h->gen[0].head, &region);
     size_t work = generation == 1 ? (h->inc_work ? h->inc_work : inc_base(h)) : 0;
-    pull_ctx pc = {h, &region, 0, 4 * (work + young) + 1000};
+    pull_ctx pc = {h, &region, 0, 2 * work + 16}; /* the closure is bounded by the work */
     size_t seeded = 0;
     pygc_object *scan = region.gc_next;
     for (;;) {
@@ -439,13 +447,20 @@ static intptr_t inc_collect(pygc_heap *h, int generation, intptr_t *n_collected,
     }
     collect_region(h, &region, &h->visited, n_collected, n_uncollectable, candidates, t1, generation);
     /* pacing: promoted objects are growth; garbage found means scan faster */
-    size_t promoted = h->inc_survivors < young ? h->inc_survivors : young;
+    /* promoted: young objects that survived.  The region's survivors also
+     * count old objects that merely survived, which would feed back into
+     * ever larger increments; the garbage found is mostly young. */
+    size_t promoted = young > (size_t)*n_collected ? young - (size_t)*n_collected : 0;
     h->pass_promoted += promoted;
-    size_t next = inc_base(h);
-    if (4 * promoted > next) next = 4 * promoted;
+    h->pass_collected += (size_t)*n_collected;
+    /* scan 2 old objects per promoted one (threshold1 / 5 of them): a pass
+     * ends before the old generation has grown by half */
+    int64_t th1 = h->gen[1].threshold > 0 ? h->gen[1].threshold : 1;
+    size_t next = inc_base(h), want = (size_t)((double)promoted * (double)th1 / 5.0);
+    if (want > next) next = want;
     if (region_size > 0 && *n_collected > 0) {
       size_t factor = 1 + (size_t)(4 * (double)*n_collected / (double)region_size + 0.5);
-      next *= factor > 8 ? 8 : factor;
+      next *= factor > 2 ? 2 : factor;
     }
     if (h->pass_promoted * 4 > h->pass_old) next *= 2; /* the pass lags behind growth */
     if (h->pass_promoted * 2 > h->pass_old + inc_base(h)) h->inc_full_due = 1;

@@ -109,6 +109,7 @@ struct pygc_heap {
   size_t inc_work;       /* old objects to seed the next increment with */
   size_t pass_old;       /* old objects when the current pass began */
   size_t pass_promoted;  /* objects promoted since (an estimate of growth) */
+  size_t pass_collected; /* objects collected by increments since */
   int inc_full_due;      /* the pass fell behind: the next collection is full */
   intptr_t passes;
   int debug;
