@@ -43,24 +43,10 @@ static int value_matches(pygc_value v, const referrer_ctx *c) {
 
 static int visit_match(pygc_value *slot, void *arg) { return value_matches(*slot, arg); }
 
+/* Does o hold any target?  The same walk as get_referents, atomic values
+ * included. */
 static int object_refers(pygc_object *o, const referrer_ctx *c) {
-  if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
-    int is_list = o->type == &pygc_list_type;
-    size_t len = is_list ? ((list_obj *)o)->len : ((tuple_obj *)o)->len;
-    pygc_value *items = is_list ? ((list_obj *)o)->items : ((tuple_obj *)o)->items;
-    for (size_t i = 0; i < len; i++)
-      if (value_matches(items[i], c)) return 1;
-    return 0;
-  }
-  if (o->type == &pygc_dict_type || o->type == &pygc_instance_type) {
-    const table *t = o->type == &pygc_dict_type ? &((dict_obj *)o)->t : &((instance_obj *)o)->attrs;
-    size_t pos = 0;
-    pygc_value k, v;
-    while (tab_next(t, &pos, &k, &v))
-      if ((o->type == &pygc_dict_type && value_matches(k, c)) || value_matches(v, c)) return 1;
-    return 0;
-  }
-  return o->type->traverse ? o->type->traverse(o, visit_match, (void *)c) != 0 : 0;
+  return pygc_referents(o, visit_match, (void *)c) != 0;
 }
 
 size_t pygc_get_referrers(pygc_heap *h, const pygc_value *targets, size_t n, pygc_object_fn fn, void *arg) {
