@@ -235,6 +235,16 @@ static const char *unstorable(lua_State *L, int idx) {
 /* Convert the Lua value at idx; the result is a new reference.  On error,
  * *pending (if any) is released first so nothing leaks. */
 static pygc_value tovalue_p(lua_State *L, binding *B, int idx, const char *where, pygc_value *pending) {
+  /* the common case first: a handle (one metatable check, not two) */
+  handle *hd = lua_type(L, idx) == LUA_TUSERDATA ? tohandle(L, idx) : NULL;
+  if (hd) {
+    if (hd->obj == NULL) {
+      if (pending) pygc_value_decref(B->heap, *pending);
+      luaL_error(L, "pygc: use of a released handle");
+    }
+    pygc_incref(hd->obj);
+    return pygc_obj(hd->obj);
+  }
   const char *bad = unstorable(L, idx);
   if (bad) {
     if (pending) pygc_value_decref(B->heap, *pending);
@@ -257,14 +267,7 @@ static pygc_value tovalue_p(lua_State *L, binding *B, int idx, const char *where
   }
   default: break;
   }
-  handle *hd = tohandle(L, idx);
-  if (hd == NULL) return pygc_none(); /* gc.None */
-  if (hd->obj == NULL) {
-    if (pending) pygc_value_decref(B->heap, *pending);
-    luaL_error(L, "pygc: use of a released handle");
-  }
-  pygc_incref(hd->obj);
-  return pygc_obj(hd->obj);
+  return pygc_none(); /* gc.None: the only other storable userdata */
 }
 
 static pygc_value tovalue(lua_State *L, binding *B, int idx, const char *where) {
@@ -970,6 +973,7 @@ static int new_instance(lua_State *L, binding *B, pygc_object *cls) {
   pushobject(L, B, o);
   pygc_decref(B->heap, o);
   int self = lua_gettop(L);
+  if (pygc_class_host(cls) == 0 && nargs == 0) return 1; /* no __init, no attributes */
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
   lua_rawgetp(L, -1, cls);
   if (lua_istable(L, -1) && lua_getfield(L, -1, "__init") == LUA_TFUNCTION) {
@@ -1113,6 +1117,9 @@ static int l_class(lua_State *L) {
   lua_rawsetp(L, -2, cls);
   lua_pop(L, 1);
   pygc_watch(cls); /* its Lua side goes when it does */
+  lua_getfield(L, data, "__init");
+  pygc_class_set_host(cls, lua_isfunction(L, -1) ? 1 : 0); /* spares a lookup per instance */
+  lua_pop(L, 1);
   return 1;
 }
 
