@@ -369,8 +369,7 @@ static void run_protected(binding *B, lua_CFunction f, void *arg) {
 }
 
 static int p_finalize(lua_State *L) {
-  binding *B = lua_touserdata(L, 1);
-  pygc_object *o = lua_touserdata(L, 2);
+  pygc_object *o = lua_touserdata(L, 2); /* argument 1 is the binding: unused here */
   pygc_object *cls = pygc_instance_class(o);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
   if (cls == NULL || lua_rawgetp(L, -1, cls) != LUA_TTABLE) return 0;
@@ -380,7 +379,6 @@ static int p_finalize(lua_State *L) {
     lua_pushfstring(L, "finalizer of %s", pygc_class_name(cls));
     report_unraisable(L, -2, lua_tostring(L, -1), o);
   }
-  (void)B;
   return 0;
 }
 
@@ -901,7 +899,7 @@ static int map_next(lua_State *L) {
 }
 
 static int mm_pairs(lua_State *L) {
-  binding *B = getB(L);
+  getB(L);
   pygc_object *o = checkobj(L, 1);
   if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
     lua_pushvalue(L, lua_upvalueindex(1));
@@ -912,7 +910,6 @@ static int mm_pairs(lua_State *L) {
   }
   if (o->type != &pygc_dict_type && o->type != &pygc_instance_type)
     return luaL_error(L, "'%s' object is not iterable", kind_of(o));
-  (void)B;
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushinteger(L, 0);
   lua_Integer size = (lua_Integer)(o->type == &pygc_dict_type ? pygc_dict_len(o) : pygc_attr_count(o));
