@@ -286,7 +286,6 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   /* move the reachable to the next generation */
   if (young != old) {
     if (generation == 1 && !h->incremental) h->long_lived_pending += (int64_t)gclist_size(young);
-    if (h->incremental) h->inc_survivors = gclist_size(young);
     gclist_merge(young, old);
   } else if (!h->incremental) {
     h->long_lived_pending = 0;
@@ -415,7 +414,7 @@ static intptr_t inc_collect(pygc_heap *h, int generation, intptr_t *n_collected,
     for (pygc_object *o = region.gc_next; o != &region; o = o->gc_next) set_space(h, o, 0);
     collect_region(h, &region, &h->gen[2].head, n_collected, n_uncollectable, candidates, t1, generation);
     h->inc_full_due = 0;
-    h->pass_old = h->inc_survivors;
+    h->pass_old = gclist_size(&h->gen[2].head); /* a full collection walks it anyway */
     h->pass_promoted = 0;
     h->pass_collected = 0;
     h->inc_work = inc_base(h);

@@ -105,7 +105,6 @@ struct pygc_heap {
   int incremental;
   unsigned visited_space;
   gc_head visited;
-  size_t inc_survivors;  /* survivors of the last region collected */
   size_t inc_work;       /* old objects to seed the next increment with */
   size_t pass_old;       /* old objects when the current pass began */
   size_t pass_promoted;  /* objects promoted since (an estimate of growth) */
