@@ -26,14 +26,18 @@ $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/lpygc.o: binding/lpygc.c lib/pygc.h
+BIND_SRC  := $(wildcard binding/*.c)
+BIND_HDR  := $(wildcard binding/*.h)
+BIND_OBJ  := $(patsubst binding/%.c,$(BUILD)/binding/%.o,$(BIND_SRC))
+
+$(BUILD)/binding/%.o: binding/%.c $(BIND_HDR) lib/pygc.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libpygc.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/pygc.so: $(LIB_OBJ) $(BUILD)/lpygc.o
+$(BUILD)/pygc.so: $(LIB_OBJ) $(BIND_OBJ)
 	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 # the module Lua finds from the top of the tree (LUA_CPATH=./?.so)
@@ -41,12 +45,12 @@ pygc.so: $(BUILD)/pygc.so
 	cp $< $@
 
 # the threads test embeds Lua and the binding
-$(BUILD)/test_threads: spec/c/test_threads.c spec/c/ctest.h $(BUILD)/libpygc.a $(BUILD)/lpygc.o
-	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(LUA_INC) $(EXTRA_CFLAGS) $< $(BUILD)/lpygc.o $(BUILD)/libpygc.a -o $@ $(LDFLAGS) -llua5.4 -lpthread $(LDLIBS)
+$(BUILD)/test_threads: spec/c/test_threads.c spec/c/ctest.h $(BUILD)/libpygc.a $(BIND_OBJ)
+	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(LUA_INC) $(EXTRA_CFLAGS) $< $(BIND_OBJ) $(BUILD)/libpygc.a -o $@ $(LDFLAGS) -llua5.4 -lpthread $(LDLIBS)
 
 # the worked embedding: a C host type used from Lua
-$(BUILD)/scene_host: examples/host/scene.c binding/lpygc.h $(BUILD)/libpygc.a $(BUILD)/lpygc.o
-	$(CC) $(WARN) $(CFLAGS) -Ilib -Ibinding $(LUA_INC) $(EXTRA_CFLAGS) $< $(BUILD)/lpygc.o $(BUILD)/libpygc.a -o $@ $(LDFLAGS) -llua5.4 $(LDLIBS)
+$(BUILD)/scene_host: examples/host/scene.c binding/lpygc.h $(BUILD)/libpygc.a $(BIND_OBJ)
+	$(CC) $(WARN) $(CFLAGS) -Ilib -Ibinding $(LUA_INC) $(EXTRA_CFLAGS) $< $(BIND_OBJ) $(BUILD)/libpygc.a -o $@ $(LDFLAGS) -llua5.4 $(LDLIBS)
 
 $(BUILD)/test_%: spec/c/test_%.c spec/c/ctest.h $(BUILD)/libpygc.a
 	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(BUILD)/libpygc.a -o $@ $(LDFLAGS) $(LDLIBS)
@@ -75,9 +79,9 @@ $(BUILD)/fuzz_ops: fuzz/fuzz_ops.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -g -O1 -fsanitize=fuzzer $(SAN) -DPYGC_DEBUG -Ilib fuzz/fuzz_ops.c $(LIB_SRC) -lm -o $@
 
-$(BUILD)/oom_lua: fuzz/oom_lua.c binding/lpygc.c $(LIB_SRC) $(LIB_HDR)
+$(BUILD)/oom_lua: fuzz/oom_lua.c $(BIND_SRC) $(BIND_HDR) $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -g -O1 $(SAN) -DPYGC_DEBUG -Ilib -Ibinding $(LUA_INC) fuzz/oom_lua.c binding/lpygc.c $(LIB_SRC) -llua5.4 -lm -o $@
+	$(CC) -std=c11 -g -O1 $(SAN) -DPYGC_DEBUG -Ilib -Ibinding $(LUA_INC) fuzz/oom_lua.c $(BIND_SRC) $(LIB_SRC) -llua5.4 -lm -o $@
 
 # libFuzzer over the C API (new inputs land in build/, the repo corpus is
 # read), then random operation scripts through the Lua module
@@ -119,7 +123,7 @@ demo: pygc.so
 $(BUILD)/libpygc.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libpygc.so.0 -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/libpygc_lua.a: $(BUILD)/lpygc.o
+$(BUILD)/libpygc_lua.a: $(BIND_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/pygc.pc: tools/pygc.pc.in

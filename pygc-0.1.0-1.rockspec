@@ -21,11 +21,12 @@ build = {
   modules = {
     pygc = {
       sources = {
-        "binding/lpygc.c",
+        "binding/functions.c", "binding/handles.c", "binding/hooks.c", "binding/lpygc.c",
+        "binding/metamethods.c", "binding/tracer.c",
         "lib/dict.c", "lib/gc.c", "lib/heap.c", "lib/instance.c", "lib/introspect.c",
         "lib/list.c", "lib/repr.c", "lib/tuple.c", "lib/value.c",
       },
-      incdirs = { "lib" },
+      incdirs = { "lib", "binding" },
       libraries = { "m" },
       defines = {},
     },
