@@ -1,5 +1,60 @@
 /*
  * handles.c -- handles, and values crossing between Lua and the heap.
+ *
+ * THE LIFETIME MODEL (read this before touching any handle code)
+ *
+ * A handle is a full userdata { obj, borrowed, inphase, slot } whose
+ * metatable is the shared, protected object metatable.  Who owns what:
+ *
+ *   owning handle    holds one reference to obj, like a C-level reference
+ *                    in CPython.  obj cannot die while the handle holds it;
+ *                    the reference is dropped by __gc, __close or
+ *                    gc.release, which set obj to NULL first.
+ *   borrowed handle  holds no reference.  It is lent to Lua only by hook
+ *                    code: a finalizer's self, the obj argument of
+ *                    gc.unraisablehook, and any handle made while a
+ *                    collection runs finalizers for an object of that
+ *                    collection's unreachable set (pygc_is_unreachable).
+ *                    Every borrowed handle is listed, from C, in one of two
+ *                    lists, and its borrow ends -- obj becomes NULL, so any
+ *                    later use raises "use of a released handle" -- at the
+ *                    first of:
+ *                      - the end of the hook call that lent it (B->scoped:
+ *                        run_protected in hooks.c opens and closes a scope
+ *                        around every hook);
+ *                      - the end of the collection's finalizer phase, for
+ *                        handles to its unreachable set (B->phase, ended by
+ *                        the core's `finalized` hook, before the
+ *                        resurrection check: reading a cycle inside __del
+ *                        never keeps it alive);
+ *                      - obj being freed (hooks.freed: the lists are
+ *                        searched, never only the weak cache);
+ *                      - Lua collecting the handle (__gc drops the slot).
+ *                    A borrowed handle becomes owning when a path that is
+ *                    not part of a collection's unreachable set yields its
+ *                    object (l[1] = self; local x = l[1]): identity holds,
+ *                    and the Lua side then keeps the object alive.
+ *
+ * The identity cache (registry KEY_CACHE: object address -> handle, weak
+ * values) only finds the live handle of an object so that every path
+ * yields the same userdata.  Nothing depends on it for safety: Lua clears
+ * weak entries before it runs finalizers, and scripts can clear it through
+ * debug.getregistry(); a lookup always checks that the handle it found
+ * still holds the object it is filed under.
+ *
+ * Threads.  Hooks (finalizers, gc.callbacks, unraisablehook) run on
+ * B->hookL, a thread made at luaopen and anchored in the registry: it is
+ * never suspended, never dead, never collected.  B->L is the thread that
+ * last entered pygc (the tracer reads its stack for tracebacks); it is
+ * anchored in the registry whenever it changes (lpygc_enter), so a
+ * coroutine that called pygc and then died cannot be freed under it.
+ *
+ * Allocation.  Any Lua allocation can run __gc, hence __del, hence any API
+ * function.  So: no raw pygc pointer is kept across a Lua allocation
+ * unless a reference is held (callers of lpygc_pushobject hold one), a
+ * handle's userdata is made before the reference it will own is taken (a
+ * memory error then leaks nothing), and list storage for borrowed handles
+ * comes from the state's allocator directly, which never runs Lua code.
  */
 #include "lpygc_int.h"
 
@@ -8,7 +63,7 @@
 binding *lpygc_getB(lua_State *L) {
   binding *B = lua_touserdata(L, lua_upvalueindex(1));
   if (B->closed) luaL_error(L, "pygc: the heap is closed");
-  B->L = L;
+  lpygc_enter(B, L);
   return B;
 }
 
@@ -59,54 +114,159 @@ static void pace(lua_State *L, binding *B) {
   }
 }
 
-/* Push the handle of o (borrowed by the caller, valid during the call).
+/* ---- borrowed handles ----------------------------------------------------- */
+
+/* Room for one more entry; raises a memory error (nothing to undo yet). */
+static void borrow_reserve(lua_State *L, binding *B, borrow_list *l) {
+  if (l->n < l->cap) return;
+  size_t ncap = l->cap ? l->cap * 2 : 16;
+  if (ncap > UINT32_MAX) lpygc_nomem(L);
+  handle **n = B->af(B->aud, l->items, l->cap * sizeof *n, ncap * sizeof *n);
+  if (n == NULL) lpygc_nomem(L);
+  l->items = n;
+  l->cap = ncap;
+}
+
+/* Take hd out of its list (its borrow ended some other way). */
+static void borrow_unlist(binding *B, handle *hd) {
+  borrow_list *l = hd->inphase ? &B->phase : &B->scoped;
+  if (hd->slot < l->n && l->items[hd->slot] == hd) l->items[hd->slot] = NULL;
+  hd->borrowed = 0;
+}
+
+/* End hd's borrow: released, and out of the identity cache.  Stores nil
+ * only, so it allocates nothing. */
+static void borrow_end_one(lua_State *L, handle *hd) {
+  pygc_object *o = hd->obj;
+  hd->obj = NULL;
+  hd->borrowed = 0;
+  if (o == NULL) return;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA && lua_touserdata(L, -1) == (void *)hd) {
+    lua_pushnil(L);
+    lua_rawsetp(L, -3, o);
+  }
+  lua_pop(L, 2);
+}
+
+/* End every borrow of l lent since mark (innermost first). */
+void lpygc_borrow_end(lua_State *L, binding *B, borrow_list *l, size_t mark) {
+  (void)B;
+  while (l->n > mark) {
+    handle *hd = l->items[--l->n];
+    if (hd) borrow_end_one(L, hd);
+  }
+}
+
+/* The borrowed handle of o, if one is listed (the cache may have lost it). */
+static handle *borrow_find(binding *B, const pygc_object *o) {
+  borrow_list *ls[2] = {&B->scoped, &B->phase};
+  for (int k = 0; k < 2; k++)
+    for (size_t i = ls[k]->n; i-- > 0;)
+      if (ls[k]->items[i] && ls[k]->items[i]->obj == o) return ls[k]->items[i];
+  return NULL;
+}
+
+/* o is being freed: end its borrowed handle, wherever it is known. */
+void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  handle *hd = NULL;
+  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+    hd = lua_touserdata(L, -1);
+    if (hd->obj != o) hd = NULL;
+  }
+  lua_pop(L, 2);
+  if (hd == NULL && (B->scoped.n || B->phase.n)) hd = borrow_find(B, o);
+  if (hd == NULL) return;
+  if (hd->borrowed) borrow_unlist(B, hd);
+  borrow_end_one(L, hd);
+}
+
+void lpygc_borrow_free(binding *B) {
+  B->af(B->aud, B->scoped.items, B->scoped.cap * sizeof(handle *), 0);
+  B->af(B->aud, B->phase.items, B->phase.cap * sizeof(handle *), 0);
+  memset(&B->scoped, 0, sizeof B->scoped);
+  memset(&B->phase, 0, sizeof B->phase);
+}
+
+/* Would a handle made now for o have to be borrowed? */
+static int must_borrow(const binding *B, const pygc_object *o) { return B->phase_open && pygc_is_unreachable(o); }
+
+/* Make a new handle for o on the stack and file it in the cache (at -1 on
+ * entry; removed).  Borrowed handles go into their list, owning ones take
+ * their reference only now that the userdata exists. */
+static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, borrow_list *l) {
+  if (borrowed) borrow_reserve(L, B, l);
+  handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
+  hd->obj = NULL;
+  hd->borrowed = 0;
+  /* the allocation may have run finalizers that made a handle for o */
+  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -2, o) == LUA_TUSERDATA &&
+      ((handle *)lua_touserdata(L, -1))->obj == o) {
+    handle *old = lua_touserdata(L, -1);
+    if (old->borrowed && !borrowed) {
+      pygc_incref(o);
+      borrow_unlist(B, old);
+    }
+    lua_remove(L, -2); /* drop ours: it has no metatable, nothing to finalize */
+    lua_remove(L, -2);
+    return;
+  }
+  if (o->flags & PYGC_FLAG_HOST1) lua_pop(L, 1);
+  if (borrowed) {
+    if (l->n == l->cap) borrow_reserve(L, B, l); /* finalizers above may have used the room */
+    hd->borrowed = 1;
+    hd->inphase = l == &B->phase;
+    hd->slot = (uint32_t)l->n;
+    l->items[l->n++] = hd;
+    pygc_watch(o); /* hooks.freed ends the borrow if o dies first */
+  } else {
+    pygc_incref(o);
+  }
+  hd->obj = o;
+  o->flags |= PYGC_FLAG_HOST1;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, -3, o);
+  lua_remove(L, -2);
+}
+
+/* Push the handle of o (the caller holds a reference for the call).
  * Reuses the live handle if there is one. */
 void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
+  int borrow = must_borrow(B, o);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
   /* an object that never had a handle has none to find */
   if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
     handle *hd = lua_touserdata(L, -1);
     if (hd->obj == o) {
-      if (hd->borrowed) { /* a path that yields the object gives ownership */
+      if (hd->borrowed && !borrow) { /* a path that yields the object gives ownership */
         pygc_incref(o);
-        hd->borrowed = 0;
+        borrow_unlist(B, hd);
       }
       lua_remove(L, -2);
       return;
     }
   }
   if (o->flags & PYGC_FLAG_HOST1) lua_pop(L, 1);
-  pygc_incref(o); /* taken before allocating: a finalizer may run */
-  handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
-  hd->obj = o;
-  hd->borrowed = 0;
-  o->flags |= PYGC_FLAG_HOST1;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
-  lua_setmetatable(L, -2);
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, -3, o);
-  lua_remove(L, -2);
-  pace(L, B);
+  new_handle(L, B, o, borrow, &B->phase);
+  if (!borrow) pace(L, B);
 }
 
-/* A borrowed handle for a finalizer's self: valid while the object lives. */
-void lpygc_pushborrowed(lua_State *L, pygc_object *o) {
+/* A borrowed handle for hook code (a finalizer's self, the object of an
+ * unraisable error): it ends with the hook call, or with the finalizer
+ * phase for an object of the collection's unreachable set. */
+void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
-  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA && ((handle *)lua_touserdata(L, -1))->obj == o) {
-    lua_remove(L, -2);
-    return;
+  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+    if (((handle *)lua_touserdata(L, -1))->obj == o) {
+      lua_remove(L, -2);
+      return;
+    }
   }
-  lua_pop(L, 1);
-  handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
-  hd->obj = o;
-  hd->borrowed = 1;
-  o->flags |= PYGC_FLAG_HOST1;
-  pygc_watch(o); /* the freed hook invalidates it */
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
-  lua_setmetatable(L, -2);
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, -3, o);
-  lua_remove(L, -2);
+  if (o->flags & PYGC_FLAG_HOST1) lua_pop(L, 1);
+  new_handle(L, B, o, 1, must_borrow(B, o) ? &B->phase : &B->scoped);
 }
 
 void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v) {
@@ -130,13 +290,16 @@ void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v) {
 
 void lpygc_release_handle(lua_State *L, binding *B, handle *hd) {
   pygc_object *o = hd->obj;
+  (void)L;
   if (o == NULL) return;
   hd->obj = NULL;
   if (B->closed) return;
   /* the cache entry may stay: its value is weak, and a lookup checks that
    * the handle still holds the object it is filed under */
-  (void)L;
-  if (!hd->borrowed) pygc_decref(B->heap, o);
+  if (hd->borrowed)
+    borrow_unlist(B, hd);
+  else
+    pygc_decref(B->heap, o);
 }
 
 /* ---- Lua values to pygc values -------------------------------------------- */
@@ -241,11 +404,8 @@ int lpygc_mm_gc(lua_State *L) {
     hd->obj = NULL;
     return 0;
   }
-  B->L = L;
   /* the weak cache has already dropped this handle: just let go */
-  pygc_object *o = hd->obj;
-  hd->obj = NULL;
-  if (o && !hd->borrowed) pygc_decref(B->heap, o);
+  lpygc_release_handle(L, B, hd);
   return 0;
 }
 
@@ -256,8 +416,6 @@ int lpygc_mm_close(lua_State *L) {
     hd->obj = NULL;
     return 0;
   }
-  B->L = L;
   lpygc_release_handle(L, B, hd);
   return 0;
 }
-

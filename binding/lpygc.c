@@ -18,7 +18,8 @@
 #include "lpygc_int.h"
 
 const char lpygc_key_binding = 'B', lpygc_key_module = 'M', lpygc_key_cache = 'C', lpygc_key_classes = 'K',
-           lpygc_key_none = 'N', lpygc_key_methods = 'T', lpygc_key_mt = 'O';
+           lpygc_key_none = 'N', lpygc_key_methods = 'T', lpygc_key_mt = 'O', lpygc_key_thread = 'L',
+           lpygc_key_hooks = 'H';
 
 /* ---- the heap's anchor ------------------------------------------------------ */
 
@@ -36,6 +37,7 @@ static int heap_gc(lua_State *L) {
   B->closed = 1;
   pygc_heap_free(B->heap);
   B->heap = NULL;
+  lpygc_borrow_free(B);
   return 0;
 }
 
@@ -56,7 +58,7 @@ static binding *state_binding(lua_State *L) {
   binding *B = lua_touserdata(L, -1);
   lua_pop(L, 1);
   if (B->closed) luaL_error(L, "pygc: the heap is closed");
-  B->L = L;
+  lpygc_enter(B, L);
   return B;
 }
 
@@ -100,8 +102,25 @@ int luaopen_pygc(lua_State *L) {
   B->heap = pygc_heap_new((pygc_alloc_fn)af, aud, 0);
   if (B->heap == NULL) return lpygc_nomem(L);
   B->L = L;
+  lua_createtable(L, 1, 0); /* KEY_THREAD: a weak slot for the thread in pygc */
+  lua_pushthread(L);
+  lua_rawseti(L, -2, 1);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_THREAD);
+  B->hookL = lua_newthread(L); /* hooks run here: see handles.c */
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_HOOKS);
   B->paced = pygc_heap_bytes(B->heap);
-  pygc_hooks hooks = {B, lpygc_hook_finalize, lpygc_hook_callback, NULL, lpygc_hook_freed, lpygc_hook_unraisable, lpygc_hook_traced};
+  pygc_hooks hooks = {B,
+                      lpygc_hook_finalize,
+                      lpygc_hook_callback,
+                      NULL,
+                      lpygc_hook_freed,
+                      lpygc_hook_unraisable,
+                      lpygc_hook_traced,
+                      lpygc_hook_finalized};
   B->af = af;
   B->aud = aud;
   pygc_set_hooks(B->heap, &hooks);

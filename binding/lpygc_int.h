@@ -15,7 +15,7 @@
 
 /* light keys in the registry: their addresses are the keys */
 extern const char lpygc_key_binding, lpygc_key_module, lpygc_key_cache, lpygc_key_classes, lpygc_key_none,
-    lpygc_key_methods, lpygc_key_mt;
+    lpygc_key_methods, lpygc_key_mt, lpygc_key_thread, lpygc_key_hooks;
 #define KEY_BINDING lpygc_key_binding
 #define KEY_MODULE lpygc_key_module
 #define KEY_CACHE lpygc_key_cache
@@ -23,6 +23,8 @@ extern const char lpygc_key_binding, lpygc_key_module, lpygc_key_cache, lpygc_ke
 #define KEY_NONE lpygc_key_none
 #define KEY_METHODS lpygc_key_methods
 #define KEY_MT lpygc_key_mt
+#define KEY_THREAD lpygc_key_thread
+#define KEY_HOOKS lpygc_key_hooks
 
 /* ---- allocation tracing (pygc.tracemalloc) ----
  * Each traced object maps to the traceback where it was made.  Tracebacks
@@ -58,10 +60,24 @@ typedef struct tracer {
   size_t current, peak;
 } tracer;
 
+struct handle;
+
+/* Borrowed handles still valid, in the order they were lent (see the
+ * lifetime model in handles.c).  Slots of handles that ended early hold
+ * NULL. */
+typedef struct borrow_list {
+  struct handle **items;
+  size_t n, cap;
+} borrow_list;
+
 typedef struct binding {
   pygc_heap *heap;
-  lua_State *L; /* the thread running pygc code now; hooks call Lua on it */
+  lua_State *L;     /* the thread that last entered pygc: compared only (see lpygc_enter) */
+  lua_State *hookL; /* the thread hooks run on (anchored: KEY_HOOKS) */
   int closed;
+  borrow_list scoped; /* lent inside open hook calls: end when their hook call returns */
+  borrow_list phase;  /* lent for a collection's unreachable set: end with the finalizer phase */
+  int phase_open;     /* a collection's finalizer phase is running */
   size_t paced; /* heap bytes when Lua's collector was last paced */
   pygc_buf buf; /* reused by tostring */
   lua_Alloc af;
@@ -70,8 +86,10 @@ typedef struct binding {
 } binding;
 
 typedef struct handle {
-  pygc_object *obj; /* NULL once released */
-  int borrowed;     /* the self of a running finalizer: owns no reference */
+  pygc_object *obj;       /* NULL once released */
+  unsigned char borrowed; /* owns no reference: listed in B->scoped or B->phase */
+  unsigned char inphase;  /* which of the two lists */
+  uint32_t slot;          /* its index there */
 } handle;
 
 /* handles.c */
@@ -82,7 +100,10 @@ handle *lpygc_checkhandle(lua_State *L, int idx);
 int lpygc_is_none(lua_State *L, int idx);
 pygc_object *lpygc_checkobj(lua_State *L, int idx);
 void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o);
-void lpygc_pushborrowed(lua_State *L, pygc_object *o);
+void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o);
+void lpygc_borrow_end(lua_State *L, binding *B, borrow_list *l, size_t mark);
+void lpygc_borrow_free(binding *B);
+void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o);
 void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v);
 void lpygc_release_handle(lua_State *L, binding *B, handle *hd);
 const char *lpygc_unstorable(lua_State *L, int idx);
@@ -93,7 +114,22 @@ int lpygc_raise_status(lua_State *L, int st, pygc_value key);
 int lpygc_mm_gc(lua_State *L);
 int lpygc_mm_close(lua_State *L);
 
+/* Remember L as the thread now running pygc code (the tracer reads its
+ * stack).  Kept in a weak slot, KEY_THREAD[1], so pygc never keeps a
+ * coroutine alive; B->L only spares the store when the thread is the same
+ * (it is compared, never dereferenced).  No allocation: the slot exists. */
+static inline void lpygc_enter(binding *B, lua_State *L) {
+  if (B->L != L) {
+    B->L = L;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_THREAD);
+    lua_pushthread(L);
+    lua_rawseti(L, -2, 1);
+    lua_pop(L, 1);
+  }
+}
+
 /* hooks.c */
+void lpygc_hook_finalized(void *ud, pygc_heap *h);
 int lpygc_default_unraisablehook(lua_State *L);
 void lpygc_hook_finalize(void *ud, pygc_heap *h, pygc_object *o);
 void lpygc_hook_callback(void *ud, pygc_heap *h, const char *phase, const pygc_collect_info *info);

@@ -49,7 +49,15 @@ static int recs_grow(binding *B) {
 /* The current Lua traceback, interned; returns its index or -1. */
 static long trace_intern(binding *B) {
   tracer *t = &B->tr;
-  lua_State *L = B->L;
+  /* the thread in pygc now, if Lua has not collected it (see lpygc_enter);
+   * nothing here allocates from Lua, so it cannot go while it is read */
+  lua_State *L = NULL, *H = B->hookL;
+  if (H && lua_checkstack(H, 2)) {
+    lua_rawgetp(H, LUA_REGISTRYINDEX, &KEY_THREAD);
+    lua_rawgeti(H, -1, 1);
+    L = lua_tothread(H, -1);
+    lua_pop(H, 2);
+  }
   trace cur;
   memset(&cur, 0, sizeof cur);
   lua_Debug ar;

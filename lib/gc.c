@@ -222,6 +222,7 @@ static size_t finalize_garbage(pygc_heap *h, gc_head *collectable) {
     }
   }
   gclist_merge(&seen, collectable);
+  if (ran && h->hooks.finalized) h->hooks.finalized(h->hooks.ud, h);
   return ran;
 }
 

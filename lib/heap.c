@@ -324,6 +324,9 @@ void pygc_untrack(pygc_heap *h, pygc_object *o) {
 
 int pygc_is_tracked(const pygc_object *o) { return (o->flags & F_TRACKED) != 0; }
 int pygc_is_finalized(const pygc_object *o) { return (o->flags & F_FINALIZED) != 0; }
+/* while finalizers run, the unreachable set is what still has F_COLLECTING
+ * (move_legacy_finalizers turned F_UNREACHABLE into it, as CPython does) */
+int pygc_is_unreachable(const pygc_object *o) { return (o->flags & (F_COLLECTING | F_UNREACHABLE)) != 0; }
 void pygc_watch(pygc_object *o) { o->flags |= F_WATCHED; }
 size_t pygc_sizeof(const pygc_object *o) { return o->type->size(o); }
 size_t pygc_refcount(const pygc_object *o) { return o->refcnt; }

@@ -192,6 +192,10 @@ typedef struct pygc_hooks {
    * with its size) or is about to be freed (alive 0).  Must not touch the
    * heap (tracemalloc-style tools record where the allocation happened). */
   void (*traced)(void *ud, pygc_heap *h, pygc_object *obj, size_t size, int alive);
+  /* The finalizer phase of a collection has ended: every finalizer of its
+   * unreachable set has run, and the resurrection check comes next.  A
+   * host that lent out borrowed references to the set ends them here. */
+  void (*finalized)(void *ud, pygc_heap *h);
 } pygc_hooks;
 
 /* ==== the heap ============================================================== */
@@ -274,6 +278,9 @@ PYGC_API void pygc_untrack(pygc_heap *h, pygc_object *o);
 PYGC_API int pygc_is_tracked(const pygc_object *o);
 /* Has the object's finalizer run (gc.is_finalized)? */
 PYGC_API int pygc_is_finalized(const pygc_object *o);
+/* Is the object in the unreachable set of the collection whose finalizers
+ * are running now?  (Only then can host code see such an object.) */
+PYGC_API int pygc_is_unreachable(const pygc_object *o);
 /* Ask for hooks.freed when o is about to be freed. */
 PYGC_API void pygc_watch(pygc_object *o);
 /* Python's type name of a value: "NoneType", "int", ..., a class's name
