@@ -22,7 +22,7 @@ build = {
     pygc = {
       sources = {
         "binding/functions.c", "binding/handles.c", "binding/hooks.c", "binding/lpygc.c",
-        "binding/metamethods.c", "binding/tracer.c",
+        "binding/metamethods.c", "binding/tracer.c", "binding/luavalues.c", "lib/cross.c",
         "lib/dict.c", "lib/gc.c", "lib/heap.c", "lib/instance.c", "lib/introspect.c",
         "lib/list.c", "lib/repr.c", "lib/tuple.c", "lib/value.c",
       },

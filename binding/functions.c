@@ -162,6 +162,10 @@ static int l_type(lua_State *L) {
     lua_pushstring(L, "NoneType");
     return 1;
   }
+  if (lpygc_is_luaref(L, 1)) { /* what the heap calls it when it holds one */
+    lua_pushstring(L, lpygc_lua_kind(L, 1));
+    return 1;
+  }
   lua_pushstring(L, pygc_type_name(pygc_obj(lpygc_checkobj(L, 1))));
   return 1;
 }
@@ -188,7 +192,8 @@ static int checkgeneration(lua_State *L, int arg, lua_Integer def) {
 static int l_collect(lua_State *L) {
   binding *B = lpygc_getB(L);
   int g = checkgeneration(L, 1, 2);
-  lua_pushinteger(L, (lua_Integer)pygc_collect(B->heap, g));
+  /* a full collection is one of both heaps: what Lua dropped is found */
+  lua_pushinteger(L, (lua_Integer)(g == 2 ? lpygc_cross_collect(L, B) : pygc_collect(B->heap, g)));
   return 1;
 }
 

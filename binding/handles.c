@@ -206,6 +206,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
     handle *old = lua_touserdata(L, -1);
     if (old->borrowed && !borrowed) {
       pygc_incref(o);
+      o->flags |= PYGC_FLAG_HOST2;
       borrow_unlist(B, old);
     }
     lua_remove(L, -2); /* drop ours: it has no metatable, nothing to finalize */
@@ -222,6 +223,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
     pygc_watch(o); /* hooks.freed ends the borrow if o dies first */
   } else {
     pygc_incref(o);
+    o->flags |= PYGC_FLAG_HOST2; /* held by a handle: see luavalues.c */
   }
   hd->obj = o;
   o->flags |= PYGC_FLAG_HOST1;
@@ -235,6 +237,10 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
 /* Push the handle of o (the caller holds a reference for the call).
  * Reuses the live handle if there is one. */
 void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
+  if (lpygc_is_lref(o)) { /* a Lua value held by the heap: Lua gets the value */
+    lpygc_push_lref(L, o);
+    return;
+  }
   int borrow = must_borrow(B, o);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
   /* an object that never had a handle has none to find */
@@ -243,6 +249,7 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
     if (hd->obj == o) {
       if (hd->borrowed && !borrow) { /* a path that yields the object gives ownership */
         pygc_incref(o);
+        o->flags |= PYGC_FLAG_HOST2;
         borrow_unlist(B, hd);
       }
       lua_remove(L, -2);
@@ -296,30 +303,76 @@ void lpygc_release_handle(lua_State *L, binding *B, handle *hd) {
   if (B->closed) return;
   /* the cache entry may stay: its value is weak, and a lookup checks that
    * the handle still holds the object it is filed under */
-  if (hd->borrowed)
+  if (hd->borrowed) {
     borrow_unlist(B, hd);
-  else
+  } else {
+    o->flags &= ~PYGC_FLAG_HOST2;
     pygc_decref(B->heap, o);
+  }
+}
+
+/* A blank owning handle, filed nowhere: owns a reference the caller hands
+ * it (hd->obj = o), so that Lua's collector drops it if an error comes
+ * first.  Never given to Lua code. */
+handle *lpygc_new_box(lua_State *L) {
+  handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
+  hd->obj = NULL;
+  hd->borrowed = 0;
+  hd->inphase = 0;
+  hd->slot = 0;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
+  lua_setmetatable(L, -2);
+  return hd;
 }
 
 /* ---- Lua values to pygc values -------------------------------------------- */
 
-const char *lpygc_unstorable(lua_State *L, int idx) {
+/* What a pygc container cannot hold: nil only (None is gc.None). */
+const char *lpygc_unstorable(lua_State *L, int idx) { return lua_isnil(L, idx) ? "nil" : NULL; }
+
+/* Is the value at idx a Lua value the heap holds through an lref? */
+int lpygc_is_luaref(lua_State *L, int idx) {
   switch (lua_type(L, idx)) {
-  case LUA_TNIL: return "nil";
-  case LUA_TTABLE: return "Lua table";
-  case LUA_TFUNCTION: return "Lua function";
-  case LUA_TTHREAD: return "Lua coroutine";
-  case LUA_TLIGHTUSERDATA: return "light userdata";
-  case LUA_TUSERDATA:
-    if (lpygc_tohandle(L, idx) || lpygc_is_none(L, idx)) return NULL;
-    return "foreign userdata";
-  default: return NULL;
+  case LUA_TTABLE:
+  case LUA_TFUNCTION:
+  case LUA_TTHREAD:
+  case LUA_TLIGHTUSERDATA: return 1;
+  case LUA_TUSERDATA: return !lpygc_tohandle(L, idx) && !lpygc_is_none(L, idx);
+  default: return 0;
   }
 }
 
+static int p_prepare(lua_State *L) { return lpygc_prepare(L, lua_touserdata(L, 1), 2); }
+
+/* The lref of the Lua value at idx, made if need be (a new reference). */
+static pygc_value luaref_value(lua_State *L, binding *B, int idx, pygc_value *pending) {
+  pygc_value v;
+  if (lpygc_lref_value(L, idx, &v)) return v;
+  int top = lua_gettop(L);
+  idx = lua_absindex(L, idx);
+  if (pending) { /* making it can fail: drop the pending value first */
+    lua_pushcfunction(L, p_prepare);
+    lua_pushlightuserdata(L, B);
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+      pygc_value_decref(B->heap, *pending);
+      lua_error(L);
+    }
+  } else {
+    lpygc_prepare(L, B, idx);
+  }
+  if (!lpygc_lref_value(L, idx, &v)) { /* cannot happen: the box holds it */
+    if (pending) pygc_value_decref(B->heap, *pending);
+    lpygc_nomem(L);
+  }
+  lua_settop(L, top);
+  return v;
+}
+
 /* Convert the Lua value at idx; the result is a new reference.  On error,
- * *pending (if any) is released first so nothing leaks. */
+ * *pending (if any) is released first so nothing leaks.  A Lua value seen
+ * for the first time gets its lref, which can run any Lua code: callers
+ * that hold raw pointers call lpygc_prepare first. */
 pygc_value lpygc_tovalue_p(lua_State *L, binding *B, int idx, const char *where, pygc_value *pending) {
   /* the common case first: a handle (one metatable check, not two) */
   handle *hd = lua_type(L, idx) == LUA_TUSERDATA ? lpygc_tohandle(L, idx) : NULL;
@@ -331,12 +384,11 @@ pygc_value lpygc_tovalue_p(lua_State *L, binding *B, int idx, const char *where,
     pygc_incref(hd->obj);
     return pygc_obj(hd->obj);
   }
-  const char *bad = lpygc_unstorable(L, idx);
-  if (bad) {
-    if (pending) pygc_value_decref(B->heap, *pending);
-    luaL_error(L, "pygc: cannot store a %s in a pygc %s", bad, where);
-  }
   switch (lua_type(L, idx)) {
+  case LUA_TNIL:
+    if (pending) pygc_value_decref(B->heap, *pending);
+    luaL_error(L, "pygc: cannot store a nil in a pygc %s", where);
+    break;
   case LUA_TBOOLEAN: return pygc_bool(lua_toboolean(L, idx));
   case LUA_TNUMBER:
     if (lua_isinteger(L, idx)) return pygc_int((int64_t)lua_tointeger(L, idx));
@@ -353,7 +405,8 @@ pygc_value lpygc_tovalue_p(lua_State *L, binding *B, int idx, const char *where,
   }
   default: break;
   }
-  return pygc_none(); /* gc.None: the only other storable userdata */
+  if (lpygc_is_none(L, idx)) return pygc_none();
+  return luaref_value(L, B, idx, pending);
 }
 
 pygc_value lpygc_tovalue(lua_State *L, binding *B, int idx, const char *where) {

@@ -15,7 +15,8 @@
 
 /* light keys in the registry: their addresses are the keys */
 extern const char lpygc_key_binding, lpygc_key_module, lpygc_key_cache, lpygc_key_classes, lpygc_key_none,
-    lpygc_key_methods, lpygc_key_mt, lpygc_key_thread, lpygc_key_hooks;
+    lpygc_key_methods, lpygc_key_mt, lpygc_key_thread, lpygc_key_hooks, lpygc_key_anchors, lpygc_key_vals,
+    lpygc_key_mirror, lpygc_key_handmap, lpygc_key_keeper_mt;
 #define KEY_BINDING lpygc_key_binding
 #define KEY_MODULE lpygc_key_module
 #define KEY_CACHE lpygc_key_cache
@@ -25,6 +26,16 @@ extern const char lpygc_key_binding, lpygc_key_module, lpygc_key_cache, lpygc_ke
 #define KEY_MT lpygc_key_mt
 #define KEY_THREAD lpygc_key_thread
 #define KEY_HOOKS lpygc_key_hooks
+#define KEY_ANCHORS lpygc_key_anchors
+#define KEY_VALS lpygc_key_vals
+#define KEY_MIRROR lpygc_key_mirror
+#define KEY_HANDMAP lpygc_key_handmap
+#define KEY_KEEPER_MT lpygc_key_keeper_mt
+
+/* lrefs made before a cross-heap collection may run automatically */
+#if !defined(LPYGC_CROSS_MIN)
+#define LPYGC_CROSS_MIN 1000
+#endif
 
 /* ---- allocation tracing (pygc.tracemalloc) ----
  * Each traced object maps to the traceback where it was made.  Tracebacks
@@ -78,6 +89,11 @@ typedef struct binding {
   borrow_list scoped; /* lent inside open hook calls: end when their hook call returns */
   borrow_list phase;  /* lent for a collection's unreachable set: end with the finalizer phase */
   int phase_open;     /* a collection's finalizer phase is running */
+  size_t nlref;       /* live lrefs (Lua values held by the heap) */
+  size_t lref_made;   /* lrefs made since the last collection of both heaps */
+  size_t lref_live;   /* lrefs alive after it */
+  int crossing;       /* a collection of both heaps is running */
+  int mirroring;      /* ... and the values of its set are out of their anchors */
   size_t paced; /* heap bytes when Lua's collector was last paced */
   pygc_buf buf; /* reused by tostring */
   lua_Alloc af;
@@ -127,6 +143,19 @@ static inline void lpygc_enter(binding *B, lua_State *L) {
     lua_pop(L, 1);
   }
 }
+
+handle *lpygc_new_box(lua_State *L);
+int lpygc_is_luaref(lua_State *L, int idx);
+
+/* luavalues.c */
+int lpygc_is_lref(const pygc_object *o);
+const char *lpygc_lua_kind(lua_State *L, int idx);
+void lpygc_push_lref(lua_State *L, const pygc_object *o);
+int lpygc_lref_value(lua_State *L, int idx, pygc_value *out);
+int lpygc_prepare(lua_State *L, binding *B, int idx);
+intptr_t lpygc_cross_collect(lua_State *L, binding *B);
+void lpygc_cross_pace(lua_State *L, binding *B);
+void lpygc_luavalues_open(lua_State *L);
 
 /* hooks.c */
 void lpygc_hook_finalized(void *ud, pygc_heap *h);

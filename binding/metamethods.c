@@ -30,7 +30,12 @@ static int mm_index(lua_State *L) {
   }
   if (o->type == &pygc_dict_type) {
     if (lua_isnil(L, 2)) return 0;
-    pygc_value key = lpygc_tovalue(L, B, 2, "dict key");
+    pygc_value key;
+    if (lpygc_is_luaref(L, 2)) { /* a Lua value no container holds is no key */
+      if (!lpygc_lref_value(L, 2, &key)) return 0;
+    } else {
+      key = lpygc_tovalue(L, B, 2, "dict key");
+    }
     int st = pygc_dict_get(B->heap, o, key, &v);
     if (st == PYGC_OK) lpygc_pushvalue(L, B, v);
     pygc_value_decref(B->heap, key);
@@ -71,6 +76,10 @@ static int mm_index(lua_State *L) {
 
 static int mm_newindex(lua_State *L) {
   binding *B = lpygc_getB(L);
+  lua_settop(L, 3);
+  /* Lua values first: making their lrefs may run any code */
+  lpygc_prepare(L, B, 2);
+  lpygc_prepare(L, B, 3);
   pygc_object *o = lpygc_checkobj(L, 1);
   int st;
   if (o->type == &pygc_list_type) {

@@ -102,10 +102,13 @@ static ALWAYS_INLINE void for_each_ref(pygc_object *o, void (*fn)(pygc_object *,
 
 /* ---- the phases ---------------------------------------------------------- */
 
-static size_t update_refs(gc_head *c) {
+/* `held`: objects with this flag carry one reference the host lends for
+ * the collection (pygc_collect_holding); it counts as internal */
+static size_t update_refs(gc_head *c, unsigned held) {
   size_t n = 0;
   for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) {
     o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
+    if (o->flags & held) o->gc_refs--;
     o->flags |= F_COLLECTING;
     n++;
   }
@@ -150,8 +153,8 @@ static void move_unreachable(gc_head *young, gc_head *unreachable) {
   }
 }
 
-static void deduce_unreachable(gc_head *base, gc_head *unreachable) {
-  update_refs(base);
+static void deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned held) {
+  update_refs(base, held);
   subtract_refs(base);
   move_unreachable(base, unreachable);
 }
@@ -226,10 +229,11 @@ static size_t finalize_garbage(pygc_heap *h, gc_head *collectable) {
   return ran;
 }
 
-static void handle_resurrected_objects(gc_head *unreachable, gc_head *still_unreachable, gc_head *old) {
+static void handle_resurrected_objects(gc_head *unreachable, gc_head *still_unreachable, gc_head *old,
+                                       unsigned held) {
   for (pygc_object *o = unreachable->gc_next; o != unreachable; o = o->gc_next)
     o->flags &= ~(F_COLLECTING | F_UNREACHABLE);
-  deduce_unreachable(unreachable, still_unreachable);
+  deduce_unreachable(unreachable, still_unreachable, held);
   for (pygc_object *o = still_unreachable->gc_next; o != still_unreachable; o = o->gc_next)
     o->flags &= ~F_UNREACHABLE;
   gclist_merge(unreachable, old); /* the resurrected survive, one generation older */
@@ -279,7 +283,7 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   intptr_t m = 0, n = 0;
   gc_head unreachable;
   gclist_init(&unreachable);
-  *candidates = update_refs(young);
+  *candidates = update_refs(young, h->held);
   subtract_refs(young);
   move_unreachable(young, &unreachable);
 
@@ -307,7 +311,7 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   gc_head final_unreachable;
   gclist_init(&final_unreachable);
   if (finalized) {
-    handle_resurrected_objects(&unreachable, &final_unreachable, old);
+    handle_resurrected_objects(&unreachable, &final_unreachable, old, h->held);
   } else {
     /* no finalizer ran: nothing came back to life */
     for (pygc_object *o = unreachable.gc_next; o != &unreachable; o = o->gc_next) o->flags &= ~F_UNREACHABLE;
@@ -575,6 +579,16 @@ intptr_t pygc_collect(pygc_heap *h, int generation) {
 void pygc_enable(pygc_heap *h) { h->enabled = 1; }
 void pygc_disable(pygc_heap *h) { h->enabled = 0; }
 int pygc_isenabled(const pygc_heap *h) { return h->enabled; }
+/* A full collection in which one reference of every object with flag
+ * `held` is the host's, lent for the collection: garbage that only it
+ * keeps is found and counted; the host drops those references after. */
+intptr_t pygc_collect_holding(pygc_heap *h, unsigned held) {
+  h->held = held;
+  intptr_t n = pygc_collect(h, 2);
+  h->held = 0;
+  return n;
+}
+
 int pygc_is_collecting(const pygc_heap *h) { return h->collecting; }
 void pygc_set_debug(pygc_heap *h, int flags) { h->debug = flags; }
 int pygc_get_debug(const pygc_heap *h) { return h->debug; }

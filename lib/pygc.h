@@ -107,6 +107,10 @@ struct pygc_object {
 /* A flag bit the heap never touches, for the host (the Lua binding marks
  * objects that have had a handle). */
 #define PYGC_FLAG_HOST1 0x100u
+/* More host bits, high enough to stay clear of the heap's own. */
+#define PYGC_FLAG_HOST2 0x10000u
+#define PYGC_FLAG_HOST3 0x20000u
+#define PYGC_FLAG_HOST4 0x40000u
 
 /* Called by traverse once for every slot that holds an object reference
  * (slot->tag == PYGC_TOBJ).  A non-zero return stops the traversal and is
@@ -152,6 +156,9 @@ struct pygc_type {
    * cyclic garbage, like CPython's tp_del (NULL: no). */
   int (*has_finalizer)(const pygc_object *self);
   int (*is_legacy)(const pygc_object *self);
+  /* Optional: the object's repr, written into buf (NUL-terminated, at most
+   * size bytes).  NULL: "<name object at 0x...>".  Must not touch the heap. */
+  void (*repr)(const pygc_object *self, char *buf, size_t size);
 };
 
 /* The built-in types, for comparisons with o->type. */
@@ -278,6 +285,21 @@ PYGC_API void pygc_untrack(pygc_heap *h, pygc_object *o);
 PYGC_API int pygc_is_tracked(const pygc_object *o);
 /* Has the object's finalizer run (gc.is_finalized)? */
 PYGC_API int pygc_is_finalized(const pygc_object *o);
+/* Cross-heap analysis, for a host whose objects are also another
+ * collector's (lib/cross.c says more).  Finds the tracked objects that only
+ * tracked objects and the host's handles refer to (one reference per object
+ * with flag `held` counts as the host's), and among them those that reach
+ * an object with flag `leaf` through such objects; sets `mark` on each and
+ * calls fn(o, arg) for it (fn may take references, nothing else).  Returns
+ * how many, 0 when no tracked object has `leaf`, -1 during a collection or
+ * without memory.  Runs no host code. */
+PYGC_API intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mark,
+                                 int (*fn)(pygc_object *o, void *arg), void *arg);
+/* A full collection (pygc_collect(h, 2)) in which one reference of each
+ * object with flag `held` is the host's own, lent for the collection and
+ * dropped by the host after it: garbage kept only by those references is
+ * found, finalized, cleared and counted like any other. */
+PYGC_API intptr_t pygc_collect_holding(pygc_heap *h, unsigned held);
 /* Is the object in the unreachable set of the collection whose finalizers
  * are running now?  (Only then can host code see such an object.) */
 PYGC_API int pygc_is_unreachable(const pygc_object *o);

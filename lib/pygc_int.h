@@ -99,6 +99,7 @@ struct pygc_heap {
   int64_t long_lived_pending;
   int enabled;
   int collecting;
+  unsigned held; /* pygc_collect_holding's flag, during its collection */
   /* the incremental collector (pygc_set_incremental): the old generation
    * is gen[2] (pending this pass) plus `visited`; an object's F_SPACE bit
    * says which, and flipping visited_space starts a new pass */

@@ -158,6 +158,13 @@ static int repr_leaf(pygc_heap *h, pygc_buf *b, pygc_value v) {
     if (st == PYGC_OK) st = buf_adds(h, b, pygc_class_name(o));
     return st ? st : buf_adds(h, b, "'>");
   }
+  if (o->type->repr) {
+    char own[128];
+    own[0] = 0;
+    o->type->repr(o, own, sizeof own);
+    own[sizeof own - 1] = 0;
+    return buf_adds(h, b, own);
+  }
   int st = buf_adds(h, b, "<");
   if (st == PYGC_OK) st = buf_adds(h, b, pygc_type_name(v));
   snprintf(tmp, sizeof tmp, " object at %p>", (void *)o);
