@@ -12,19 +12,22 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char 
   if (l == NULL) lpygc_nomem(L);
   lpygc_pushobject(L, B, l);
   pygc_decref(B->heap, l);
+  int lidx = lua_gettop(L);
   if (!lua_isnoneornil(L, src)) {
     if (!lua_istable(L, src) && !lpygc_tohandle(L, src)) luaL_typeerror(L, src, "table");
     lua_Integer n = luaL_len(L, src);
     for (lua_Integer i = 1; i <= n; i++) {
-      lua_geti(L, src, i);
-      pygc_value v = lpygc_tovalue(L, B, -1, where);
+      lua_geti(L, src, i); /* may run __index: anything, a release of our handle too */
+      if (lpygc_prepare(L, B, -1)) lpygc_cross_pace(L, B);
+      l = lpygc_checkobj(L, lidx);
+      pygc_value v = lpygc_tovalue(L, B, lidx + 1, where);
       int st = pygc_list_append(B->heap, l, v);
       pygc_value_decref(B->heap, v);
       if (st) lpygc_raise_status(L, st, pygc_none());
-      lua_pop(L, 1);
+      lua_settop(L, lidx);
     }
   }
-  return l;
+  return lpygc_checkobj(L, lidx);
 }
 
 static int l_new_list(lua_State *L) {

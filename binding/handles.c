@@ -127,6 +127,17 @@ static void borrow_reserve(lua_State *L, binding *B, borrow_list *l) {
   l->cap = ncap;
 }
 
+/* Room for `extra` more entries at once (a cross-heap collection makes
+ * sure its finalized handles find room without allocating). */
+void lpygc_borrow_reserve_n(lua_State *L, binding *B, borrow_list *l, size_t extra) {
+  while (l->cap - l->n < extra) {
+    size_t n = l->n;
+    l->n = l->cap; /* full: borrow_reserve doubles */
+    borrow_reserve(L, B, l);
+    l->n = n;
+  }
+}
+
 /* Take hd out of its list (its borrow ended some other way). */
 static void borrow_unlist(binding *B, handle *hd) {
   borrow_list *l = hd->inphase ? &B->phase : &B->scoped;
@@ -457,7 +468,27 @@ int lpygc_mm_gc(lua_State *L) {
     hd->obj = NULL;
     return 0;
   }
-  /* the weak cache has already dropped this handle: just let go */
+  /* Lua found this handle garbage while a collection of both heaps mirrors
+   * its object: the object is garbage too, or alive without it.  Its
+   * finalizer may still read this handle from the Lua tables of its cycle
+   * (nothing is cleared before every finalizer has run): lend it for the
+   * coming finalizer phase instead of releasing it outright. */
+  pygc_object *o = hd->obj;
+  if (B->mirroring && o && !hd->borrowed && (o->flags & PYGC_FLAG_HOST4) && B->phase.n < B->phase.cap &&
+      B->lent < B->lent_cap) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_LENT); /* keeps the userdata while it is listed */
+    lua_pushvalue(L, 1);
+    lua_rawseti(L, -2, (lua_Integer)++B->lent);
+    lua_pop(L, 1);
+    o->flags &= ~PYGC_FLAG_HOST2;
+    hd->borrowed = 1;
+    hd->inphase = 1;
+    hd->slot = (uint32_t)B->phase.n;
+    B->phase.items[B->phase.n++] = hd;
+    pygc_watch(o);
+    pygc_decref(B->heap, o); /* the collection holds o meanwhile: no finalizer runs here */
+    return 0;
+  }
   lpygc_release_handle(L, B, hd);
   return 0;
 }

@@ -20,7 +20,7 @@
 const char lpygc_key_binding = 'B', lpygc_key_module = 'M', lpygc_key_cache = 'C', lpygc_key_classes = 'K',
            lpygc_key_none = 'N', lpygc_key_methods = 'T', lpygc_key_mt = 'O', lpygc_key_thread = 'L',
            lpygc_key_hooks = 'H', lpygc_key_anchors = 'A', lpygc_key_vals = 'V', lpygc_key_mirror = 'R',
-           lpygc_key_handmap = 'P', lpygc_key_keeper_mt = 'E';
+           lpygc_key_handmap = 'P', lpygc_key_keeper_mt = 'E', lpygc_key_lent = 'D';
 
 /* ---- the heap's anchor ------------------------------------------------------ */
 

@@ -16,7 +16,7 @@
 /* light keys in the registry: their addresses are the keys */
 extern const char lpygc_key_binding, lpygc_key_module, lpygc_key_cache, lpygc_key_classes, lpygc_key_none,
     lpygc_key_methods, lpygc_key_mt, lpygc_key_thread, lpygc_key_hooks, lpygc_key_anchors, lpygc_key_vals,
-    lpygc_key_mirror, lpygc_key_handmap, lpygc_key_keeper_mt;
+    lpygc_key_mirror, lpygc_key_handmap, lpygc_key_keeper_mt, lpygc_key_lent;
 #define KEY_BINDING lpygc_key_binding
 #define KEY_MODULE lpygc_key_module
 #define KEY_CACHE lpygc_key_cache
@@ -31,6 +31,7 @@ extern const char lpygc_key_binding, lpygc_key_module, lpygc_key_cache, lpygc_ke
 #define KEY_MIRROR lpygc_key_mirror
 #define KEY_HANDMAP lpygc_key_handmap
 #define KEY_KEEPER_MT lpygc_key_keeper_mt
+#define KEY_LENT lpygc_key_lent
 
 /* lrefs made before a cross-heap collection may run automatically */
 #if !defined(LPYGC_CROSS_MIN)
@@ -94,6 +95,7 @@ typedef struct binding {
   size_t lref_live;   /* lrefs alive after it */
   int crossing;       /* a collection of both heaps is running */
   int mirroring;      /* ... and the values of its set are out of their anchors */
+  size_t lent, lent_cap; /* handles lent to its finalizer phase (KEY_LENT), room */
   size_t paced; /* heap bytes when Lua's collector was last paced */
   pygc_buf buf; /* reused by tostring */
   lua_Alloc af;
@@ -119,6 +121,7 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o);
 void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o);
 void lpygc_borrow_end(lua_State *L, binding *B, borrow_list *l, size_t mark);
 void lpygc_borrow_free(binding *B);
+void lpygc_borrow_reserve_n(lua_State *L, binding *B, borrow_list *l, size_t extra);
 void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o);
 void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v);
 void lpygc_release_handle(lua_State *L, binding *B, handle *hd);

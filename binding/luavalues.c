@@ -174,7 +174,8 @@ int lpygc_lref_value(lua_State *L, int idx, pygc_value *out) {
  * Lua and in the heap, so it may run any Lua code: call it before taking
  * raw pointers from other arguments.  The new lref is owned by a private
  * handle left on the stack (1 pushed) until the value is stored, so a
- * memory error leaks nothing; 0 pushed when it had one already. */
+ * memory error leaks nothing; 0 pushed when it had one already.  Callers
+ * at a point where anything may run call lpygc_cross_pace after. */
 int lpygc_prepare(lua_State *L, binding *B, int idx) {
   int t = lua_type(L, idx);
   const pygc_type *type = lref_type_of(t);
@@ -203,7 +204,6 @@ int lpygc_prepare(lua_State *L, binding *B, int idx) {
   lua_pop(L, 1);
   pygc_track(B->heap, &w->head); /* may collect: the box holds w */
   lua_settop(L, boxidx);
-  lpygc_cross_pace(L, B);
   return 1;
 }
 
@@ -366,6 +366,15 @@ static int p_mirror(lua_State *L) {
     lua_pushboolean(L, 0);
     lua_rawseti(L, anchors, ((lref *)o)->ref);
   }
+  /* room for every handle of the set that Lua may finalize (mm_gc) */
+  size_t held = 0;
+  for (size_t i = 0; i < s->n; i++)
+    if (s->objs[i]->flags & PYGC_FLAG_HOST2) held++;
+  lpygc_borrow_reserve_n(L, B, &B->phase, held);
+  lua_createtable(L, (int)(held < 1 << 24 ? held : 1 << 24), 0);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_LENT);
+  B->lent = 0;
+  B->lent_cap = held;
   lua_settop(L, 1); /* the keepers are Lua's to judge now */
   B->mirroring = 1;
   lua_gc(L, LUA_GCCOLLECT);
@@ -425,6 +434,11 @@ intptr_t lpygc_cross_collect(lua_State *L, binding *B) {
    * of is garbage now, found and counted as Python's collector would */
   intptr_t r = 0;
   if (st == LUA_OK) r = pygc_collect_holding(B->heap, PYGC_FLAG_HOST4);
+  /* the handles Lua finalized end now, if no finalizer phase ended them */
+  if (lua_checkstack(L, 4)) lpygc_borrow_end(L, B, &B->phase, 0);
+  lua_pushnil(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_LENT);
+  B->lent = B->lent_cap = 0;
   for (size_t i = 0; i < s.n; i++) s.objs[i]->flags &= ~PYGC_FLAG_HOST4;
   for (size_t i = 0; i < s.n; i++) pygc_decref(B->heap, s.objs[i]);
   B->af(B->aud, s.objs, s.cap * sizeof *s.objs, 0);

@@ -78,8 +78,7 @@ static int mm_newindex(lua_State *L) {
   binding *B = lpygc_getB(L);
   lua_settop(L, 3);
   /* Lua values first: making their lrefs may run any code */
-  lpygc_prepare(L, B, 2);
-  lpygc_prepare(L, B, 3);
+  if (lpygc_prepare(L, B, 2) + lpygc_prepare(L, B, 3)) lpygc_cross_pace(L, B);
   pygc_object *o = lpygc_checkobj(L, 1);
   int st;
   if (o->type == &pygc_list_type) {
