@@ -192,19 +192,6 @@ int tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *value) {
   return 0;
 }
 
-int tab_traverse(table *t, pygc_visit_fn visit, void *arg, int keys) {
-  if (t->mem == NULL) return 0;
-  tab_entry *ents = tab_entries(t);
-  for (uint32_t i = 0; i < t->nentries; i++) {
-    tab_entry *e = &ents[i];
-    if (e->key.tag == TAG_DEAD) continue;
-    int r;
-    if (keys && e->key.tag == PYGC_TOBJ && (r = visit(&e->key, arg)) != 0) return r;
-    if (e->value.tag == PYGC_TOBJ && (r = visit(&e->value, arg)) != 0) return r;
-  }
-  return 0;
-}
-
 /* Detach first, then drop: finalizers run by the decrefs see an empty table. */
 void tab_clear(pygc_heap *h, table *t) {
   table old = *t;
@@ -260,9 +247,8 @@ int tab_verify(const table *t, char *msg, size_t n) {
 
 /* ---- dict --------------------------------------------------------------- */
 
-static int dict_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  return tab_traverse(&((dict_obj *)o)->t, visit, arg, 1);
-}
+/* keys and values, as obj_visit enumerates them (pygc_int.h) */
+static int dict_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 static void dict_clear(pygc_heap *h, pygc_object *o) { tab_clear(h, &((dict_obj *)o)->t); }
 static void dict_free(pygc_heap *h, pygc_object *o) { tab_free(h, &((dict_obj *)o)->t); }
 static size_t dict_size(const pygc_object *o) { return sizeof(dict_obj) + tab_bytes(&((const dict_obj *)o)->t); }

@@ -53,52 +53,12 @@ static void debug_cycle(pygc_heap *h, const char *msg, pygc_object *o) {
 }
 
 /* ---- traversal ------------------------------------------------------------
- * The hot passes visit the built-in types' slots inline (one switch, no
- * indirect call per reference); host types go through their traverse. */
+ * The passes walk children with obj_visit (pygc_int.h), asking for cycle
+ * edges only; each visitor below is inline, so the walk compiles to one
+ * loop per built-in type (see the comment above obj_visit). */
 
-#if defined(__GNUC__)
-#define ALWAYS_INLINE __attribute__((always_inline)) inline
-#else
-#define ALWAYS_INLINE inline
-#endif
-
-typedef struct host_visit {
-  void (*fn)(pygc_object *child, void *arg);
-  void *arg;
-} host_visit;
-
-static int host_visit_fn(pygc_value *slot, void *arg) {
-  host_visit *hv = arg;
-  hv->fn(slot->u.o, hv->arg);
-  return 0;
-}
-
-static ALWAYS_INLINE void visit_values(pygc_value *v, size_t n, void (*fn)(pygc_object *, void *), void *arg) {
-  for (size_t i = 0; i < n; i++)
-    if (v[i].tag == PYGC_TOBJ) fn(v[i].u.o, arg);
-}
-
-static ALWAYS_INLINE void for_each_ref(pygc_object *o, void (*fn)(pygc_object *, void *), void *arg) {
-  const pygc_type *t = o->type;
-  if (t == &pygc_list_type) {
-    visit_values(((list_obj *)o)->items, ((list_obj *)o)->len, fn, arg);
-  } else if (t == &pygc_instance_type || t == &pygc_dict_type) {
-    table *tb = t == &pygc_dict_type ? &((dict_obj *)o)->t : &((instance_obj *)o)->attrs;
-    if (tb->mem == NULL) return;
-    tab_entry *e = tab_entries(tb);
-    int keys = t == &pygc_dict_type;
-    for (uint32_t i = 0; i < tb->nentries; i++) {
-      if (e[i].key.tag == TAG_DEAD) continue;
-      if (keys && e[i].key.tag == PYGC_TOBJ) fn(e[i].key.u.o, arg);
-      if (e[i].value.tag == PYGC_TOBJ) fn(e[i].value.u.o, arg);
-    }
-  } else if (t == &pygc_tuple_type) {
-    visit_values(((tuple_obj *)o)->items, ((tuple_obj *)o)->len, fn, arg);
-  } else if (t->traverse) {
-    host_visit hv = {fn, arg};
-    t->traverse(o, host_visit_fn, &hv);
-  }
-}
+#define ALWAYS_INLINE PYGC_ALWAYS_INLINE
+#define for_each_ref(o, fn, arg) obj_visit((o), PYGC_EDGE_CYCLE, (fn), (arg))
 
 /* ---- the phases ---------------------------------------------------------- */
 
@@ -112,17 +72,21 @@ static size_t update_refs(gc_head *c) {
   return n;
 }
 
-static ALWAYS_INLINE void visit_decref(pygc_object *o, void *arg) {
-  (void)arg;
+static ALWAYS_INLINE int visit_decref(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  pygc_object *o = slot->u.o;
   if (o->flags & F_COLLECTING) o->gc_refs--;
+  return 0;
 }
 
 static void subtract_refs(gc_head *c) {
   for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) for_each_ref(o, visit_decref, NULL);
 }
 
-static ALWAYS_INLINE void visit_reachable(pygc_object *o, void *arg) {
-  if (!(o->flags & F_COLLECTING)) return;
+static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  pygc_object *o = slot->u.o;
+  if (!(o->flags & F_COLLECTING)) return 0;
   if (o->flags & F_UNREACHABLE) {
     /* tentatively unreachable, but reached after all: back to the end of
      * the reachable list, where the scan will come to it */
@@ -132,6 +96,7 @@ static ALWAYS_INLINE void visit_reachable(pygc_object *o, void *arg) {
   } else if (o->gc_refs == 0) {
     o->gc_refs = 1; /* not scanned yet: the scan will treat it as reachable */
   }
+  return 0;
 }
 
 static void move_unreachable(gc_head *young, gc_head *unreachable) {
@@ -185,11 +150,14 @@ static void move_legacy_finalizers(gc_head *unreachable, gc_head *finalizers) {
   }
 }
 
-static void visit_move(pygc_object *o, void *arg) {
+static int visit_move(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  pygc_object *o = slot->u.o;
   if (o->flags & F_COLLECTING) {
     o->flags &= ~F_COLLECTING;
     gclist_move(o, (gc_head *)arg);
   }
+  return 0;
 }
 
 static void move_legacy_finalizer_reachable(gc_head *finalizers) {
@@ -371,13 +339,16 @@ typedef struct pull_ctx {
   size_t added, budget;
 } pull_ctx;
 
-static void pull_pending(pygc_object *c, void *arg) {
+static int pull_pending(EDGE_PARAMS) {
+  EDGE_UNUSED;
   pull_ctx *p = arg;
-  if ((c->flags & (F_TRACKED | F_REGION | F_FROZEN)) != F_TRACKED || is_visited(p->h, c)) return;
-  if (p->added >= p->budget) return;
+  pygc_object *c = slot->u.o;
+  if ((c->flags & (F_TRACKED | F_REGION | F_FROZEN)) != F_TRACKED || is_visited(p->h, c)) return 0;
+  if (p->added >= p->budget) return 0;
   gclist_move(c, p->region);
   c->flags |= F_REGION;
   p->added++;
+  return 0;
 }
 
 /* The old objects an increment seeds with when nothing was promoted: a

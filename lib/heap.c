@@ -332,6 +332,44 @@ int pygc_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
   return o->type->traverse ? o->type->traverse(o, visit, arg) : 0;
 }
 
+/* ---- host types' edges: their traverse, checked ------------------------- */
+
+void pygc__contract_failed(const pygc_type *t, const char *what) {
+  fprintf(stderr, "pygc: host type '%s' breaks the pygc_type contract: %s\n", t && t->name ? t->name : "?", what);
+  fflush(stderr);
+  abort();
+}
+
+/* One visit of a host traverse.  A slot that holds no object would make
+ * every walk read a pointer out of an int: skipped (debug builds stop and
+ * name the type); so is, in debug builds, a slot visited twice, which
+ * would make the collector count one reference as two. */
+int pygc__host_edge(pygc_value *slot, void *arg) {
+  host_edges *he = arg;
+  if (slot == NULL || slot->tag != PYGC_TOBJ || slot->u.o == NULL) {
+#ifdef PYGC_DEBUG
+    pygc__contract_failed(he->self->type, "its traverse visited a slot that holds no object");
+#endif
+    return 0;
+  }
+#ifdef PYGC_DEBUG
+  size_t seen = he->n < 64 ? he->n : 64;
+  for (size_t i = 0; i < seen; i++)
+    if (he->seen[i] == slot) pygc__contract_failed(he->self->type, "its traverse visited one slot twice");
+  if (he->n < 64) he->seen[he->n] = slot;
+#endif
+  return he->fn(slot, PYGC_EDGE_CYCLE, PYGC_LABEL_SLOT, he->n++, NULL, he->arg);
+}
+
+int pygc__host_visit(pygc_object *o, edge_visit_fn fn, void *arg) {
+  host_edges he;
+  he.fn = fn;
+  he.arg = arg;
+  he.n = 0;
+  he.self = o;
+  return o->type->traverse(o, pygc__host_edge, &he);
+}
+
 /* ---- reference counting ------------------------------------------------ */
 
 void pygc_incref(pygc_object *o) {

@@ -16,12 +16,8 @@ static void class_clear(pygc_heap *h, pygc_object *o) {
   if (name) pygc_decref(h, name);
 }
 
-static int class_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  (void)o;
-  (void)visit;
-  (void)arg;
-  return 0; /* its name is not a value slot that could ever join a cycle */
-}
+/* nothing: its name (an OWNED edge of obj_visit) can never join a cycle */
+static int class_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
 static size_t class_size(const pygc_object *o) {
   (void)o;
@@ -58,9 +54,8 @@ intptr_t pygc_class_host(const pygc_object *cls) { return ((const class_obj *)cl
 
 /* ---- instance ------------------------------------------------------------ */
 
-static int instance_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  return tab_traverse(&((instance_obj *)o)->attrs, visit, arg, 0);
-}
+/* the attribute values; the class and the names are OWNED edges */
+static int instance_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
 static void instance_clear(pygc_heap *h, pygc_object *o) { tab_clear(h, &((instance_obj *)o)->attrs); }
 

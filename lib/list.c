@@ -3,16 +3,8 @@
  */
 #include "pygc_int.h"
 
-static int list_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  list_obj *l = (list_obj *)o;
-  for (size_t i = 0; i < l->len; i++) {
-    if (l->items[i].tag == PYGC_TOBJ) {
-      int r = visit(&l->items[i], arg);
-      if (r) return r;
-    }
-  }
-  return 0;
-}
+/* the items, as obj_visit enumerates them (pygc_int.h) */
+static int list_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
 /* Detach the items first, then drop them: a finalizer run by a decref may
  * look at (or append to) this list and must see a consistent object. */

@@ -28,6 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define PYGC_VERSION "0.1.0"
 
 #if defined(__GNUC__)
@@ -152,6 +156,11 @@ struct pygc_type {
    * cyclic garbage, like CPython's tp_del (NULL: no). */
   int (*has_finalizer)(const pygc_object *self);
   int (*is_legacy)(const pygc_object *self);
+  /* Optional, for tools only (pygc_edges): a name for one of the slots
+   * traverse visits ("left", "items[3]" is too much: a static string),
+   * or NULL.  Without it, edges of host objects are labelled by the
+   * order traverse visits them.  Must not touch the heap. */
+  const char *(*slot_name)(const pygc_object *self, const pygc_value *slot);
 };
 
 /* The built-in types, for comparisons with o->type. */
@@ -286,8 +295,46 @@ PYGC_API size_t pygc_sizeof(const pygc_object *o);
 PYGC_API int pygc_traverse(pygc_object *o, pygc_visit_fn visit, void *arg);
 /* Visit every value o holds, atomic values included (get_referents):
  * list and tuple items, dict keys and values, instance attribute values;
- * host types through their traverse.  Slots are borrowed. */
+ * host types through their traverse.  Slots are borrowed.  The same walk
+ * as pygc_edges(h, o, PYGC_EDGE_CYCLE | PYGC_EDGE_VALUE, ...). */
 PYGC_API int pygc_referents(pygc_object *o, pygc_visit_fn visit, void *arg);
+
+/* ---- edges: every reference an object holds, labelled ----------------------
+ * Each type has one enumeration of its children; the collector, the
+ * verifier, get_referents, get_referrers and pygc_edges all walk it, so a
+ * host type's traverse is seen by every tool.  An edge has a kind: */
+#define PYGC_EDGE_CYCLE 1u /* a reference traverse visits: the collector counts it */
+#define PYGC_EDGE_OWNED 2u /* owned, but never part of a cycle, so traverse skips it: an
+                            * instance's class, attribute names, a class's name */
+#define PYGC_EDGE_VALUE 4u /* an atomic value in a slot (None, bool, int, float): no reference */
+#define PYGC_EDGE_ALL 7u
+/* ... and a label saying where in the object the child sits: */
+typedef enum {
+  PYGC_LABEL_INDEX = 1,  /* list or tuple item number `index` */
+  PYGC_LABEL_DICT_KEY,   /* a dict key itself (`key` is the child too) */
+  PYGC_LABEL_DICT_VALUE, /* the value stored under `key` */
+  PYGC_LABEL_ATTR,       /* the instance attribute named `key` (a str) */
+  PYGC_LABEL_ATTR_NAME,  /* an attribute's name str itself (OWNED) */
+  PYGC_LABEL_CLASS,      /* an instance's class (OWNED) */
+  PYGC_LABEL_CLASS_NAME, /* a class's name str (OWNED) */
+  PYGC_LABEL_SLOT        /* a host type's slot: `index` counts traverse's visits
+                          * from 0; `name` is type->slot_name's answer or NULL */
+} pygc_label;
+typedef struct pygc_edge {
+  pygc_value child; /* the referenced value, borrowed */
+  unsigned kind;    /* one PYGC_EDGE_* bit */
+  int label;        /* pygc_label */
+  size_t index;     /* INDEX, SLOT; the entry position for dict and attribute labels */
+  pygc_value key;   /* DICT_KEY, DICT_VALUE: the key; ATTR, ATTR_NAME: the name; else None */
+  const char *name; /* SLOT: the host's name for the slot, or NULL */
+} pygc_edge;
+/* Return non-zero to stop the walk (pygc_edges returns that value). */
+typedef int (*pygc_edge_fn)(const pygc_edge *e, void *arg);
+/* Call fn for each edge of o whose kind is in `kinds` (PYGC_EDGE_ALL for
+ * all), in the object's order.  fn must not create or free objects.  h is
+ * the heap o lives in (used to report a host type that breaks the traverse
+ * contract in PYGC_DEBUG builds; may be NULL). */
+PYGC_API int pygc_edges(pygc_heap *h, pygc_object *o, unsigned kinds, pygc_edge_fn fn, void *arg);
 
 /* ==== str ==================================================================== */
 /* A new reference to an immutable string (bytes, any content).  Strings of
@@ -447,4 +494,7 @@ PYGC_API int pygc_repr(pygc_heap *h, pygc_value v, pygc_buf *buf);
 PYGC_API int pygc_repr_limited(pygc_heap *h, pygc_value v, pygc_buf *buf, size_t maxlen);
 PYGC_API void pygc_buf_free(pygc_heap *h, pygc_buf *buf);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

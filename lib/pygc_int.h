@@ -191,6 +191,12 @@ typedef struct table {
   uint32_t cap;      /* entry capacity */
 } table;
 
+/* the entry array: after the index of an indexed table, at the start of a
+ * small one */
+static inline tab_entry *tab_entries(const table *t) {
+  return t->log2size ? (tab_entry *)((char *)t->mem + ((size_t)4 << t->log2size)) : (tab_entry *)t->mem;
+}
+
 typedef struct dict_obj {
   pygc_object h;
   table t;
@@ -208,6 +214,125 @@ typedef struct instance_obj {
   pygc_object *cls;
   table attrs;
 } instance_obj;
+
+/* ---- the one child enumeration ----------------------------------------------
+ * Every walk over an object's children -- the collector's passes, the
+ * built-in types' traverse, get_referents, get_referrers, the verifier and
+ * pygc_edges -- goes through obj_visit below: one function per type says
+ * what the type holds, and each walk asks for the kinds of edge it wants
+ * (pygc.h: PYGC_EDGE_CYCLE, _OWNED, _VALUE).
+ *
+ * The visitor gets the slot, the edge's kind and its label (pygc_label,
+ * with an index and, for tables, the entry's key).  Everything is inline:
+ * called with a constant `kinds` and a visitor that is itself inline, the
+ * compiler folds the kind tests and label arguments away, so the hot
+ * passes of gc.c cost what a hand-written loop over the slots costs (one
+ * switch on the type, no indirect call per reference).  Host types go
+ * through their traverse, one indirect call per reference. */
+
+#if defined(__GNUC__)
+#define PYGC_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define PYGC_ALWAYS_INLINE inline
+#endif
+
+typedef int (*edge_visit_fn)(pygc_value *slot, unsigned kind, int label, size_t index, const pygc_value *key,
+                             void *arg);
+/* a visitor's parameter list, for visitors that use few of them */
+#define EDGE_PARAMS pygc_value *slot, unsigned kind, int label, size_t index, const pygc_value *key, void *arg
+#define EDGE_UNUSED ((void)slot, (void)kind, (void)label, (void)index, (void)key, (void)arg)
+
+/* the kind of the edge a value slot makes: a reference or an atomic value */
+static PYGC_ALWAYS_INLINE unsigned slot_kind(const pygc_value *v) {
+  return v->tag == PYGC_TOBJ ? PYGC_EDGE_CYCLE : PYGC_EDGE_VALUE;
+}
+
+/* list and tuple: their items, labelled by position */
+static PYGC_ALWAYS_INLINE int items_visit(pygc_value *items, size_t len, unsigned kinds, edge_visit_fn fn,
+                                          void *arg) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned k = slot_kind(&items[i]);
+    if (kinds & k) {
+      int r = fn(&items[i], k, PYGC_LABEL_INDEX, i, NULL, arg);
+      if (r) return r;
+    }
+  }
+  return 0;
+}
+
+/* a table: a dict's keys and values, or an instance's attribute names
+ * (owned strs: never in a cycle) and values */
+static PYGC_ALWAYS_INLINE int table_visit(table *t, int is_dict, unsigned kinds, edge_visit_fn fn, void *arg) {
+  if (t->mem == NULL) return 0;
+  tab_entry *e = tab_entries(t);
+  for (uint32_t i = 0; i < t->nentries; i++) {
+    if (e[i].key.tag == TAG_DEAD) continue;
+    int r;
+    unsigned kk = is_dict ? slot_kind(&e[i].key) : PYGC_EDGE_OWNED;
+    if ((kinds & kk) &&
+        (r = fn(&e[i].key, kk, is_dict ? PYGC_LABEL_DICT_KEY : PYGC_LABEL_ATTR_NAME, i, &e[i].key, arg)) != 0)
+      return r;
+    unsigned kv = slot_kind(&e[i].value);
+    if ((kinds & kv) &&
+        (r = fn(&e[i].value, kv, is_dict ? PYGC_LABEL_DICT_VALUE : PYGC_LABEL_ATTR, i, &e[i].key, arg)) != 0)
+      return r;
+  }
+  return 0;
+}
+
+/* a host type: its traverse, each visit an edge labelled by its order */
+typedef struct host_edges {
+  edge_visit_fn fn;
+  void *arg;
+  size_t n; /* visits so far: the SLOT label's index */
+  pygc_object *self;
+#ifdef PYGC_DEBUG
+  const pygc_value *seen[64]; /* the first slots visited: a slot visited twice breaks the contract */
+#endif
+} host_edges;
+int pygc__host_edge(pygc_value *slot, void *arg);
+/* a host type broke the contract pygc.h states (debug builds): say which, and stop */
+void pygc__contract_failed(const pygc_type *t, const char *what);
+int pygc__host_visit(pygc_object *o, edge_visit_fn fn, void *arg);
+
+static PYGC_ALWAYS_INLINE int obj_visit(pygc_object *o, unsigned kinds, edge_visit_fn fn, void *arg) {
+  const pygc_type *t = o->type;
+  if (t == &pygc_list_type) return items_visit(((list_obj *)o)->items, ((list_obj *)o)->len, kinds, fn, arg);
+  if (t == &pygc_instance_type) {
+    instance_obj *in = (instance_obj *)o;
+    if ((kinds & PYGC_EDGE_OWNED) && in->cls) {
+      pygc_value c = pygc_obj(in->cls);
+      int r = fn(&c, PYGC_EDGE_OWNED, PYGC_LABEL_CLASS, 0, NULL, arg);
+      if (r) return r;
+    }
+    return table_visit(&in->attrs, 0, kinds, fn, arg);
+  }
+  if (t == &pygc_dict_type) return table_visit(&((dict_obj *)o)->t, 1, kinds, fn, arg);
+  if (t == &pygc_tuple_type) return items_visit(((tuple_obj *)o)->items, ((tuple_obj *)o)->len, kinds, fn, arg);
+  if (t == &pygc_class_type) {
+    class_obj *c = (class_obj *)o;
+    if (!(kinds & PYGC_EDGE_OWNED) || c->name == NULL) return 0;
+    pygc_value nm = pygc_obj(c->name);
+    return fn(&nm, PYGC_EDGE_OWNED, PYGC_LABEL_CLASS_NAME, 0, NULL, arg);
+  }
+  if (t == &pygc_str_type || t->traverse == NULL || !(kinds & PYGC_EDGE_CYCLE)) return 0;
+  return pygc__host_visit(o, fn, arg);
+}
+
+/* the built-in types' traverse members, from the same enumeration */
+typedef struct traverse_adapt {
+  pygc_visit_fn visit;
+  void *arg;
+} traverse_adapt;
+static inline int traverse_adapt_fn(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  traverse_adapt *a = arg;
+  return a->visit(slot, a->arg);
+}
+static inline int obj_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
+  traverse_adapt a = {visit, arg};
+  return obj_visit(o, PYGC_EDGE_CYCLE, traverse_adapt_fn, &a);
+}
 
 /* ---- internal functions ------------------------------------------------ */
 void *heap_alloc(pygc_heap *h, size_t n);
@@ -242,14 +367,10 @@ int tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size
 int tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value value, int *added);
 int tab_delete(pygc_heap *h, table *t, pygc_value key, uint64_t hash);
 int tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *value);
-int tab_traverse(table *t, pygc_visit_fn visit, void *arg, int keys);
 void tab_clear(pygc_heap *h, table *t);
 void tab_free(pygc_heap *h, table *t);
 size_t tab_bytes(const table *t);
 int tab_verify(const table *t, char *msg, size_t n);
-static inline tab_entry *tab_entries(const table *t) {
-  return t->log2size ? (tab_entry *)((char *)t->mem + ((size_t)4 << t->log2size)) : (tab_entry *)t->mem;
-}
 
 int dict_verify(const pygc_object *o, char *msg, size_t n);
 int instance_verify(const pygc_object *o, char *msg, size_t n);

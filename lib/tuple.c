@@ -7,16 +7,8 @@
  */
 #include "pygc_int.h"
 
-static int tuple_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  tuple_obj *t = (tuple_obj *)o;
-  for (size_t i = 0; i < t->len; i++) {
-    if (t->items[i].tag == PYGC_TOBJ) {
-      int r = visit(&t->items[i], arg);
-      if (r) return r;
-    }
-  }
-  return 0;
-}
+/* the items, as obj_visit enumerates them (pygc_int.h) */
+static int tuple_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
 /* CPython's tuples have no tp_clear; ours do, so that a tuple can never be
  * what keeps a garbage cycle alive (a C host can build such cycles). */
