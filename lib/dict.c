@@ -27,24 +27,30 @@ static size_t tab_mem_bytes(const table *t) {
 
 size_t tab_bytes(const table *t) { return t->mem ? tab_mem_bytes(t) : 0; }
 
+/* 1: the entry holds the key; 0: it does not; -1: tuples too costly to
+ * compare (pygc_equal), which the caller reports rather than guess */
 static int key_matches(const tab_entry *e, uint64_t hash, const pygc_value *key, const char *s, size_t len) {
   if (e->hash != hash || e->key.tag == TAG_DEAD) return 0;
   const pygc_value *k = &e->key;
-  if (key) return (k->tag == key->tag && k->u.i == key->u.i) || pygc_equal(*k, *key);
+  if (key) return (k->tag == key->tag && k->u.i == key->u.i) ? 1 : pygc_equal(*k, *key);
   if (k->tag != PYGC_TOBJ || k->u.o->type != &pygc_str_type) return 0;
   const str_obj *ks = (const str_obj *)k->u.o;
   return ks->len == len && memcmp(ks->data, s, len) == 0;
 }
 
 /* Probe for a key given as a value (key != NULL) or as bytes of a str.
- * Returns the entry index or -1; *slotp receives the index slot. */
+ * Returns the entry index, -1 when absent, or PROBE_ERROR when a key
+ * comparison could not tell; *slotp receives the index slot. */
+#define PROBE_ERROR (-2)
 static long tab_probe(const table *t, uint64_t hash, const pygc_value *key, const char *s, size_t len,
                       size_t *slotp) {
   if (t->mem == NULL) return -1;
   const tab_entry *ents = tab_entries(t);
   if (t->log2size == 0) {
     for (uint32_t e = 0; e < t->nentries; e++) {
-      if (key_matches(&ents[e], hash, key, s, len)) {
+      int m = key_matches(&ents[e], hash, key, s, len);
+      if (m < 0) return PROBE_ERROR;
+      if (m) {
         if (slotp) *slotp = e;
         return (long)e;
       }
@@ -57,9 +63,13 @@ static long tab_probe(const table *t, uint64_t hash, const pygc_value *key, cons
   for (;;) {
     int32_t e = ix[i];
     if (e == SLOT_EMPTY) return -1;
-    if (e >= 0 && key_matches(&ents[e], hash, key, s, len)) {
-      if (slotp) *slotp = i;
-      return e;
+    if (e >= 0) {
+      int m = key_matches(&ents[e], hash, key, s, len);
+      if (m < 0) return PROBE_ERROR;
+      if (m) {
+        if (slotp) *slotp = i;
+        return e;
+      }
     }
     perturb >>= 5;
     i = (i * 5 + (size_t)perturb + 1) & mask;
@@ -119,6 +129,7 @@ static int tab_resize(pygc_heap *h, table *t, size_t minused) {
 int tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size_t *ix) {
   (void)h;
   long e = tab_probe(t, hash, &key, NULL, 0, NULL);
+  if (e == PROBE_ERROR) return -1;
   if (e < 0) return 0;
   *ix = (size_t)e;
   return 1;
@@ -128,6 +139,7 @@ int tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size
  * first key stays (Python keeps the key that was stored first). */
 int tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value value, int *added) {
   long e = tab_probe(t, hash, &key, NULL, 0, NULL);
+  if (e == PROBE_ERROR) return PYGC_EOVERFLOW;
   if (e >= 0) {
     tab_entry *ent = &tab_entries(t)[e];
     pygc_value old = ent->value;
@@ -174,6 +186,7 @@ static void tab_remove_at(pygc_heap *h, table *t, long e, size_t slot) {
 int tab_delete(pygc_heap *h, table *t, pygc_value key, uint64_t hash) {
   size_t slot;
   long e = tab_probe(t, hash, &key, NULL, 0, &slot);
+  if (e == PROBE_ERROR) return PYGC_EOVERFLOW;
   if (e < 0) return PYGC_EKEY;
   tab_remove_at(h, t, e, slot);
   return PYGC_OK;
@@ -272,24 +285,27 @@ pygc_object *pygc_dict_new(pygc_heap *h) {
   return &d->h;
 }
 
-size_t pygc_dict_len(const pygc_object *o) { return ((const dict_obj *)o)->t.used; }
+size_t pygc_dict_len(const pygc_object *o) { return is_type(o, &pygc_dict_type) ? ((const dict_obj *)o)->t.used : 0; }
 
 int pygc_dict_get(pygc_heap *h, pygc_object *o, pygc_value key, pygc_value *out) {
-  if (o->type != &pygc_dict_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_dict_type)) return PYGC_ETYPE;
   uint64_t hash;
   int st = pygc_hash(h, key, &hash);
   if (st) return st;
   dict_obj *d = (dict_obj *)o;
   size_t e;
-  if (!tab_lookup(h, &d->t, key, hash, &e)) return PYGC_EKEY;
+  int found = tab_lookup(h, &d->t, key, hash, &e);
+  if (found < 0) return PYGC_EOVERFLOW;
+  if (!found) return PYGC_EKEY;
   *out = tab_entries(&d->t)[e].value;
   return PYGC_OK;
 }
 
 int pygc_dict_set(pygc_heap *h, pygc_object *o, pygc_value key, pygc_value value) {
-  if (o->type != &pygc_dict_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_dict_type)) return PYGC_ETYPE;
+  if (!val_ok(value)) return PYGC_EVALUE;
   uint64_t hash;
-  int st = pygc_hash(h, key, &hash);
+  int st = pygc_hash(h, key, &hash); /* refuses a key that is no value */
   if (st) return st;
   dict_obj *d = (dict_obj *)o;
   st = tab_insert(h, &d->t, key, hash, value, NULL);
@@ -298,7 +314,7 @@ int pygc_dict_set(pygc_heap *h, pygc_object *o, pygc_value key, pygc_value value
 }
 
 int pygc_dict_del(pygc_heap *h, pygc_object *o, pygc_value key) {
-  if (o->type != &pygc_dict_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_dict_type)) return PYGC_ETYPE;
   uint64_t hash;
   int st = pygc_hash(h, key, &hash);
   if (st) return st;
@@ -306,14 +322,14 @@ int pygc_dict_del(pygc_heap *h, pygc_object *o, pygc_value key) {
 }
 
 int pygc_dict_next(const pygc_object *o, size_t *pos, pygc_value *key, pygc_value *value) {
-  if (o->type != &pygc_dict_type) return 0;
+  if (!is_type(o, &pygc_dict_type)) return 0;
   return tab_next(&((const dict_obj *)o)->t, pos, key, value);
 }
 
 /* ---- instance attributes (str keys given as bytes) ---------------------- */
 
 int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value *out) {
-  if (o->type != &pygc_instance_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_instance_type)) return PYGC_ETYPE;
   instance_obj *in = (instance_obj *)o;
   uint64_t hash;
   pygc_object *key = str_name_lookup(h, name, len, &hash);
@@ -325,7 +341,8 @@ int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
 }
 
 int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value v) {
-  if (o->type != &pygc_instance_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_instance_type)) return PYGC_ETYPE;
+  if (!val_ok(v)) return PYGC_EVALUE;
   instance_obj *in = (instance_obj *)o;
   uint64_t hash;
   pygc_object *known = str_name_lookup(h, name, len, &hash);
@@ -350,7 +367,7 @@ int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
 }
 
 int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len) {
-  if (o->type != &pygc_instance_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_instance_type)) return PYGC_ETYPE;
   instance_obj *in = (instance_obj *)o;
   size_t slot;
   uint64_t hash;

@@ -164,16 +164,11 @@ static void move_legacy_finalizer_reachable(gc_head *finalizers) {
   for (pygc_object *o = finalizers->gc_next; o != finalizers; o = o->gc_next) for_each_ref(o, visit_move, finalizers);
 }
 
-static int wants_finalizer(const pygc_object *o) {
-  const pygc_type *t = o->type;
-  return !(o->flags & F_FINALIZED) && t->finalize && (!t->has_finalizer || t->has_finalizer(o));
-}
-
 /* Returns the number of finalizers run: with none, nothing can have been
  * resurrected and the second analysis pass is skipped. */
 static size_t finalize_garbage(pygc_heap *h, gc_head *collectable) {
   pygc_object *first = collectable->gc_next;
-  while (first != collectable && !wants_finalizer(first)) first = first->gc_next;
+  while (first != collectable && !obj_wants_finalizer(first)) first = first->gc_next;
   if (first == collectable) return 0;
   size_t ran = 0;
   gc_head seen;
@@ -181,7 +176,7 @@ static size_t finalize_garbage(pygc_heap *h, gc_head *collectable) {
   while (!gclist_empty(collectable)) {
     pygc_object *o = collectable->gc_next;
     gclist_move(o, &seen);
-    if (wants_finalizer(o)) {
+    if (obj_wants_finalizer(o)) {
       o->flags |= F_FINALIZED;
       pygc_incref(o);
       o->type->finalize(h, o);

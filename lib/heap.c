@@ -200,6 +200,7 @@ pygc_heap *pygc_heap_new(pygc_alloc_fn alloc, void *ud, uint64_t seed) {
   gclist_init(&h->permanent);
   gclist_init(&h->untracked);
   gclist_init(&h->visited);
+  gclist_init(&h->dying);
   h->enabled = 1;
   h->use_pools = PYGC_POOLS_DEFAULT;
   h->bytes = sizeof *h;
@@ -319,7 +320,7 @@ void pygc_track(pygc_heap *h, pygc_object *o) {
 void pygc_untrack(pygc_heap *h, pygc_object *o) {
   if (!(o->flags & F_TRACKED)) return;
   gclist_move(o, &h->untracked);
-  o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE | F_FROZEN);
+  o->flags &= ~F_LIST_STATE;
 }
 
 int pygc_is_tracked(const pygc_object *o) { return (o->flags & F_TRACKED) != 0; }
@@ -385,22 +386,16 @@ void pygc_decref(pygc_heap *h, pygc_object *o) {
 void pygc_value_incref(pygc_value v) { val_incref(v); }
 void pygc_value_decref(pygc_heap *h, pygc_value v) { val_decref(h, v); }
 
-static int wants_finalize(const pygc_object *o) {
-  const pygc_type *t = o->type;
-  if (t->finalize == NULL || (o->flags & F_FINALIZED)) return 0;
-  return t->has_finalizer == NULL || t->has_finalizer(o);
-}
-
 /* Release one object whose refcount reached zero. */
 static void dealloc_one(pygc_heap *h, pygc_object *o) {
   const pygc_type *t = o->type;
-  if (wants_finalize(o) && !h->destroying) {
+  if (obj_wants_finalizer(o) && !h->destroying) {
     /* PEP 442: the finalizer runs once, with the object tracked and alive;
      * if it leaves a reference behind, the object is resurrected. */
     if (o->flags & F_GC) {
       if (o->gc_next) gclist_remove(o);
       gclist_append(o, &h->gen[0].head);
-      o->flags = (o->flags & ~(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_TRACKED;
+      o->flags = (o->flags & ~F_LIST_STATE) | F_TRACKED;
     } else if (o->gc_next == NULL) {
       gclist_append(o, &h->untracked);
     }
@@ -409,8 +404,13 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
     t->finalize(h, o);
     if (o->refcnt == REFCNT_MAX || --o->refcnt != 0) return;
   }
-  if (o->gc_next) gclist_remove(o);
-  o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE | F_FROZEN);
+  /* from here on the object is dying: off the generation lists, on the
+   * dying list until its block is freed */
+  if (o->gc_next)
+    gclist_move(o, &h->dying);
+  else
+    gclist_append(o, &h->dying);
+  o->flags &= ~F_LIST_STATE;
   if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
   if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
   if (t->dealloc)
@@ -419,6 +419,7 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
     t->clear(h, o);
   if (t->free) t->free(h, o);
   if ((o->flags & F_GC) && h->gen[0].count > 0) h->gen[0].count--;
+  gclist_remove(o);
   h->nobjects--;
   heap_free_mem(h, o, t->size(o)); /* storage gone: the block's own size */
 }
@@ -427,7 +428,7 @@ void heap_dealloc(pygc_heap *h, pygc_object *o) {
   if (h->trash_depth >= PYGC_TRASH_LIMIT) {
     /* too deep: defer, the outermost deallocation will come back to it */
     if (o->gc_next) gclist_remove(o);
-    o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE);
+    o->flags &= ~F_LIST_STATE;
     o->gc_prev = NULL;
     o->gc_next = h->trash;
     h->trash = o;

@@ -44,13 +44,22 @@ pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned
   return &c->h;
 }
 
+/* the class accessors answer NULL / 0 (and ignore a set) for objects
+ * that are not classes */
 const char *pygc_class_name(const pygc_object *cls) {
+  if (!is_type(cls, &pygc_class_type)) return NULL;
   const class_obj *c = (const class_obj *)cls;
   return c->name ? ((const str_obj *)c->name)->data : "?";
 }
-unsigned pygc_class_flags(const pygc_object *cls) { return ((const class_obj *)cls)->flags; }
-void pygc_class_set_host(pygc_object *cls, intptr_t host) { ((class_obj *)cls)->host = host; }
-intptr_t pygc_class_host(const pygc_object *cls) { return ((const class_obj *)cls)->host; }
+unsigned pygc_class_flags(const pygc_object *cls) {
+  return is_type(cls, &pygc_class_type) ? ((const class_obj *)cls)->flags : 0;
+}
+void pygc_class_set_host(pygc_object *cls, intptr_t host) {
+  if (is_type(cls, &pygc_class_type)) ((class_obj *)cls)->host = host;
+}
+intptr_t pygc_class_host(const pygc_object *cls) {
+  return is_type(cls, &pygc_class_type) ? ((const class_obj *)cls)->host : 0;
+}
 
 /* ---- instance ------------------------------------------------------------ */
 
@@ -110,7 +119,7 @@ int instance_verify(const pygc_object *o, char *msg, size_t n) {
 }
 
 pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
-  if (cls == NULL || cls->type != &pygc_class_type) return NULL;
+  if (!is_type(cls, &pygc_class_type)) return NULL;
   instance_obj *in = (instance_obj *)heap_new_object(h, &pygc_instance_type, sizeof(instance_obj));
   if (in == NULL) return NULL;
   pygc_incref(cls);
@@ -121,14 +130,14 @@ pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
 }
 
 pygc_object *pygc_instance_class(const pygc_object *o) {
-  return o->type == &pygc_instance_type ? ((const instance_obj *)o)->cls : NULL;
+  return is_type(o, &pygc_instance_type) ? ((const instance_obj *)o)->cls : NULL;
 }
 
 size_t pygc_attr_count(const pygc_object *o) {
-  return o->type == &pygc_instance_type ? ((const instance_obj *)o)->attrs.used : 0;
+  return is_type(o, &pygc_instance_type) ? ((const instance_obj *)o)->attrs.used : 0;
 }
 
 int pygc_attr_next(const pygc_object *o, size_t *pos, pygc_value *name, pygc_value *value) {
-  if (o->type != &pygc_instance_type) return 0;
+  if (!is_type(o, &pygc_instance_type)) return 0;
   return tab_next(&((const instance_obj *)o)->attrs, pos, name, value);
 }

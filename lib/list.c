@@ -56,11 +56,11 @@ pygc_object *pygc_list_new(pygc_heap *h, size_t capacity) {
   return &l->h;
 }
 
-size_t pygc_list_len(const pygc_object *o) { return ((const list_obj *)o)->len; }
+size_t pygc_list_len(const pygc_object *o) { return is_type(o, &pygc_list_type) ? ((const list_obj *)o)->len : 0; }
 
 int pygc_list_get(const pygc_object *o, size_t i, pygc_value *out) {
   const list_obj *l = (const list_obj *)o;
-  if (o->type != &pygc_list_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_list_type)) return PYGC_ETYPE;
   if (i >= l->len) return PYGC_EINDEX;
   *out = l->items[i];
   return PYGC_OK;
@@ -68,7 +68,8 @@ int pygc_list_get(const pygc_object *o, size_t i, pygc_value *out) {
 
 int pygc_list_set(pygc_heap *h, pygc_object *o, size_t i, pygc_value v) {
   list_obj *l = (list_obj *)o;
-  if (o->type != &pygc_list_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_list_type)) return PYGC_ETYPE;
+  if (!val_ok(v)) return PYGC_EVALUE;
   if (i >= l->len) return PYGC_EINDEX;
   pygc_value old = l->items[i];
   val_incref(v);
@@ -91,7 +92,8 @@ static int list_reserve(pygc_heap *h, list_obj *l, size_t need) {
 
 int pygc_list_append(pygc_heap *h, pygc_object *o, pygc_value v) {
   list_obj *l = (list_obj *)o;
-  if (o->type != &pygc_list_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_list_type)) return PYGC_ETYPE;
+  if (!val_ok(v)) return PYGC_EVALUE;
   int st = list_reserve(h, l, l->len + 1);
   if (st) return st;
   val_incref(v);
@@ -101,7 +103,8 @@ int pygc_list_append(pygc_heap *h, pygc_object *o, pygc_value v) {
 
 int pygc_list_insert(pygc_heap *h, pygc_object *o, size_t i, pygc_value v) {
   list_obj *l = (list_obj *)o;
-  if (o->type != &pygc_list_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_list_type)) return PYGC_ETYPE;
+  if (!val_ok(v)) return PYGC_EVALUE;
   if (i > l->len) return PYGC_EINDEX;
   int st = list_reserve(h, l, l->len + 1);
   if (st) return st;
@@ -114,7 +117,7 @@ int pygc_list_insert(pygc_heap *h, pygc_object *o, size_t i, pygc_value v) {
 
 int pygc_list_pop(pygc_heap *h, pygc_object *o, size_t i, pygc_value *out) {
   list_obj *l = (list_obj *)o;
-  if (o->type != &pygc_list_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_list_type)) return PYGC_ETYPE;
   if (i >= l->len) return PYGC_EINDEX;
   pygc_value v = l->items[i];
   memmove(l->items + i, l->items + i + 1, (l->len - i - 1) * sizeof(pygc_value));
@@ -135,5 +138,5 @@ int pygc_list_pop(pygc_heap *h, pygc_object *o, size_t i, pygc_value *out) {
 }
 
 void pygc_list_clear(pygc_heap *h, pygc_object *o) {
-  if (o->type == &pygc_list_type) list_clear(h, o);
+  if (is_type(o, &pygc_list_type)) list_clear(h, o);
 }

@@ -336,6 +336,12 @@ typedef int (*pygc_edge_fn)(const pygc_edge *e, void *arg);
  * contract in PYGC_DEBUG builds; may be NULL). */
 PYGC_API int pygc_edges(pygc_heap *h, pygc_object *o, unsigned kinds, pygc_edge_fn fn, void *arg);
 
+/* The typed accessors below check the type of the object they are given
+ * (NULL included): a wrong one gets PYGC_ETYPE from functions returning a
+ * status, and 0, NULL or "no entry" from the others, never a read of the
+ * wrong layout.  Setters refuse values that are not values (a tag outside
+ * pygc_tag, an object value holding NULL) with PYGC_EVALUE. */
+
 /* ==== str ==================================================================== */
 /* A new reference to an immutable string (bytes, any content).  Strings of
  * up to 64 bytes are interned: equal short strings are one object.  NULL
@@ -348,7 +354,7 @@ PYGC_API const char *pygc_str_data(const pygc_object *o, size_t *len);
 /* ==== list =================================================================== */
 /* A new, empty, tracked list with room for `capacity` items (new ref). */
 PYGC_API pygc_object *pygc_list_new(pygc_heap *h, size_t capacity);
-PYGC_API size_t pygc_list_len(const pygc_object *l);
+PYGC_API size_t pygc_list_len(const pygc_object *l); /* 0 for a non-list */
 /* Item i (0-based) into *out, borrowed.  PYGC_EINDEX, PYGC_ETYPE. */
 PYGC_API int pygc_list_get(const pygc_object *l, size_t i, pygc_value *out);
 /* Replace item i; the list takes its own reference to v. */
@@ -365,16 +371,17 @@ PYGC_API void pygc_list_clear(pygc_heap *h, pygc_object *l);
 /* ==== tuple ================================================================== */
 /* A new tuple of n values copied from items (each gets a reference; items
  * may be NULL for n Nones).  Tracked unless empty; a collection untracks a
- * tuple that holds no trackable object.  New reference or NULL. */
+ * tuple that holds no trackable object.  New reference or NULL (no
+ * memory, or an item that is no value). */
 PYGC_API pygc_object *pygc_tuple_new(pygc_heap *h, size_t n, const pygc_value *items);
-PYGC_API size_t pygc_tuple_len(const pygc_object *t);
+PYGC_API size_t pygc_tuple_len(const pygc_object *t); /* 0 for a non-tuple */
 /* Item i into *out, borrowed. */
 PYGC_API int pygc_tuple_get(const pygc_object *t, size_t i, pygc_value *out);
 
 /* ==== dict ==================================================================== */
 /* A new, empty dict (new reference); untracked until its first insertion. */
 PYGC_API pygc_object *pygc_dict_new(pygc_heap *h);
-PYGC_API size_t pygc_dict_len(const pygc_object *d);
+PYGC_API size_t pygc_dict_len(const pygc_object *d); /* 0 for a non-dict */
 /* Look key up; the value goes to *out, borrowed.  PYGC_EKEY when absent;
  * PYGC_EUNHASHABLE / PYGC_ENAN for keys that cannot be keys.  Keys compare
  * as in Python: 1, 1.0 and True are one key. */
@@ -387,11 +394,18 @@ PYGC_API int pygc_dict_del(pygc_heap *h, pygc_object *d, pygc_value key);
 /* Iterate in insertion order: *pos starts at 0; returns 1 with borrowed key
  * and value (either may be NULL) while entries remain, 0 at the end. */
 PYGC_API int pygc_dict_next(const pygc_object *d, size_t *pos, pygc_value *key, pygc_value *value);
-/* The hash of a value as a key (PYGC_EUNHASHABLE, PYGC_ENAN, or
- * PYGC_EOVERFLOW for tuples nested over 1000 deep).  h may be NULL. */
+/* The hash of a value as a key (PYGC_EUNHASHABLE, PYGC_ENAN,
+ * PYGC_EOVERFLOW for tuples nested over 1000 deep, PYGC_EVALUE for a value
+ * whose tag is no pygc_tag or an object value holding NULL).  h may be
+ * NULL. */
 PYGC_API int pygc_hash(pygc_heap *h, pygc_value v, uint64_t *out);
 /* Python's == for keys: numbers across types, strings by content, tuples
- * item by item, other objects by identity. */
+ * item by item, other objects by identity.  Returns 1 or 0, exactly:
+ * shared substructure (t = (t, t) many levels deep) is compared in linear
+ * time.  Returns -1 ("cannot tell") only for tuples nested over 1000 deep
+ * in non-last items or that would take over 2*10^7 item comparisons; dict
+ * operations then fail with PYGC_EOVERFLOW.  Values that are not values
+ * (bad tag) are unequal to everything. */
 PYGC_API int pygc_equal(pygc_value a, pygc_value b);
 
 /* ==== classes and instances ====================================================== */
@@ -399,7 +413,8 @@ PYGC_API int pygc_equal(pygc_value a, pygc_value b);
 #define PYGC_CLASS_LEGACY 2u    /* instances are uncollectable in cyclic garbage */
 /* A new class named name[0..len) (new reference; untracked). */
 PYGC_API pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned flags);
-/* The class's name, borrowed (NUL-terminated). */
+/* The class's name, borrowed (NUL-terminated); NULL if cls is not a class
+ * (flags and host then answer 0; set_host does nothing). */
 PYGC_API const char *pygc_class_name(const pygc_object *cls);
 PYGC_API unsigned pygc_class_flags(const pygc_object *cls);
 /* One word the host may keep on a class (the binding keeps its Lua data). */

@@ -38,6 +38,12 @@
 #define F_SPACE 0x400u      /* incremental mode: visited iff equal to the heap's visited_space */
 #define F_FROZEN 0x800u     /* in the permanent generation */
 
+/* What an object's flags say about the lists it is on and the collector's
+ * view of it.  Whenever an object leaves the generation lists (untracked,
+ * deferred by the trashcan, resurrected by its finalizer, freed) these
+ * are cleared together -- one mask, so that none is forgotten. */
+#define F_LIST_STATE (F_TRACKED | F_COLLECTING | F_UNREACHABLE | F_FROZEN | F_REGION)
+
 #define REFCNT_MAX UINT32_MAX /* saturated: immortal */
 
 /* list heads are bare object headers used as sentinels */
@@ -120,6 +126,10 @@ struct pygc_heap {
   /* trashcan: deallocation depth and objects whose release was deferred */
   int trash_depth;
   pygc_object *trash; /* singly linked through gc_next */
+  /* objects being deallocated now (refcount 0, one per dealloc_one frame
+   * on the C stack): on a list of their own so that the verifier, called
+   * from a finalizer in the middle of a release, still finds every object */
+  gc_head dying;
 
   /* accounting */
   size_t nobjects;
@@ -343,6 +353,14 @@ void heap_track(pygc_heap *h, pygc_object *o);
 void heap_dealloc(pygc_heap *h, pygc_object *o);
 void gc_maybe_collect(pygc_heap *h);
 
+/* Does o want its finalizer run now (PEP 442: once; the type's predicate
+ * decides when it has one)?  The one test both the collector and
+ * deallocation ask. */
+static inline int obj_wants_finalizer(const pygc_object *o) {
+  const pygc_type *t = o->type;
+  return t->finalize && !(o->flags & F_FINALIZED) && (t->has_finalizer == NULL || t->has_finalizer(o));
+}
+
 /* values */
 static inline void val_incref(pygc_value v) {
   if (v.tag == PYGC_TOBJ) pygc_incref(v.u.o);
@@ -350,6 +368,14 @@ static inline void val_incref(pygc_value v) {
 static inline void val_decref(pygc_heap *h, pygc_value v) {
   if (v.tag == PYGC_TOBJ) pygc_decref(h, v.u.o);
 }
+/* Is v a value at all?  A host can hand the public functions anything;
+ * a tag outside pygc_tag, or an object value without an object, would
+ * be read as a pointer by every later walk.  Setters refuse it
+ * (PYGC_EVALUE) before storing. */
+static inline int val_ok(pygc_value v) { return v.tag < PYGC_TOBJ || (v.tag == PYGC_TOBJ && v.u.o != NULL); }
+/* Is o an object of type t?  The typed accessors check before they cast. */
+static inline int is_type(const pygc_object *o, const pygc_type *t) { return o != NULL && o->type == t; }
+
 /* is the value an object the collector may track? */
 static inline int val_may_be_tracked(pygc_value v) {
   if (v.tag != PYGC_TOBJ) return 0;

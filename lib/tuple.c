@@ -38,6 +38,8 @@ const pygc_type pygc_tuple_type = {
 
 pygc_object *pygc_tuple_new(pygc_heap *h, size_t n, const pygc_value *items) {
   if (n > (((size_t)-1) - sizeof(tuple_obj)) / sizeof(pygc_value) / 2) return NULL;
+  for (size_t i = 0; items && i < n; i++)
+    if (!val_ok(items[i])) return NULL;
   tuple_obj *t = (tuple_obj *)heap_new_object(h, &pygc_tuple_type, tuple_bytes(n));
   if (t == NULL) return NULL;
   t->len = n;
@@ -52,11 +54,11 @@ pygc_object *pygc_tuple_new(pygc_heap *h, size_t n, const pygc_value *items) {
   return &t->h;
 }
 
-size_t pygc_tuple_len(const pygc_object *o) { return ((const tuple_obj *)o)->len; }
+size_t pygc_tuple_len(const pygc_object *o) { return is_type(o, &pygc_tuple_type) ? ((const tuple_obj *)o)->len : 0; }
 
 int pygc_tuple_get(const pygc_object *o, size_t i, pygc_value *out) {
   const tuple_obj *t = (const tuple_obj *)o;
-  if (o->type != &pygc_tuple_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_tuple_type)) return PYGC_ETYPE;
   if (i >= t->len) return PYGC_EINDEX;
   *out = t->items[i];
   return PYGC_OK;
