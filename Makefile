@@ -48,6 +48,10 @@ $(BUILD)/test_threads: spec/c/test_threads.c spec/c/ctest.h $(BUILD)/libpygc.a $
 $(BUILD)/scene_host: examples/host/scene.c binding/lpygc.h $(BUILD)/libpygc.a $(BUILD)/lpygc.o
 	$(CC) $(WARN) $(CFLAGS) -Ilib -Ibinding $(LUA_INC) $(EXTRA_CFLAGS) $< $(BUILD)/lpygc.o $(BUILD)/libpygc.a -o $@ $(LDFLAGS) -llua5.4 $(LDLIBS)
 
+# the debug-build contract checks: lib/ compiled in, with PYGC_DEBUG
+$(BUILD)/test_contract: spec/c/test_contract.c spec/c/ctest.h $(LIB_SRC) $(LIB_HDR)
+	$(CC) $(WARN) $(CFLAGS) -DPYGC_DEBUG -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(LIB_SRC) -o $@ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/test_%: spec/c/test_%.c spec/c/ctest.h $(BUILD)/libpygc.a
 	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(BUILD)/libpygc.a -o $@ $(LDFLAGS) $(LDLIBS)
 

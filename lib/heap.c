@@ -220,7 +220,7 @@ static void free_list_objects(pygc_heap *h, gc_head *l) {
     pygc_object *o = l->gc_next;
     gclist_remove(o);
     if (o->type->free) o->type->free(h, o);
-    heap_free_mem(h, o, o->type->size(o)); /* storage gone: the block's own size */
+    heap_free_object(h, o);
     h->nobjects--;
   }
 }
@@ -282,8 +282,12 @@ void pygc_heap_get_info(pygc_heap *h, pygc_heap_info *out) {
 /* ---- objects ----------------------------------------------------------- */
 
 pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
-  pygc_object *o = heap_alloc(h, size);
-  if (o == NULL) return NULL;
+  char *block = heap_alloc(h, size + OBJ_PAD);
+  if (block == NULL) return NULL;
+#ifdef PYGC_DEBUG
+  memcpy(block, &size, sizeof size);
+#endif
+  pygc_object *o = (pygc_object *)(block + OBJ_PAD);
   memset(o, 0, size);
   o->type = t;
   o->refcnt = 1;
@@ -295,6 +299,16 @@ pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
   h->nobjects++;
   if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, size, 1);
   return o;
+}
+
+void heap_free_object(pygc_heap *h, pygc_object *o) {
+  size_t size = o->type->size(o); /* storage gone: the block's own size */
+#ifdef PYGC_DEBUG
+  size_t made;
+  memcpy(&made, (char *)o - OBJ_PAD, sizeof made);
+  if (size != made) pygc__contract_failed(o->type, "size() after free differs from the size the object was made with");
+#endif
+  heap_free_mem(h, (char *)o - OBJ_PAD, size + OBJ_PAD);
 }
 
 void pygc_set_tracing(pygc_heap *h, int on) { h->tracing = on != 0; }
@@ -421,7 +435,7 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
   if ((o->flags & F_GC) && h->gen[0].count > 0) h->gen[0].count--;
   gclist_remove(o);
   h->nobjects--;
-  heap_free_mem(h, o, t->size(o)); /* storage gone: the block's own size */
+  heap_free_object(h, o);
 }
 
 void heap_dealloc(pygc_heap *h, pygc_object *o) {

@@ -175,7 +175,15 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
       o->flags |= F_MARK;
       o->gc_refs = 0;
       count++;
-      bytes += o->type->size(o);
+      size_t sz = obj_bytes(o);
+#ifdef PYGC_DEBUG
+      /* the size contract: a stable answer, never below the block's size */
+      size_t made;
+      memcpy(&made, (char *)o - OBJ_PAD, sizeof made);
+      if (obj_bytes(o) != sz || sz - OBJ_PAD < made)
+        pygc__contract_failed(o->type, "size() answers differently from one call to the next, or less than the object's own block");
+#endif
+      bytes += sz;
     }
     if (!bad && l->gc_prev != prev) {
       snprintf(msg, msgsize, "%s: tail link is wrong", lists[i].name);
@@ -200,7 +208,7 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
       bad = 1;
     }
     count++;
-    bytes += o->type->size(o); /* not cleared yet: its size is exact */
+    bytes += obj_bytes(o); /* not cleared yet: its size is exact */
   }
   {
     pygc_object *prev = &h->dying;

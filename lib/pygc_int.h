@@ -350,6 +350,18 @@ void *heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize);
 void heap_free_mem(pygc_heap *h, void *p, size_t n);
 pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size);
 void heap_track(pygc_heap *h, pygc_object *o);
+/* Give back the block of an object whose storage is gone (after free). */
+void heap_free_object(pygc_heap *h, pygc_object *o);
+/* Debug builds put the size an object was made with in front of its block,
+ * so that a size() that answers something else is caught (and named)
+ * instead of corrupting the pools. */
+#ifdef PYGC_DEBUG
+#define OBJ_PAD 16u
+#else
+#define OBJ_PAD 0u
+#endif
+/* the bytes an object's block and storage hold, as the heap accounts them */
+static inline size_t obj_bytes(const pygc_object *o) { return o->type->size(o) + OBJ_PAD; }
 void heap_dealloc(pygc_heap *h, pygc_object *o);
 void gc_maybe_collect(pygc_heap *h);
 
