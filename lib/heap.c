@@ -349,6 +349,12 @@ int pygc_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
 
 /* ---- host types' edges: their traverse, checked ------------------------- */
 
+void pygc__assert_failed(const char *where, const char *what) {
+  fprintf(stderr, "pygc: invariant broken in %s: %s\n", where, what);
+  fflush(stderr);
+  abort();
+}
+
 void pygc__contract_failed(const pygc_type *t, const char *what) {
   fprintf(stderr, "pygc: host type '%s' breaks the pygc_type contract: %s\n", t && t->name ? t->name : "?", what);
   fflush(stderr);

@@ -18,8 +18,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Invariant checks, on in PYGC_DEBUG builds (the sanitizer, fuzz and OOM
+ * builds define it) whatever NDEBUG says: they report and abort. */
+void pygc__assert_failed(const char *where, const char *what);
 #ifdef PYGC_DEBUG
-#define pygc_assert(c) assert(c)
+#define pygc_assert(c) ((c) ? (void)0 : pygc__assert_failed(__FILE__, "assertion failed: " #c))
 #else
 #define pygc_assert(c) ((void)0)
 #endif
