@@ -14,7 +14,7 @@
  * costs little.  Instances share the table: their attribute names are
  * interned strs, so most attribute lookups compare pointers only.
  *
- * Invariants (tab_verify checks them):
+ * Invariants (pygc__tab_verify checks them):
  *   - nentries <= cap; used counts the live entries among the first
  *     nentries; an entry is dead iff its key's tag is TAG_DEAD;
  *   - indexed tables: cap == usable_for(log2size), so at least a third of
@@ -56,7 +56,7 @@ static size_t tab_mem_bytes(const table *t) {
 }
 
 /* what a table adds to its owner's size() (and so to the heap's accounting) */
-size_t tab_bytes(const table *t) { return t->mem ? tab_mem_bytes(t) : 0; }
+size_t pygc__tab_bytes(const table *t) { return t->mem ? tab_mem_bytes(t) : 0; }
 
 /* 1: the entry holds the key; 0: it does not; -1: tuples too costly to
  * compare (pygc_equal), which the caller reports rather than guess.
@@ -151,7 +151,7 @@ static int tab_resize(pygc_heap *h, table *t, size_t minused) {
     n.cap = (uint32_t)usable_for(log2);
     bytes = mem_bytes(log2);
   }
-  n.mem = heap_alloc(h, bytes);
+  n.mem = pygc__heap_alloc(h, bytes);
   if (n.mem == NULL) return PYGC_ENOMEM;
   if (n.log2size) memset(n.mem, 0xFF, (size_t)4 << n.log2size); /* every slot SLOT_EMPTY (-1: all bits set) */
   tab_entry *dst = tab_entries(&n);
@@ -163,7 +163,7 @@ static int tab_resize(pygc_heap *h, table *t, size_t minused) {
       if (n.log2size) tab_index(&n)[find_empty_slot(&n, src[k].hash)] = (int32_t)n.nentries;
       n.nentries++;
     }
-    heap_free_mem(h, t->mem, tab_mem_bytes(t));
+    pygc__heap_free_mem(h, t->mem, tab_mem_bytes(t));
   }
   n.used = n.nentries;
   *t = n;
@@ -172,7 +172,7 @@ static int tab_resize(pygc_heap *h, table *t, size_t minused) {
 
 /* 1 and the entry's index in *ix when key is in t, 0 when not, -1 when a
  * comparison could not tell (the caller answers PYGC_EOVERFLOW) */
-int tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size_t *ix) {
+int pygc__tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size_t *ix) {
   (void)h;
   long e = tab_probe(t, hash, &key, NULL, 0, NULL);
   if (e == PROBE_ERROR) return -1;
@@ -183,7 +183,7 @@ int tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size
 
 /* Insert or replace.  The table takes its own references.  On replace the
  * first key stays (Python keeps the key that was stored first). */
-int tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value value, int *added) {
+int pygc__tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value value, int *added) {
   long e = tab_probe(t, hash, &key, NULL, 0, NULL);
   if (e == PROBE_ERROR) return PYGC_EOVERFLOW;
   if (e >= 0) {
@@ -235,7 +235,7 @@ static void tab_remove_at(pygc_heap *h, table *t, long e, size_t slot) {
   val_decref(h, v);
 }
 
-int tab_delete(pygc_heap *h, table *t, pygc_value key, uint64_t hash) {
+int pygc__tab_delete(pygc_heap *h, table *t, pygc_value key, uint64_t hash) {
   size_t slot;
   long e = tab_probe(t, hash, &key, NULL, 0, &slot);
   if (e == PROBE_ERROR) return PYGC_EOVERFLOW;
@@ -249,7 +249,7 @@ int tab_delete(pygc_heap *h, table *t, pygc_value key, uint64_t hash) {
  * resize compacts and renumbers the entries, so an iterator that lets the
  * table change between steps must detect it (Python raises "dictionary
  * changed size during iteration"). */
-int tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *value) {
+int pygc__tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *value) {
   if (t->mem == NULL) return 0;
   const tab_entry *ents = tab_entries(t);
   while (*pos < t->nentries) {
@@ -263,7 +263,7 @@ int tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *value) {
 }
 
 /* Detach first, then drop: finalizers run by the decrefs see an empty table. */
-void tab_clear(pygc_heap *h, table *t) {
+void pygc__tab_clear(pygc_heap *h, table *t) {
   table old = *t;
   memset(t, 0, sizeof *t);
   if (old.mem == NULL) return;
@@ -273,11 +273,11 @@ void tab_clear(pygc_heap *h, table *t) {
     val_decref(h, ents[i].key);
     val_decref(h, ents[i].value);
   }
-  heap_free_mem(h, old.mem, tab_mem_bytes(&old));
+  pygc__heap_free_mem(h, old.mem, tab_mem_bytes(&old));
 }
 
-void tab_free(pygc_heap *h, table *t) {
-  if (t->mem) heap_free_mem(h, t->mem, tab_mem_bytes(t));
+void pygc__tab_free(pygc_heap *h, table *t) {
+  if (t->mem) pygc__heap_free_mem(h, t->mem, tab_mem_bytes(t));
   memset(t, 0, sizeof *t);
 }
 
@@ -285,7 +285,7 @@ void tab_free(pygc_heap *h, table *t) {
  * catches a tuple key whose cached hash went stale; probing for each live
  * entry catches a broken probe chain (an EMPTY slot where a DUMMY should
  * be). */
-int tab_verify(const table *t, char *msg, size_t n) {
+int pygc__tab_verify(const table *t, char *msg, size_t n) {
   if (t->mem == NULL) {
     if (t->used || t->nentries) {
       snprintf(msg, n, "table without memory has %u entries", t->used);
@@ -323,9 +323,9 @@ int tab_verify(const table *t, char *msg, size_t n) {
 
 /* keys and values, as obj_visit enumerates them (pygc_int.h) */
 static int dict_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
-static void dict_clear(pygc_heap *h, pygc_object *o) { tab_clear(h, &((dict_obj *)o)->t); }
-static void dict_free(pygc_heap *h, pygc_object *o) { tab_free(h, &((dict_obj *)o)->t); }
-static size_t dict_size(const pygc_object *o) { return sizeof(dict_obj) + tab_bytes(&((const dict_obj *)o)->t); }
+static void dict_clear(pygc_heap *h, pygc_object *o) { pygc__tab_clear(h, &((dict_obj *)o)->t); }
+static void dict_free(pygc_heap *h, pygc_object *o) { pygc__tab_free(h, &((dict_obj *)o)->t); }
+static size_t dict_size(const pygc_object *o) { return sizeof(dict_obj) + pygc__tab_bytes(&((const dict_obj *)o)->t); }
 
 const pygc_type pygc_dict_type = {
     .name = "dict",
@@ -336,16 +336,18 @@ const pygc_type pygc_dict_type = {
     .size = dict_size,
 };
 
-int dict_verify(const pygc_object *o, char *msg, size_t n) { return tab_verify(&((const dict_obj *)o)->t, msg, n); }
+int pygc__dict_verify(const pygc_object *o, char *msg, size_t n) {
+  return pygc__tab_verify(&((const dict_obj *)o)->t, msg, n);
+}
 
 /* A dict is tracked lazily, as CPython's: an empty dict cannot be in a
  * cycle, and most short-lived dicts stay small or empty; tracking starts
  * with the first insertion (pygc_dict_set). */
 pygc_object *pygc_dict_new(pygc_heap *h) {
-  dict_obj *d = (dict_obj *)heap_new_object(h, &pygc_dict_type, sizeof(dict_obj));
+  dict_obj *d = (dict_obj *)pygc__heap_new_object(h, &pygc_dict_type, sizeof(dict_obj));
   if (d == NULL) return NULL;
   /* untracked while empty: tracked from the first insertion on */
-  gc_maybe_collect(h);
+  pygc__gc_maybe_collect(h);
   return &d->h;
 }
 
@@ -358,7 +360,7 @@ int pygc_dict_get(pygc_heap *h, pygc_object *o, pygc_value key, pygc_value *out)
   if (st) return st;
   dict_obj *d = (dict_obj *)o;
   size_t e;
-  int found = tab_lookup(h, &d->t, key, hash, &e);
+  int found = pygc__tab_lookup(h, &d->t, key, hash, &e);
   if (found < 0) return PYGC_EOVERFLOW;
   if (!found) return PYGC_EKEY;
   *out = tab_entries(&d->t)[e].value;
@@ -372,10 +374,10 @@ int pygc_dict_set(pygc_heap *h, pygc_object *o, pygc_value key, pygc_value value
   int st = pygc_hash(h, key, &hash); /* refuses a key that is no value */
   if (st) return st;
   dict_obj *d = (dict_obj *)o;
-  st = tab_insert(h, &d->t, key, hash, value, NULL);
+  st = pygc__tab_insert(h, &d->t, key, hash, value, NULL);
   /* refcnt 0: the dict is being deallocated (a finalizer stored into it);
    * tracking it would put a dying object back on a generation */
-  if (st == PYGC_OK && !(o->flags & F_TRACKED) && o->refcnt) heap_track(h, o);
+  if (st == PYGC_OK && !(o->flags & F_TRACKED) && o->refcnt) pygc__heap_track(h, o);
   return st;
 }
 
@@ -384,16 +386,16 @@ int pygc_dict_del(pygc_heap *h, pygc_object *o, pygc_value key) {
   uint64_t hash;
   int st = pygc_hash(h, key, &hash);
   if (st) return st;
-  return tab_delete(h, &((dict_obj *)o)->t, key, hash);
+  return pygc__tab_delete(h, &((dict_obj *)o)->t, key, hash);
 }
 
 int pygc_dict_next(const pygc_object *o, size_t *pos, pygc_value *key, pygc_value *value) {
   if (!is_type(o, &pygc_dict_type)) return 0;
-  return tab_next(&((const dict_obj *)o)->t, pos, key, value);
+  return pygc__tab_next(&((const dict_obj *)o)->t, pos, key, value);
 }
 
 /* ---- instance attributes (str keys given as bytes) ----------------------
- * Names arrive as bytes (C literals, Lua strings).  str_name_lookup finds
+ * Names arrive as bytes (C literals, Lua strings).  pygc__str_name_lookup finds
  * the interned str for them without hashing when the same pointer came
  * before; with it the probe compares pointers.  Without one (a name never
  * interned, or longer than PYGC_INTERN_MAX) the probe compares bytes, and
@@ -403,7 +405,7 @@ int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
   if (!is_type(o, &pygc_instance_type)) return PYGC_ETYPE;
   instance_obj *in = (instance_obj *)o;
   uint64_t hash;
-  pygc_object *key = str_name_lookup(h, name, len, &hash);
+  pygc_object *key = pygc__str_name_lookup(h, name, len, &hash);
   long e = key ? tab_probe(&in->attrs, hash, &(pygc_value){PYGC_TOBJ, {.o = key}}, NULL, 0, NULL)
                : tab_probe(&in->attrs, hash, NULL, name, len, NULL);
   if (e < 0) return PYGC_EKEY;
@@ -416,7 +418,7 @@ int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
   if (!val_ok(v)) return PYGC_EVALUE;
   instance_obj *in = (instance_obj *)o;
   uint64_t hash;
-  pygc_object *known = str_name_lookup(h, name, len, &hash);
+  pygc_object *known = pygc__str_name_lookup(h, name, len, &hash);
   long e = known ? tab_probe(&in->attrs, hash, &(pygc_value){PYGC_TOBJ, {.o = known}}, NULL, 0, NULL)
                  : tab_probe(&in->attrs, hash, NULL, name, len, NULL);
   if (e >= 0) { /* replace: the name stays, the old value goes last */
@@ -433,7 +435,7 @@ int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
   else if ((key = pygc_str_new(h, name, len)) == NULL)
     return PYGC_ENOMEM;
   /* the table takes its own reference to the name; ours goes either way */
-  int st = tab_insert(h, &in->attrs, pygc_obj(key), hash, v, NULL);
+  int st = pygc__tab_insert(h, &in->attrs, pygc_obj(key), hash, v, NULL);
   pygc_decref(h, key);
   return st;
 }
@@ -443,7 +445,7 @@ int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len) {
   instance_obj *in = (instance_obj *)o;
   size_t slot;
   uint64_t hash;
-  str_name_lookup(h, name, len, &hash); /* for the hash (cached when known) */
+  pygc__str_name_lookup(h, name, len, &hash); /* for the hash (cached when known) */
   long e = tab_probe(&in->attrs, hash, NULL, name, len, &slot);
   if (e < 0) return PYGC_EKEY;
   tab_remove_at(h, &in->attrs, e, slot);

@@ -121,7 +121,8 @@ static void check_phase(const gc_head *l, unsigned set, unsigned clear, int refs
       pygc__assert_failed(phase, "an object's flags do not match its list");
     if ((refs == REFS_NONNEG && o->gc_refs < 0) || (refs == REFS_POS && o->gc_refs <= 0) ||
         (refs == REFS_ZERO && o->gc_refs != 0))
-      pygc__assert_failed(phase, "gc_refs breaks the phase's invariant (a traverse visits a reference it does not own?)");
+      pygc__assert_failed(phase,
+                          "gc_refs breaks the phase's invariant (a traverse visits a reference it does not own?)");
   }
 }
 #define CHECK_PHASE(l, set, clear, refs, phase) check_phase((l), (set), (clear), (refs), (phase))
@@ -320,7 +321,7 @@ static void report_garbage_failure(pygc_heap *h, int st, pygc_object *o) {
 
 /* Break the cycles: clear (tp_clear) drops an object's references, and
  * the refcounts do the rest -- objects freed that way leave the list by
- * themselves (heap_dealloc unlinks them).  An object still at the head
+ * themselves (pygc__heap_dealloc unlinks them).  An object still at the head
  * after its clear is alive (a type without clear, or one whose clear
  * keeps references): it goes to old and may be found again later. */
 static void delete_garbage(pygc_heap *h, gc_head *collectable, gc_head *old) {
@@ -498,7 +499,8 @@ static void inc_flip(pygc_heap *h) {
   gclist_merge(&h->visited, &h->gen[2].head);
   h->passes++;
   /* the old generation's size, by arithmetic: counting would walk it */
-  h->pass_old = h->pass_old + h->pass_promoted > h->pass_collected ? h->pass_old + h->pass_promoted - h->pass_collected : 0;
+  h->pass_old =
+      h->pass_old + h->pass_promoted > h->pass_collected ? h->pass_old + h->pass_promoted - h->pass_collected : 0;
   h->pass_promoted = 0;
   h->pass_collected = 0;
 }
@@ -653,7 +655,7 @@ static void collect_generations(pygc_heap *h) {
 /* Called after each GC allocation.  h->collecting keeps collections from
  * nesting (finalizers allocate); h->destroying keeps pygc_heap_free from
  * running host code; threshold 0 disables, as CPython's. */
-void gc_maybe_collect(pygc_heap *h) {
+void pygc__gc_maybe_collect(pygc_heap *h) {
   if (h->gen[0].count > h->gen[0].threshold && h->enabled && h->gen[0].threshold && !h->collecting &&
       !h->destroying) {
     h->collecting = 1;

@@ -82,7 +82,7 @@ static inline void account(pygc_heap *h, size_t n) {
   if (h->bytes > h->peak_bytes) h->peak_bytes = h->bytes;
 }
 
-void *heap_alloc(pygc_heap *h, size_t n) {
+void *pygc__heap_alloc(pygc_heap *h, size_t n) {
   void *p;
   if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
     size_t c = pool_class(n);
@@ -97,10 +97,10 @@ void *heap_alloc(pygc_heap *h, size_t n) {
   return p;
 }
 
-void *heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
-  if (p == NULL) return heap_alloc(h, nsize);
+void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
+  if (p == NULL) return pygc__heap_alloc(h, nsize);
   if (nsize == 0) {
-    heap_free_mem(h, p, osize);
+    pygc__heap_free_mem(h, p, osize);
     return NULL;
   }
   int opool = h->use_pools && osize <= PYGC_POOL_MAX, npool = h->use_pools && nsize <= PYGC_POOL_MAX;
@@ -116,14 +116,14 @@ void *heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
     account(h, nsize);
     return p;
   }
-  void *q = heap_alloc(h, nsize);
+  void *q = pygc__heap_alloc(h, nsize);
   if (q == NULL) return NULL;
   memcpy(q, p, osize < nsize ? osize : nsize);
-  heap_free_mem(h, p, osize);
+  pygc__heap_free_mem(h, p, osize);
   return q;
 }
 
-void heap_free_mem(pygc_heap *h, void *p, size_t n) {
+void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n) {
   if (p == NULL) return;
   h->bytes -= n;
   if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
@@ -159,9 +159,9 @@ int pygc_heap_use_pools(pygc_heap *h, int on) {
   return h->garbage != NULL;
 }
 
-void *pygc_mem_alloc(pygc_heap *h, size_t n) { return heap_alloc(h, n); }
-void *pygc_mem_realloc(pygc_heap *h, void *p, size_t o, size_t n) { return heap_realloc(h, p, o, n); }
-void pygc_mem_free(pygc_heap *h, void *p, size_t n) { heap_free_mem(h, p, n); }
+void *pygc_mem_alloc(pygc_heap *h, size_t n) { return pygc__heap_alloc(h, n); }
+void *pygc_mem_realloc(pygc_heap *h, void *p, size_t o, size_t n) { return pygc__heap_realloc(h, p, o, n); }
+void pygc_mem_free(pygc_heap *h, void *p, size_t n) { pygc__heap_free_mem(h, p, n); }
 
 size_t pygc_heap_bytes(const pygc_heap *h) { return h->bytes; }
 
@@ -220,7 +220,7 @@ static void free_list_objects(pygc_heap *h, gc_head *l) {
     pygc_object *o = l->gc_next;
     gclist_remove(o);
     if (o->type->free) o->type->free(h, o);
-    heap_free_object(h, o);
+    pygc__heap_free_object(h, o);
     h->nobjects--;
   }
 }
@@ -241,7 +241,7 @@ void pygc_heap_free(pygc_heap *h) {
   free_list_objects(h, &h->visited);
   free_list_objects(h, &h->permanent);
   free_list_objects(h, &h->untracked);
-  str_intern_free(h);
+  pygc__str_intern_free(h);
   pool_release_pages(h);
   h->alloc(h->alloc_ud, h, sizeof *h, 0);
 }
@@ -281,8 +281,8 @@ void pygc_heap_get_info(pygc_heap *h, pygc_heap_info *out) {
 
 /* ---- objects ----------------------------------------------------------- */
 
-pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
-  char *block = heap_alloc(h, size + OBJ_PAD);
+pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
+  char *block = pygc__heap_alloc(h, size + OBJ_PAD);
   if (block == NULL) return NULL;
 #ifdef PYGC_DEBUG
   memcpy(block, &size, sizeof size);
@@ -301,14 +301,14 @@ pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
   return o;
 }
 
-void heap_free_object(pygc_heap *h, pygc_object *o) {
+void pygc__heap_free_object(pygc_heap *h, pygc_object *o) {
   size_t size = o->type->size(o); /* storage gone: the block's own size */
 #ifdef PYGC_DEBUG
   size_t made;
   memcpy(&made, (char *)o - OBJ_PAD, sizeof made);
   if (size != made) pygc__contract_failed(o->type, "size() after free differs from the size the object was made with");
 #endif
-  heap_free_mem(h, (char *)o - OBJ_PAD, size + OBJ_PAD);
+  pygc__heap_free_mem(h, (char *)o - OBJ_PAD, size + OBJ_PAD);
 }
 
 void pygc_set_tracing(pygc_heap *h, int on) { h->tracing = on != 0; }
@@ -316,10 +316,10 @@ void pygc_set_tracing(pygc_heap *h, int on) { h->tracing = on != 0; }
 pygc_object *pygc_object_new(pygc_heap *h, const pygc_type *type, size_t size) {
   if (size < sizeof(pygc_object) || type == NULL || type->size == NULL) return NULL;
   if ((type->flags & PYGC_TYPE_GC) && type->traverse == NULL) return NULL;
-  return heap_new_object(h, type, size);
+  return pygc__heap_new_object(h, type, size);
 }
 
-void heap_track(pygc_heap *h, pygc_object *o) {
+void pygc__heap_track(pygc_heap *h, pygc_object *o) {
   if (o->flags & F_TRACKED) return;
   gclist_move(o, &h->gen[0].head);
   o->flags |= F_TRACKED;
@@ -327,8 +327,8 @@ void heap_track(pygc_heap *h, pygc_object *o) {
 
 void pygc_track(pygc_heap *h, pygc_object *o) {
   if (!(o->flags & F_GC)) return;
-  heap_track(h, o);
-  gc_maybe_collect(h);
+  pygc__heap_track(h, o);
+  pygc__gc_maybe_collect(h);
 }
 
 void pygc_untrack(pygc_heap *h, pygc_object *o) {
@@ -400,7 +400,7 @@ void pygc_incref(pygc_object *o) {
 void pygc_decref(pygc_heap *h, pygc_object *o) {
   if (o->refcnt == REFCNT_MAX) return; /* immortal once saturated */
   pygc_assert(o->refcnt > 0);
-  if (--o->refcnt == 0) heap_dealloc(h, o);
+  if (--o->refcnt == 0) pygc__heap_dealloc(h, o);
 }
 
 void pygc_value_incref(pygc_value v) { val_incref(v); }
@@ -441,10 +441,10 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
   if ((o->flags & F_GC) && h->gen[0].count > 0) h->gen[0].count--;
   gclist_remove(o);
   h->nobjects--;
-  heap_free_object(h, o);
+  pygc__heap_free_object(h, o);
 }
 
-void heap_dealloc(pygc_heap *h, pygc_object *o) {
+void pygc__heap_dealloc(pygc_heap *h, pygc_object *o) {
   if (h->trash_depth >= PYGC_TRASH_LIMIT) {
     /* too deep: defer, the outermost deallocation will come back to it */
     if (o->gc_next) gclist_remove(o);

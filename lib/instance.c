@@ -34,7 +34,7 @@ const pygc_type pygc_class_type = {
 pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned flags) {
   pygc_object *s = pygc_str_new(h, name, len);
   if (s == NULL) return NULL;
-  class_obj *c = (class_obj *)heap_new_object(h, &pygc_class_type, sizeof(class_obj));
+  class_obj *c = (class_obj *)pygc__heap_new_object(h, &pygc_class_type, sizeof(class_obj));
   if (c == NULL) {
     pygc_decref(h, s);
     return NULL;
@@ -66,20 +66,20 @@ intptr_t pygc_class_host(const pygc_object *cls) {
 /* the attribute values; the class and the names are OWNED edges */
 static int instance_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
-static void instance_clear(pygc_heap *h, pygc_object *o) { tab_clear(h, &((instance_obj *)o)->attrs); }
+static void instance_clear(pygc_heap *h, pygc_object *o) { pygc__tab_clear(h, &((instance_obj *)o)->attrs); }
 
 static void instance_dealloc(pygc_heap *h, pygc_object *o) {
   instance_obj *in = (instance_obj *)o;
-  tab_clear(h, &in->attrs);
+  pygc__tab_clear(h, &in->attrs);
   pygc_object *cls = in->cls;
   in->cls = NULL;
   if (cls) pygc_decref(h, cls);
 }
 
-static void instance_free(pygc_heap *h, pygc_object *o) { tab_free(h, &((instance_obj *)o)->attrs); }
+static void instance_free(pygc_heap *h, pygc_object *o) { pygc__tab_free(h, &((instance_obj *)o)->attrs); }
 
 static size_t instance_size(const pygc_object *o) {
-  return sizeof(instance_obj) + tab_bytes(&((const instance_obj *)o)->attrs);
+  return sizeof(instance_obj) + pygc__tab_bytes(&((const instance_obj *)o)->attrs);
 }
 
 static void instance_finalize(pygc_heap *h, pygc_object *o) {
@@ -109,23 +109,23 @@ const pygc_type pygc_instance_type = {
     .is_legacy = instance_is_legacy,
 };
 
-int instance_verify(const pygc_object *o, char *msg, size_t n) {
+int pygc__instance_verify(const pygc_object *o, char *msg, size_t n) {
   const instance_obj *in = (const instance_obj *)o;
   if (in->cls == NULL || in->cls->type != &pygc_class_type) {
     snprintf(msg, n, "instance at %p has no class", (const void *)o);
     return 1;
   }
-  return tab_verify(&in->attrs, msg, n);
+  return pygc__tab_verify(&in->attrs, msg, n);
 }
 
 pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
   if (!is_type(cls, &pygc_class_type)) return NULL;
-  instance_obj *in = (instance_obj *)heap_new_object(h, &pygc_instance_type, sizeof(instance_obj));
+  instance_obj *in = (instance_obj *)pygc__heap_new_object(h, &pygc_instance_type, sizeof(instance_obj));
   if (in == NULL) return NULL;
   pygc_incref(cls);
   in->cls = cls;
-  heap_track(h, &in->h);
-  gc_maybe_collect(h);
+  pygc__heap_track(h, &in->h);
+  pygc__gc_maybe_collect(h);
   return &in->h;
 }
 
@@ -139,5 +139,5 @@ size_t pygc_attr_count(const pygc_object *o) {
 
 int pygc_attr_next(const pygc_object *o, size_t *pos, pygc_value *name, pygc_value *value) {
   if (!is_type(o, &pygc_instance_type)) return 0;
-  return tab_next(&((const instance_obj *)o)->attrs, pos, name, value);
+  return pygc__tab_next(&((const instance_obj *)o)->attrs, pos, name, value);
 }

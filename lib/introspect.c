@@ -181,7 +181,8 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
       size_t made;
       memcpy(&made, (char *)o - OBJ_PAD, sizeof made);
       if (obj_bytes(o) != sz || sz - OBJ_PAD < made)
-        pygc__contract_failed(o->type, "size() answers differently from one call to the next, or less than the object's own block");
+        pygc__contract_failed(
+            o->type, "size() answers differently from one call to the next, or less than the object's own block");
 #endif
       bytes += sz;
     }
@@ -232,9 +233,9 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
     gc_head *l = lists[i].head;
     for (pygc_object *o = l->gc_next; o != l && !bad; o = o->gc_next) {
       if (o->type == &pygc_dict_type)
-        bad = dict_verify(o, msg, msgsize);
+        bad = pygc__dict_verify(o, msg, msgsize);
       else if (o->type == &pygc_instance_type)
-        bad = instance_verify(o, msg, msgsize);
+        bad = pygc__instance_verify(o, msg, msgsize);
       else if (o->type == &pygc_list_type && ((list_obj *)o)->len > ((list_obj *)o)->cap) {
         snprintf(msg, msgsize, "list at %p is longer than its capacity", (void *)o);
         bad = 1;
@@ -263,8 +264,8 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
     gc_head *l = lists[i].head;
     for (pygc_object *o = l->gc_next; o != l; o = o->gc_next) {
       if (o->refcnt != REFCNT_MAX && o->gc_refs > (int64_t)o->refcnt) {
-        snprintf(msg, msgsize, "%s at %p has refcount %u but %lld references from the heap", pygc_type_name(pygc_obj(o)),
-                 (void *)o, o->refcnt, (long long)o->gc_refs);
+        snprintf(msg, msgsize, "%s at %p has refcount %u but %lld references from the heap",
+                 pygc_type_name(pygc_obj(o)), (void *)o, o->refcnt, (long long)o->gc_refs);
         bad = 1;
         break;
       }

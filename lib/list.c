@@ -15,12 +15,12 @@ static void list_clear(pygc_heap *h, pygc_object *o) {
   l->items = NULL;
   l->len = l->cap = 0;
   for (size_t i = 0; i < len; i++) val_decref(h, items[i]);
-  heap_free_mem(h, items, cap * sizeof *items);
+  pygc__heap_free_mem(h, items, cap * sizeof *items);
 }
 
 static void list_free(pygc_heap *h, pygc_object *o) {
   list_obj *l = (list_obj *)o;
-  heap_free_mem(h, l->items, l->cap * sizeof *l->items);
+  pygc__heap_free_mem(h, l->items, l->cap * sizeof *l->items);
   l->items = NULL;
   l->len = l->cap = 0;
 }
@@ -41,18 +41,18 @@ const pygc_type pygc_list_type = {
 
 pygc_object *pygc_list_new(pygc_heap *h, size_t capacity) {
   if (capacity > ((size_t)-1) / sizeof(pygc_value) / 2) return NULL;
-  list_obj *l = (list_obj *)heap_new_object(h, &pygc_list_type, sizeof(list_obj));
+  list_obj *l = (list_obj *)pygc__heap_new_object(h, &pygc_list_type, sizeof(list_obj));
   if (l == NULL) return NULL;
   if (capacity) {
-    l->items = heap_alloc(h, capacity * sizeof(pygc_value));
+    l->items = pygc__heap_alloc(h, capacity * sizeof(pygc_value));
     if (l->items == NULL) {
       pygc_decref(h, &l->h);
       return NULL;
     }
     l->cap = capacity;
   }
-  heap_track(h, &l->h);
-  gc_maybe_collect(h);
+  pygc__heap_track(h, &l->h);
+  pygc__gc_maybe_collect(h);
   return &l->h;
 }
 
@@ -83,7 +83,7 @@ static int list_reserve(pygc_heap *h, list_obj *l, size_t need) {
   size_t ncap = l->cap + (l->cap >> 3) + (l->cap < 9 ? 3 : 6); /* CPython's growth */
   if (ncap < need) ncap = need;
   if (ncap > ((size_t)-1) / sizeof(pygc_value) / 2) return PYGC_EOVERFLOW;
-  pygc_value *n = heap_realloc(h, l->items, l->cap * sizeof(pygc_value), ncap * sizeof(pygc_value));
+  pygc_value *n = pygc__heap_realloc(h, l->items, l->cap * sizeof(pygc_value), ncap * sizeof(pygc_value));
   if (n == NULL) return PYGC_ENOMEM;
   l->items = n;
   l->cap = ncap;
@@ -124,7 +124,7 @@ int pygc_list_pop(pygc_heap *h, pygc_object *o, size_t i, pygc_value *out) {
   l->len--;
   if (l->len < l->cap / 4 && l->cap > 16) { /* give memory back, never fails */
     size_t ncap = l->cap / 2;
-    pygc_value *n = heap_realloc(h, l->items, l->cap * sizeof(pygc_value), ncap * sizeof(pygc_value));
+    pygc_value *n = pygc__heap_realloc(h, l->items, l->cap * sizeof(pygc_value), ncap * sizeof(pygc_value));
     if (n) {
       l->items = n;
       l->cap = ncap;

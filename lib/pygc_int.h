@@ -14,13 +14,21 @@
 #include "pygc.h"
 #include "pygc_config.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
+/* Functions shared between lib/'s files: pygc__-prefixed, and hidden from
+ * the shared library's exports whatever the compiler flags (nm of the
+ * static library shows them, prefixed; tools/check_symbols.sh checks). */
+#if defined(__GNUC__)
+#define PYGC_INTERNAL __attribute__((visibility("hidden")))
+#else
+#define PYGC_INTERNAL
+#endif
+
 /* Invariant checks, on in PYGC_DEBUG builds (the sanitizer, fuzz and OOM
  * builds define it) whatever NDEBUG says: they report and abort. */
-void pygc__assert_failed(const char *where, const char *what);
+PYGC_INTERNAL void pygc__assert_failed(const char *where, const char *what);
 #ifdef PYGC_DEBUG
 #define pygc_assert(c) ((c) ? (void)0 : pygc__assert_failed(__FILE__, "assertion failed: " #c))
 #else
@@ -303,10 +311,10 @@ typedef struct host_edges {
   const pygc_value *seen[64]; /* the first slots visited: a slot visited twice breaks the contract */
 #endif
 } host_edges;
-int pygc__host_edge(pygc_value *slot, void *arg);
+PYGC_INTERNAL int pygc__host_edge(pygc_value *slot, void *arg);
 /* a host type broke the contract pygc.h states (debug builds): say which, and stop */
-void pygc__contract_failed(const pygc_type *t, const char *what);
-int pygc__host_visit(pygc_object *o, edge_visit_fn fn, void *arg);
+PYGC_INTERNAL void pygc__contract_failed(const pygc_type *t, const char *what);
+PYGC_INTERNAL int pygc__host_visit(pygc_object *o, edge_visit_fn fn, void *arg);
 
 static PYGC_ALWAYS_INLINE int obj_visit(pygc_object *o, unsigned kinds, edge_visit_fn fn, void *arg) {
   const pygc_type *t = o->type;
@@ -348,13 +356,13 @@ static inline int obj_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
 }
 
 /* ---- internal functions ------------------------------------------------ */
-void *heap_alloc(pygc_heap *h, size_t n);
-void *heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize);
-void heap_free_mem(pygc_heap *h, void *p, size_t n);
-pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size);
-void heap_track(pygc_heap *h, pygc_object *o);
+PYGC_INTERNAL void *pygc__heap_alloc(pygc_heap *h, size_t n);
+PYGC_INTERNAL void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize);
+PYGC_INTERNAL void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n);
+PYGC_INTERNAL pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size);
+PYGC_INTERNAL void pygc__heap_track(pygc_heap *h, pygc_object *o);
 /* Give back the block of an object whose storage is gone (after free). */
-void heap_free_object(pygc_heap *h, pygc_object *o);
+PYGC_INTERNAL void pygc__heap_free_object(pygc_heap *h, pygc_object *o);
 /* Debug builds put the size an object was made with in front of its block,
  * so that a size() that answers something else is caught (and named)
  * instead of corrupting the pools. */
@@ -365,8 +373,8 @@ void heap_free_object(pygc_heap *h, pygc_object *o);
 #endif
 /* the bytes an object's block and storage hold, as the heap accounts them */
 static inline size_t obj_bytes(const pygc_object *o) { return o->type->size(o) + OBJ_PAD; }
-void heap_dealloc(pygc_heap *h, pygc_object *o);
-void gc_maybe_collect(pygc_heap *h);
+PYGC_INTERNAL void pygc__heap_dealloc(pygc_heap *h, pygc_object *o);
+PYGC_INTERNAL void pygc__gc_maybe_collect(pygc_heap *h);
 
 /* Does o want its finalizer run now (PEP 442: once; the type's predicate
  * decides when it has one)?  The one test both the collector and
@@ -397,23 +405,23 @@ static inline int val_may_be_tracked(pygc_value v) {
   if (v.u.o->type == &pygc_tuple_type) return (v.u.o->flags & F_TRACKED) != 0;
   return (v.u.o->flags & F_GC) != 0;
 }
-uint64_t str_hash_bytes(const pygc_heap *h, const char *s, size_t len);
-pygc_object *str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t hash);
-void str_intern_remove(pygc_heap *h, pygc_object *s);
-void str_intern_free(pygc_heap *h);
-pygc_object *str_name_lookup(pygc_heap *h, const char *s, size_t len, uint64_t *hash);
+PYGC_INTERNAL uint64_t pygc__str_hash_bytes(const pygc_heap *h, const char *s, size_t len);
+PYGC_INTERNAL pygc_object *pygc__str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t hash);
+PYGC_INTERNAL void pygc__str_intern_remove(pygc_heap *h, pygc_object *s);
+PYGC_INTERNAL void pygc__str_intern_free(pygc_heap *h);
+PYGC_INTERNAL pygc_object *pygc__str_name_lookup(pygc_heap *h, const char *s, size_t len, uint64_t *hash);
 
 /* tables */
-int tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size_t *ix);
-int tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value value, int *added);
-int tab_delete(pygc_heap *h, table *t, pygc_value key, uint64_t hash);
-int tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *value);
-void tab_clear(pygc_heap *h, table *t);
-void tab_free(pygc_heap *h, table *t);
-size_t tab_bytes(const table *t);
-int tab_verify(const table *t, char *msg, size_t n);
+PYGC_INTERNAL int pygc__tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size_t *ix);
+PYGC_INTERNAL int pygc__tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value value, int *added);
+PYGC_INTERNAL int pygc__tab_delete(pygc_heap *h, table *t, pygc_value key, uint64_t hash);
+PYGC_INTERNAL int pygc__tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *value);
+PYGC_INTERNAL void pygc__tab_clear(pygc_heap *h, table *t);
+PYGC_INTERNAL void pygc__tab_free(pygc_heap *h, table *t);
+PYGC_INTERNAL size_t pygc__tab_bytes(const table *t);
+PYGC_INTERNAL int pygc__tab_verify(const table *t, char *msg, size_t n);
 
-int dict_verify(const pygc_object *o, char *msg, size_t n);
-int instance_verify(const pygc_object *o, char *msg, size_t n);
+PYGC_INTERNAL int pygc__dict_verify(const pygc_object *o, char *msg, size_t n);
+PYGC_INTERNAL int pygc__instance_verify(const pygc_object *o, char *msg, size_t n);
 
 #endif

@@ -40,7 +40,7 @@ pygc_object *pygc_tuple_new(pygc_heap *h, size_t n, const pygc_value *items) {
   if (n > (((size_t)-1) - sizeof(tuple_obj)) / sizeof(pygc_value) / 2) return NULL;
   for (size_t i = 0; items && i < n; i++)
     if (!val_ok(items[i])) return NULL;
-  tuple_obj *t = (tuple_obj *)heap_new_object(h, &pygc_tuple_type, tuple_bytes(n));
+  tuple_obj *t = (tuple_obj *)pygc__heap_new_object(h, &pygc_tuple_type, tuple_bytes(n));
   if (t == NULL) return NULL;
   t->len = n;
   for (size_t i = 0; i < n; i++) {
@@ -48,8 +48,8 @@ pygc_object *pygc_tuple_new(pygc_heap *h, size_t n, const pygc_value *items) {
     val_incref(t->items[i]);
   }
   if (n > 0) {
-    heap_track(h, &t->h);
-    gc_maybe_collect(h);
+    pygc__heap_track(h, &t->h);
+    pygc__gc_maybe_collect(h);
   }
   return &t->h;
 }

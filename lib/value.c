@@ -46,7 +46,7 @@ static uint64_t siphash13(uint64_t k0, uint64_t k1, const unsigned char *in, siz
   return v0 ^ v1 ^ v2 ^ v3;
 }
 
-uint64_t str_hash_bytes(const pygc_heap *h, const char *s, size_t len) {
+uint64_t pygc__str_hash_bytes(const pygc_heap *h, const char *s, size_t len) {
   uint64_t x = siphash13(h->seed[0], h->seed[1], (const unsigned char *)s, len);
   return x == (uint64_t)-1 ? (uint64_t)-2 : x;
 }
@@ -59,7 +59,7 @@ static size_t str_size(const pygc_object *o) {
 
 static void str_free(pygc_heap *h, pygc_object *o) {
   if (o->flags & F_INTERNED) {
-    str_intern_remove(h, o);
+    pygc__str_intern_remove(h, o);
     for (size_t i = 0; i < sizeof h->names / sizeof h->names[0]; i++)
       if (h->names[i].str == o) h->names[i].str = NULL;
   }
@@ -67,14 +67,14 @@ static void str_free(pygc_heap *h, pygc_object *o) {
 
 /* The interned str for name bytes a host passes, if one exists: from the
  * cache, else from the intern set (the cache learns it).  Borrowed. */
-pygc_object *str_name_lookup(pygc_heap *h, const char *s, size_t len, uint64_t *hash) {
+pygc_object *pygc__str_name_lookup(pygc_heap *h, const char *s, size_t len, uint64_t *hash) {
   struct name_cache *c = &h->names[((uintptr_t)s >> 3 ^ len) & 63];
   if (c->str && c->ptr == s && c->len == len && memcmp(((str_obj *)c->str)->data, s, len) == 0) {
     *hash = ((str_obj *)c->str)->hash;
     return c->str;
   }
-  *hash = str_hash_bytes(h, s, len);
-  pygc_object *o = len <= PYGC_INTERN_MAX ? str_intern_find(h, s, len, *hash) : NULL;
+  *hash = pygc__str_hash_bytes(h, s, len);
+  pygc_object *o = len <= PYGC_INTERN_MAX ? pygc__str_intern_find(h, s, len, *hash) : NULL;
   if (o) {
     c->ptr = s;
     c->len = len;
@@ -91,7 +91,7 @@ const pygc_type pygc_str_type = {
 
 static size_t intern_slot(const pygc_heap *h, uint64_t hash) { return (size_t)hash & (h->intern_cap - 1); }
 
-pygc_object *str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t hash) {
+pygc_object *pygc__str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t hash) {
   if (h->intern_cap == 0) return NULL;
   for (size_t i = intern_slot(h, hash);; i = (i + 1) & (h->intern_cap - 1)) {
     str_obj *e = (str_obj *)h->intern[i];
@@ -102,7 +102,7 @@ pygc_object *str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t h
 
 static int intern_grow(pygc_heap *h) {
   size_t ncap = h->intern_cap ? h->intern_cap * 2 : 64;
-  pygc_object **n = heap_alloc(h, ncap * sizeof *n);
+  pygc_object **n = pygc__heap_alloc(h, ncap * sizeof *n);
   if (n == NULL) return PYGC_ENOMEM;
   memset(n, 0, ncap * sizeof *n);
   for (size_t i = 0; i < h->intern_cap; i++) {
@@ -112,7 +112,7 @@ static int intern_grow(pygc_heap *h) {
     while (n[j]) j = (j + 1) & (ncap - 1);
     n[j] = &e->h;
   }
-  heap_free_mem(h, h->intern, h->intern_cap * sizeof *n);
+  pygc__heap_free_mem(h, h->intern, h->intern_cap * sizeof *n);
   h->intern = n;
   h->intern_cap = ncap;
   return PYGC_OK;
@@ -128,7 +128,7 @@ static int intern_add(pygc_heap *h, pygc_object *o) {
   return PYGC_OK;
 }
 
-void str_intern_remove(pygc_heap *h, pygc_object *o) {
+void pygc__str_intern_remove(pygc_heap *h, pygc_object *o) {
   size_t mask = h->intern_cap - 1;
   size_t i = intern_slot(h, ((str_obj *)o)->hash);
   while (h->intern[i] != o) i = (i + 1) & mask;
@@ -152,24 +152,24 @@ void str_intern_remove(pygc_heap *h, pygc_object *o) {
   }
 }
 
-void str_intern_free(pygc_heap *h) {
-  heap_free_mem(h, h->intern, h->intern_cap * sizeof *h->intern);
+void pygc__str_intern_free(pygc_heap *h) {
+  pygc__heap_free_mem(h, h->intern, h->intern_cap * sizeof *h->intern);
   h->intern = NULL;
   h->intern_cap = h->intern_used = 0;
 }
 
 pygc_object *pygc_str_new(pygc_heap *h, const char *s, size_t len) {
   if (len > ((size_t)-1) / 2) return NULL;
-  uint64_t hash = str_hash_bytes(h, s, len);
+  uint64_t hash = pygc__str_hash_bytes(h, s, len);
   int intern = len <= PYGC_INTERN_MAX;
   if (intern) {
-    pygc_object *found = str_intern_find(h, s, len, hash);
+    pygc_object *found = pygc__str_intern_find(h, s, len, hash);
     if (found) {
       pygc_incref(found);
       return found;
     }
   }
-  str_obj *o = (str_obj *)heap_new_object(h, &pygc_str_type, offsetof(str_obj, data) + len + 1);
+  str_obj *o = (str_obj *)pygc__heap_new_object(h, &pygc_str_type, offsetof(str_obj, data) + len + 1);
   if (o == NULL) return NULL;
   o->len = len;
   o->hash = hash;
