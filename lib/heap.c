@@ -200,7 +200,6 @@ pygc_heap *pygc_heap_new(pygc_alloc_fn alloc, void *ud, uint64_t seed) {
   gclist_init(&h->permanent);
   gclist_init(&h->untracked);
   gclist_init(&h->visited);
-  gclist_init(&h->dying);
   h->enabled = 1;
   h->use_pools = PYGC_POOLS_DEFAULT;
   h->bytes = sizeof *h;
@@ -424,13 +423,11 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
     t->finalize(h, o);
     if (o->refcnt == REFCNT_MAX || --o->refcnt != 0) return;
   }
-  /* from here on the object is dying: off the generation lists, on the
-   * dying list until its block is freed */
-  if (o->gc_next)
-    gclist_move(o, &h->dying);
-  else
-    gclist_append(o, &h->dying);
+  /* from here on the object is dying: on no list, counted in h->dying
+   * until its block is freed */
+  if (o->gc_next) gclist_remove(o);
   o->flags &= ~F_LIST_STATE;
+  h->dying++;
   if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
   if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
   if (t->dealloc)
@@ -439,7 +436,7 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
     t->clear(h, o);
   if (t->free) t->free(h, o);
   if ((o->flags & F_GC) && h->gen[0].count > 0) h->gen[0].count--;
-  gclist_remove(o);
+  h->dying--;
   h->nobjects--;
   pygc__heap_free_object(h, o);
 }

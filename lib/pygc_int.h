@@ -6,7 +6,8 @@
  * one doubly linked list -- the untracked list, one of the three
  * generations, the permanent generation, or one of the collector's
  * temporary lists during a collection -- except while it waits on the
- * trashcan stack (refcount 0, unlinked).  Tracked <=> on a generation list.
+ * trashcan stack (refcount 0, unlinked) or is being deallocated (refcount
+ * 0, on no list, counted in h->dying).  Tracked <=> on a generation list.
  */
 #ifndef PYGC_INT_H
 #define PYGC_INT_H
@@ -138,9 +139,9 @@ struct pygc_heap {
   int trash_depth;
   pygc_object *trash; /* singly linked through gc_next */
   /* objects being deallocated now (refcount 0, one per dealloc_one frame
-   * on the C stack): on a list of their own so that the verifier, called
-   * from a finalizer in the middle of a release, still finds every object */
-  gc_head dying;
+   * on the C stack, on no list): counted so that the verifier, called from
+   * a finalizer in the middle of a release, still accounts for every object */
+  size_t dying;
 
   /* accounting */
   size_t nobjects;
