@@ -339,11 +339,17 @@ void pygc_untrack(pygc_heap *h, pygc_object *o) {
 int pygc_is_tracked(const pygc_object *o) { return (o->flags & F_TRACKED) != 0; }
 int pygc_is_finalized(const pygc_object *o) { return (o->flags & F_FINALIZED) != 0; }
 void pygc_watch(pygc_object *o) { o->flags |= F_WATCHED; }
-size_t pygc_sizeof(const pygc_object *o) { return o->type->size(o); }
+size_t pygc_sizeof(const pygc_object *o) { return o ? o->type->size(o) : 0; }
 size_t pygc_refcount(const pygc_object *o) { return o->refcnt; }
 
 int pygc_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  return o->type->traverse ? o->type->traverse(o, visit, arg) : 0;
+  if (o == NULL || visit == NULL || o->type->traverse == NULL) return 0;
+  /* host types through the checked edge walk; built-ins directly */
+  if (o->type == &pygc_list_type || o->type == &pygc_dict_type || o->type == &pygc_tuple_type ||
+      o->type == &pygc_instance_type || o->type == &pygc_class_type)
+    return o->type->traverse(o, visit, arg);
+  traverse_adapt a = {visit, arg};
+  return pygc__host_visit(o, traverse_adapt_fn, &a);
 }
 
 /* ---- host types' edges: their traverse, checked ------------------------- */

@@ -298,6 +298,7 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
 
 /* get_referents: the REFERENTS edges, handed to a pygc_visit_fn */
 int pygc_referents(pygc_object *o, pygc_visit_fn visit, void *arg) {
+  if (o == NULL || visit == NULL) return 0;
   traverse_adapt a = {visit, arg};
   return obj_visit(o, REFERENTS, traverse_adapt_fn, &a);
 }

@@ -130,7 +130,11 @@ struct pygc_type {
   /* Visit every slot holding an object the object owns a reference to
    * (tp_traverse).  Must visit each owned reference exactly once: a missed
    * reference leaks cycles, an extra one frees live objects.  Must not
-   * allocate, free, or call back into the heap. */
+   * allocate, free, or call back into the heap.  This one function is what
+   * every walk sees of the type: the collector, get_referents,
+   * get_referrers, the verifier and pygc_edges.  A visited slot that holds
+   * no object is skipped; in PYGC_DEBUG builds it, and a slot visited
+   * twice, stop the program with a message naming the type. */
   int (*traverse)(pygc_object *self, pygc_visit_fn visit, void *arg);
   /* Drop the references that can form cycles, leaving a valid object
    * (tp_clear).  The collector calls it on cyclic garbage.  Detach first,
@@ -243,14 +247,21 @@ PYGC_API size_t pygc_heap_bytes(const pygc_heap *h);
 /* Check every invariant of the heap: list links, flags, counts, byte
  * accounting, table structure, and that no object is referenced more often
  * than its refcount says.  Returns 0 when sound, else non-zero with a
- * description in msg (msg may be NULL).  Returns 0 during a collection. */
+ * description in msg (msg may be NULL).  Returns 0 during a collection.
+ * Called in the middle of a refcount chain release (from a finalizer or a
+ * hook), it stays exact: objects the trashcan deferred and the ones being
+ * deallocated are accounted for, and none of them may be referenced.
+ * In PYGC_DEBUG builds it also stops (and names the type) when a host
+ * type's size() answers inconsistently. */
 PYGC_API int pygc_heap_verify(pygc_heap *h, char *msg, size_t msgsize);
 /* How many references to o the host holds (its roots). */
 typedef size_t (*pygc_external_fn)(pygc_object *o, void *ud);
 /* The same checks, plus an exact balance: every object's refcount must
  * equal the references from the heap plus external(o) (external NULL: the
  * host holds none).  This is what catches a traverse that misses a
- * reference, or a reference the host leaked. */
+ * reference, or a reference the host leaked.  During a chain release the
+ * balance cannot be exact (the objects being cleared hold references
+ * nobody can see) and only the checks of pygc_heap_verify are made. */
 PYGC_API int pygc_heap_verify_refs(pygc_heap *h, pygc_external_fn external, void *ud, char *msg, size_t msgsize);
 
 /* ==== reference counting ===================================================== */
