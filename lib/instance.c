@@ -86,14 +86,16 @@ static void instance_finalize(pygc_heap *h, pygc_object *o) {
   if (h->hooks.finalize) h->hooks.finalize(h->hooks.ud, h, o);
 }
 
+/* in->cls is a class or NULL (pygc_instance_new checked it): read its
+ * flags directly, this runs at every instance's deallocation */
 static int instance_has_finalizer(const pygc_object *o) {
   const instance_obj *in = (const instance_obj *)o;
-  return in->cls && (pygc_class_flags(in->cls) & PYGC_CLASS_FINALIZER);
+  return in->cls && (((const class_obj *)in->cls)->flags & PYGC_CLASS_FINALIZER);
 }
 
 static int instance_is_legacy(const pygc_object *o) {
   const instance_obj *in = (const instance_obj *)o;
-  return in->cls && (pygc_class_flags(in->cls) & PYGC_CLASS_LEGACY);
+  return in->cls && (((const class_obj *)in->cls)->flags & PYGC_CLASS_LEGACY);
 }
 
 const pygc_type pygc_instance_type = {
