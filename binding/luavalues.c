@@ -75,8 +75,12 @@ LREF_REPR(repr_userdata, "userdata")
 LREF_REPR(repr_light, "light userdata")
 
 #define LREF_TYPE(var, tname, reprfn)                                                                              \
-  const pygc_type var = {tname,  PYGC_TYPE_GC, lref_traverse, NULL, lref_dealloc, NULL, NULL, lref_size,           \
-                         NULL,   NULL,         reprfn};
+  const pygc_type var = {.name = tname,                                                                            \
+                         .flags = PYGC_TYPE_GC,                                                                    \
+                         .traverse = lref_traverse,                                                                \
+                         .dealloc = lref_dealloc,                                                                  \
+                         .size = lref_size,                                                                        \
+                         .repr = reprfn};
 LREF_TYPE(lpygc_lref_table, "Lua table", repr_table)
 LREF_TYPE(lpygc_lref_function, "Lua function", repr_function)
 LREF_TYPE(lpygc_lref_thread, "Lua coroutine", repr_thread)
