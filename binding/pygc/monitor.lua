@@ -184,6 +184,9 @@ end
 
 function M.is_running() return R ~= nil and R.running end
 
+-- For the specs: how many slots the ring's columns hold.
+function M._ring_slots() return R and #R.c_time or 0 end
+
 -- ---- figures ----------------------------------------------------------------------
 
 local KIND = {
@@ -476,7 +479,7 @@ local function heap_chart(events, field, label, fmt, color)
   local pw, ph = W - L - Rm, H - T - B
   local parts = {}
   local function add(s) parts[#parts + 1] = s end
-  add(('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">')
+  add(('<svg width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">')
     :format(W, H, W, H, esc(label)))
   if #events == 0 then
     add(('<text x="%d" y="%d" fill="#7b8794">no collection recorded yet</text></svg>'):format(L, T + ph / 2))
@@ -554,7 +557,7 @@ local function pause_chart(bins)
   local W, H, L, T, B = 1110, 190, 50, 10, 34
   local parts = {}
   local function add(s) parts[#parts + 1] = s end
-  add(('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="pause durations">')
+  add(('<svg width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="pause durations">')
     :format(W, H, W, H))
   if #bins == 0 then
     add(('<text x="%d" y="%d" fill="#7b8794">no collection recorded yet</text></svg>'):format(L, H / 2))
@@ -599,7 +602,7 @@ local function sparkline(series, color)
     local x = #series > 1 and 2 + (k - 1) / (#series - 1) * (W - 4) or W / 2
     pts[#pts + 1] = ("%.1f,%.1f"):format(x, H - 3 - (v - vmin) / (vmax - vmin) * (H - 6))
   end
-  return ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d"><polyline points="%s" fill="none" stroke="%s" stroke-width="2"/></svg>')
+  return ('<svg width="%d" height="%d" viewBox="0 0 %d %d"><polyline points="%s" fill="none" stroke="%s" stroke-width="2"/></svg>')
     :format(W, H, W, H, table.concat(pts, " "), color)
 end
 
