@@ -218,25 +218,30 @@ local function samples_of(rec)
   return out
 end
 
--- Durations in bins that double (1 µs, 2 µs, 4 µs, ...), counts per
--- generation (index g + 1).
+-- Durations in bins with round edges (0, 1, 2, 5, 10, 20, 50 µs, ...),
+-- counts per generation (index g + 1).
+local function bin_edge(k) -- k >= 1: the lower edge of bin k, in seconds
+  local m = ({ 1, 2, 5 })[(k - 1) % 3 + 1]
+  return m * 10.0 ^ ((k - 1) // 3) / 1e6
+end
+
 local function histogram(events)
   local bins, lo_k, hi_k = {}, math.huge, -math.huge
-  for _, e in ipairs(events) do
-    local us = e.duration * 1e6
-    local k = us < 1 and 0 or math.floor(math.log(us, 2))
-    e._bin = k
+  local where = {}
+  for i, e in ipairs(events) do
+    local k = 0
+    while e.duration >= bin_edge(k + 1) do k = k + 1 end
+    where[i] = k
     if k < lo_k then lo_k = k end
     if k > hi_k then hi_k = k end
   end
   if lo_k == math.huge then return bins end
   for k = lo_k, hi_k do
-    bins[#bins + 1] = { lo = k == 0 and 0 or 2.0 ^ k / 1e6, hi = 2.0 ^ (k + 1) / 1e6, counts = { 0, 0, 0 } }
+    bins[#bins + 1] = { lo = k == 0 and 0 or bin_edge(k), hi = bin_edge(k + 1), counts = { 0, 0, 0 } }
   end
-  for _, e in ipairs(events) do
-    local b = bins[e._bin - lo_k + 1]
+  for i, e in ipairs(events) do
+    local b = bins[where[i] - lo_k + 1]
     b.counts[e.generation + 1] = b.counts[e.generation + 1] + 1
-    e._bin = nil
   end
   return bins
 end
@@ -468,6 +473,7 @@ code,.mono{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.
 .arrow{color:#7b8794;padding:0 6px;font-size:15px}
 .note{color:#616e7c;font-size:12.5px;margin-top:6px}
 .muted{color:#7b8794}
+.finding{margin:10px 0 0;padding:8px 12px;background:#fff4e5;border-radius:6px;border:1px solid #f7c97e}
 dl.settings{display:grid;grid-template-columns:max-content 1fr;gap:3px 18px;margin:0}
 dl.settings dt{color:#52606d}dl.settings dd{margin:0}
 svg text{font-family:system-ui,"DejaVu Sans",sans-serif}
@@ -495,14 +501,19 @@ local function heap_chart(events, field, label, fmt, color)
   local vmax = 0
   for _, e in ipairs(events) do if e[field] > vmax then vmax = e[field] end end
   if vmax == 0 then vmax = 1 end
-  -- a round top for the axis
-  local mag = 10 ^ math.floor(math.log(vmax, 10))
-  local top = math.ceil(vmax / mag) * mag
-  if top / mag > 5 then top = math.ceil(vmax / (2 * mag)) * 2 * mag end
+  -- a round top for the axis, in the unit the labels use (kB and MB are 1024-based)
+  local unit = 1
+  if fmt == fmt_bytes then unit = vmax >= 1048576 and 1048576 or vmax >= 1024 and 1024 or 1 end
+  local u = vmax / unit
+  local mag = 10 ^ math.floor(math.log(u, 10))
+  local top, steps
+  for _, m in ipairs({ { 1, 5 }, { 2, 4 }, { 2.5, 5 }, { 4, 4 }, { 5, 5 }, { 8, 4 }, { 10, 5 } }) do
+    if m[1] * mag >= u then top, steps = m[1] * mag * unit, m[2]; break end
+  end
   local function yof(v) return T + ph - v / top * ph end
   -- grid and y labels
-  for k = 0, 4 do
-    local v = top * k / 4
+  for k = 0, steps do
+    local v = top * k / steps
     local y = yof(v)
     add(('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e4e7eb"/>'):format(L, L + pw, y, y))
     add(('<text x="%d" y="%.1f" text-anchor="end" font-size="11" fill="#616e7c">%s</text>'):format(L - 6, y + 4, esc(fmt(v))))
@@ -584,8 +595,8 @@ local function pause_chart(bins)
           :format(cx + (g - 2.5) * barw, T + ph - h, barw - 1, h, GEN_COLOR[g - 1], g - 1, fmt_dur(b.lo), fmt_dur(b.hi), c))
       end
     end
-    add(('<text x="%.1f" y="%d" text-anchor="middle" font-size="11" fill="#616e7c">&lt;%s</text>')
-      :format(cx, H - 14, esc(fmt_dur(b.hi))))
+    add(('<text x="%.1f" y="%d" text-anchor="middle" font-size="11" fill="#616e7c">%s–%s</text>')
+      :format(cx, H - 14, esc(b.lo == 0 and "0" or fmt_dur(b.lo)), esc(fmt_dur(b.hi))))
   end
   add(('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="#9aa5b1"/>'):format(L, L + pw, T + ph, T + ph))
   add("</svg>")
@@ -594,9 +605,8 @@ end
 
 local function sparkline(series, color)
   local W, H = 160, 26
-  local vmax, vmin = -math.huge, math.huge
-  for _, v in ipairs(series) do vmax = math.max(vmax, v); vmin = math.min(vmin, v) end
-  if vmax == vmin then vmax = vmin + 1 end
+  local vmax, vmin = 1, 0 -- from zero, so that a dip reads as small as it is
+  for _, v in ipairs(series) do vmax = math.max(vmax, v) end
   local pts = {}
   for k, v in ipairs(series) do
     local x = #series > 1 and 2 + (k - 1) / (#series - 1) * (W - 4) or W / 2
@@ -662,7 +672,14 @@ local function render(s)
   add(('<div class="kpi"><b>%s</b><span>total pause (longest %s); %s freed, %s uncollectable</span></div>')
     :format(fmt_dur(pause), fmt_dur(math.max(s.totals[1].longest, s.totals[2].longest, s.totals[3].longest)),
       fmt_count(freed), fmt_count(unc)))
-  add("</div></section>")
+  add("</div>")
+  local c1 = s.chains[1]
+  if g1 and c1 then
+    add(('<p class="finding"><b>Most growth:</b> <code>%s</code> %s objects (%s) since monitor.start()%s</p>')
+      :format(esc(g1.type), fmt_delta(g1.delta), fmt_delta(g1.bytes_delta, fmt_bytes),
+        c1.chain and (", held from Lua by <code>" .. esc(c1.chain:match("^(.-) %->") or c1.chain) .. "</code>") or ""))
+  end
+  add("</section>")
 
   -- timeline
   add('<section id="timeline"><h2>Heap over time<small>after each collection; marks below the axis are the collections, one row per generation</small></h2>')
@@ -710,7 +727,7 @@ local function render(s)
   add("</section>")
 
   -- pauses
-  add('<section id="pauses"><h2>Pauses<small>collection durations by generation (bins double in width)</small></h2>')
+  add('<section id="pauses"><h2>Pauses<small>collection durations by generation (bins with round edges: 1, 2, 5, 10 µs, ...)</small></h2>')
   add('<div class="legend">')
   for g = 0, 2 do add(('<span><i style="background:%s"></i>gen %d</span>'):format(GEN_COLOR[g], g)) end
   add("</div>")
