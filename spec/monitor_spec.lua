@@ -77,7 +77,7 @@ describe("pygc.monitor", function()
 
   it("stores the heap's objects and bytes after each collection, and its duration", function()
     local seen = {}
-    monitor.start()
+    monitor.start{ read_budget = 1 }
     gc.callbacks[#gc.callbacks + 1] = function(phase, info)
       if phase == "stop" then
         local h = gc.heap_info()
@@ -98,6 +98,30 @@ describe("pygc.monitor", function()
       assert.are.equal(gc.get_mode(), e.mode)
       if e.mode == "generational" then assert.are.equal("gen" .. e.generation, e.kind) end
     end
+    S.verify()
+  end)
+
+  it("paces its heap reads to read_budget of the run; events between carry no objects or bytes", function()
+    -- a clock that advances 1 per call: a read costs 1 tick, so with a budget
+    -- of 0.1 the next read waits 9 more (each event calls the clock once):
+    -- one read per 9 events, 1 tick of reading in 10
+    local ticks = 0
+    monitor.start{ read_budget = 0.1, clock = function() ticks = ticks + 1; return ticks end }
+    for _ = 1, 100 do gc.collect(0) end
+    local s = monitor.summary{ collect = false }
+    assert.are.equal(100, #s.events)
+    local read = {}
+    for _, e in ipairs(s.events) do
+      assert.are.equal(e.objects == nil, e.bytes == nil)
+      if e.bytes then read[#read + 1] = e.seq end
+    end
+    assert.are.equal(#read, s.reads)
+    assert.are.equal(1, read[1])
+    for k = 2, #read do assert.are.equal(9, read[k] - read[k - 1]) end
+    monitor.stop()
+    monitor.start{ read_budget = 1, clock = function() ticks = ticks + 1; return ticks end }
+    for _ = 1, 10 do gc.collect(0) end
+    assert.are.equal(10, monitor.summary{ collect = false }.reads)
     S.verify()
   end)
 
@@ -302,6 +326,8 @@ describe("pygc.monitor", function()
       errmsg(monitor.start, { sample = 1.5 }))
     assert.are.equal("bad argument #1 to 'start' (field 'clock' must be a function, got number)",
       errmsg(monitor.start, { clock = 1 }))
+    assert.are.equal("bad argument #1 to 'start' (field 'read_budget' must be a number in (0, 1], got 0)",
+      errmsg(monitor.start, { read_budget = 0 }))
     assert.is_false(monitor.is_running())
     monitor.start()
     assert.are.equal("bad argument #1 to 'report' (string expected, got number)", errmsg(monitor.report, 42))

@@ -7,11 +7,14 @@
 --   monitor.report("build/heap.html")   -- or monitor.summary() for the figures
 --   monitor.stop()
 --
--- What it costs: one "stop" callback per collection that writes nine
--- numbers into preallocated ring columns (no table per event) and reads
--- gc.heap_info(), which walks the generation lists (O(tracked objects)).
--- Per-type sampling (opts.sample) walks gc.get_objects() and is off by
--- default.  The monitor keeps no handle to any pygc object, so it never keeps
+-- What it costs: one "stop" callback per collection that writes a few
+-- numbers into the ring's columns (no table per event) and reads the heap's
+-- objects and bytes with gc.heap_info().  heap_info walks the generation
+-- lists (O(tracked objects)), so the reads are paced: one is skipped while
+-- the time spent in them would exceed opts.read_budget (2%) of the run, and
+-- those events carry no objects/bytes.  On a small heap every collection is
+-- read; beside a million old objects, about one in a hundred.  Per-type
+-- sampling (opts.sample) walks gc.get_objects() and is off by default.  The monitor keeps no handle to any pygc object, so it never keeps
 -- one alive and never shows up in a why_alive chain.
 local gc = require "pygc"
 local util = require "pygc.util"
@@ -101,13 +104,19 @@ end
 
 -- Start recording.  opts: capacity (events kept, default 4096), sample
 -- (per-type counts every N collections; 0, the default, is off),
--- sample_capacity (samples kept, default 256), clock (a function giving
--- seconds, default os.clock).  Starting while running is an error.
+-- sample_capacity (samples kept, default 256), read_budget (the share of
+-- the run that reading the heap's counters may take, default 0.02; 1 reads
+-- after every collection), clock (a function giving seconds, default
+-- os.clock).  Starting while running is an error.
 function M.start(opts)
   opts = check_opts(1, "start", opts)
   local capacity = opt_integer(1, "start", opts, "capacity", 4096, 1)
   local sample = opt_integer(1, "start", opts, "sample", 0, 0)
   local sample_capacity = opt_integer(1, "start", opts, "sample_capacity", 256, 1)
+  local read_budget = opt_number(1, "start", opts, "read_budget", 0.02, 0)
+  if read_budget <= 0 or read_budget > 1 then
+    argerror(1, "start", ("field 'read_budget' must be a number in (0, 1], got %s"):format(tostring(read_budget)))
+  end
   local clock = opts.clock
   if clock ~= nil and type(clock) ~= "function" then
     argerror(1, "start", "field 'clock' must be a function, got " .. typename(clock))
@@ -118,6 +127,7 @@ function M.start(opts)
 
   local rec = {
     running = true, capacity = capacity, sample = sample, sample_capacity = sample_capacity, clock = clock,
+    read_budget = read_budget, reads = 0,
     recorded = 0, nsamples = 0, samples = {}, started_at = os.time(), t0 = clock(),
     -- the ring's columns
     c_time = {}, c_gen = {}, c_mode = {}, c_dur = {}, c_coll = {}, c_unc = {}, c_cand = {}, c_obj = {}, c_bytes = {},
@@ -134,6 +144,10 @@ function M.start(opts)
   local c_coll, c_unc, c_cand, c_obj, c_bytes = rec.c_coll, rec.c_unc, rec.c_cand, rec.c_obj, rec.c_bytes
   local totals, heap_info, get_mode, t0 = rec.totals, gc.heap_info, gc.get_mode, rec.t0
   local busy = false
+  -- after a read that took c seconds, the next one waits c * spacing: reads
+  -- then take at most read_budget of the time
+  local spacing = (1 - read_budget) / read_budget
+  local next_read = -math.huge
   rec.callback = function(phase, info)
     if phase ~= "stop" or busy then return end
     busy = true
@@ -141,16 +155,25 @@ function M.start(opts)
     rec.recorded = seq
     local i = (seq - 1) % capacity + 1
     local g, d = info.generation, info.duration
-    local h = heap_info()
-    c_time[i] = clock() - t0
+    local t = clock()
+    c_time[i] = t - t0
+    if t >= next_read then
+      local h = heap_info()
+      local t2 = clock()
+      next_read = t2 + (t2 - t) * spacing
+      c_obj[i] = h.objects
+      c_bytes[i] = h.bytes
+      rec.reads = rec.reads + 1
+    else
+      c_obj[i] = false
+      c_bytes[i] = false
+    end
     c_gen[i] = g
     c_mode[i] = get_mode() == "incremental" and MODE_INC or MODE_GEN
     c_dur[i] = d
     c_coll[i] = info.collected
     c_unc[i] = info.uncollectable
     c_cand[i] = info.candidates
-    c_obj[i] = h.objects
-    c_bytes[i] = h.bytes
     local tot = totals[g + 1]
     tot.collections = tot.collections + 1
     tot.collected = tot.collected + info.collected
@@ -205,7 +228,7 @@ local function events_of(rec)
       mode = rec.c_mode[i] == MODE_INC and "incremental" or "generational",
       kind = KIND[rec.c_mode[i]][rec.c_gen[i]],
       duration = rec.c_dur[i], collected = rec.c_coll[i], uncollectable = rec.c_unc[i],
-      candidates = rec.c_cand[i], objects = rec.c_obj[i], bytes = rec.c_bytes[i],
+      candidates = rec.c_cand[i], objects = rec.c_obj[i] or nil, bytes = rec.c_bytes[i] or nil,
     }
   end
   return out
@@ -371,6 +394,8 @@ local function summary(fname, n, opts)
     end
   end
 
+  local nreads = 0
+  for _, e in ipairs(events) do if e.bytes then nreads = nreads + 1 end end
   local hi = gc.heap_info()
   local totals = {}
   for g = 1, 3 do
@@ -382,6 +407,7 @@ local function summary(fname, n, opts)
     title = title, running = rec.running, capacity = rec.capacity, sample = rec.sample,
     started_at = rec.started_at, elapsed = (rec.running and rec.clock() - rec.t0) or rec.t_stop,
     recorded = rec.recorded, dropped = rec.recorded - #events, events = events, totals = totals,
+    read_budget = rec.read_budget, reads = nreads,
     heap = { start = rec.heap_start, now = { objects = hi.objects, tracked = hi.tracked, bytes = hi.bytes,
       peak_bytes = hi.peak_bytes } },
     samples = samples, growth = growth, chains = chains,
@@ -480,23 +506,26 @@ svg text{font-family:system-ui,"DejaVu Sans",sans-serif}
 ]]
 
 -- A line chart of one series over time with the collections marked below.
-local function heap_chart(events, field, label, fmt, color)
+local function heap_chart(all, field, label, fmt, color)
   local W, H, L, Rm, T, B = 1110, 200, 70, 12, 12, 52
   local pw, ph = W - L - Rm, H - T - B
   local parts = {}
   local function add(s) parts[#parts + 1] = s end
   add(('<svg width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">')
     :format(W, H, W, H, esc(label)))
+  -- x from every event (all are marked below); the line from those with a reading
+  local xs, events = {}, {}
+  local t0, t1 = all[1] and all[1].time, all[#all] and all[#all].time
+  local use_index = not (#all > 0 and t1 > t0)
+  for k, e in ipairs(all) do
+    local f
+    if use_index then f = #all > 1 and (k - 1) / (#all - 1) or 0.5 else f = (e.time - t0) / (t1 - t0) end
+    xs[k] = math.floor(L + f * pw + 0.5)
+    if e[field] then events[#events + 1] = e; e._x = xs[k] end
+  end
   if #events == 0 then
     add(('<text x="%d" y="%d" fill="#7b8794">no collection recorded yet</text></svg>'):format(L, T + ph / 2))
     return table.concat(parts)
-  end
-  local t0, t1 = events[1].time, events[#events].time
-  local use_index = not (t1 > t0)
-  local function xof(k, e)
-    local f
-    if use_index then f = #events > 1 and (k - 1) / (#events - 1) or 0.5 else f = (e.time - t0) / (t1 - t0) end
-    return L + f * pw
   end
   local vmax = 0
   for _, e in ipairs(events) do if e[field] > vmax then vmax = e[field] end end
@@ -520,8 +549,9 @@ local function heap_chart(events, field, label, fmt, color)
   end
   -- the series, one point per pixel column at most (its highest value)
   local cols, order = {}, {}
-  for k, e in ipairs(events) do
-    local x = math.floor(xof(k, e) + 0.5)
+  for _, e in ipairs(events) do
+    local x = e._x
+    e._x = nil
     local c = cols[x]
     if not c then cols[x] = e[field]; order[#order + 1] = x
     elseif e[field] > c then cols[x] = e[field] end
@@ -535,8 +565,8 @@ local function heap_chart(events, field, label, fmt, color)
     :format(table.concat(pts, " "), color))
   -- collection marks: a strip below the axis, one row per generation
   local seen = {}
-  for k, e in ipairs(events) do
-    local x = math.floor(xof(k, e) + 0.5)
+  for k, e in ipairs(all) do
+    local x = xs[k]
     local key = x * 4 + e.generation
     if not seen[key] then
       seen[key] = true
@@ -548,13 +578,13 @@ local function heap_chart(events, field, label, fmt, color)
   end
   for g = 0, 2 do
     add(('<text x="%d" y="%d" text-anchor="end" font-size="10" fill="#7b8794">%s</text>')
-      :format(L - 6, base + 12 + g * 10, esc(KIND[events[#events].mode == "incremental" and MODE_INC or MODE_GEN][g])))
+      :format(L - 6, base + 12 + g * 10, esc(KIND[all[#all].mode == "incremental" and MODE_INC or MODE_GEN][g])))
   end
   -- x labels
   for k = 0, 5 do
     local x = L + pw * k / 5
     local v
-    if use_index then v = "#" .. math.floor(events[1].seq + (events[#events].seq - events[1].seq) * k / 5)
+    if use_index then v = "#" .. math.floor(all[1].seq + (all[#all].seq - all[1].seq) * k / 5)
     else v = fmt_dur(t0 + (t1 - t0) * k / 5) end
     add(('<text x="%.1f" y="%d" text-anchor="%s" font-size="11" fill="#616e7c">%s</text>'):format(x, H - 4,
       k == 0 and "start" or k == 5 and "end" or "middle", esc(v)))
@@ -688,6 +718,10 @@ local function render(s)
   add("</div>")
   add(heap_chart(s.events, "bytes", "heap bytes over time", fmt_bytes, "#2563eb"))
   add(heap_chart(s.events, "objects", "live objects over time", fmt_count, "#0f9d8a"))
+  if s.reads < #s.events then
+    add(('<p class="note">The heap was read after %s of these %s collections: reading walks the heap, so reads are paced to take at most %g%% of the run (read_budget).</p>')
+      :format(fmt_count(s.reads), fmt_count(#s.events), s.read_budget * 100))
+  end
   if s.dropped > 0 then
     add(('<p class="note">The ring kept the last %s collections; %s earlier ones are counted in the totals only.</p>')
       :format(fmt_count(#s.events), fmt_count(s.dropped)))
@@ -737,7 +771,7 @@ local function render(s)
     for _, e in ipairs(s.pauses.longest) do
       add(('<tr><td class="n">%d</td><td class="n">%s</td><td>%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s</td></tr>')
         :format(e.seq, fmt_dur(e.time), esc(e.kind), fmt_dur(e.duration), fmt_count(e.candidates),
-          fmt_count(e.collected), fmt_count(e.uncollectable), fmt_bytes(e.bytes)))
+          fmt_count(e.collected), fmt_count(e.uncollectable), e.bytes and fmt_bytes(e.bytes) or "—"))
     end
     add("</table>")
   end
