@@ -1,7 +1,9 @@
 -- pygc.monitor's cost on W3 (3-object ring churn through Lua, automatic
 -- collection), with and without the monitor, in one process: configs
 -- interleaved, each repetition a fresh pass of N iterations, medians.
---   lua5.4 bench/monitor_overhead.lua [N=300000] [reps=7] [list|inst] [old=0]
+--   lua5.4 bench/monitor_overhead.lua [N=20000] [reps=61] [list|inst] [old=0]
+-- (many short passes: on a shared machine the median of short interleaved
+-- passes is steadier than a few long ones)
 -- old > 0 runs W4's shape instead: the churn beside `old` long-lived objects.
 package.cpath = "./?.so;./build/?.so;" .. package.cpath
 package.path = "./binding/?.lua;" .. package.path
@@ -9,8 +11,8 @@ local ok, hr = pcall(require, "hrclock")
 local now = ok and hr.now_ns or function() return os.clock() * 1e9 end
 local gc = require "pygc"
 local monitor = require "pygc.monitor"
-local N = tonumber(arg[1]) or 300000
-local REPS = tonumber(arg[2]) or 7
+local N = tonumber(arg[1]) or 20000
+local REPS = tonumber(arg[2]) or 61
 local KIND = arg[3] or "list"
 local OLD = tonumber(arg[4]) or 0
 local new_list, None = gc.new_list, gc.None
@@ -70,6 +72,20 @@ local function median(t)
   local n = #t
   return n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2
 end
+-- the monitor's own cost per collection: empty generation-0 collections
+-- with and without it, interleaved
+local per = { [false] = {}, [true] = {} }
+for _ = 1, REPS do
+  for _, on in ipairs({ false, true }) do
+    if on then monitor.start() end
+    local t0 = now()
+    for _ = 1, 20000 do gc.collect(0) end
+    per[on][#per[on] + 1] = (now() - t0) / 20000
+    if on then monitor.stop() end
+  end
+end
+local collections = 0
+monitor.start(); churn(); collections = monitor.summary{ collect = false }.recorded; monitor.stop()
 local base = median(times["no monitor"])
 print(("W%d %s, N=%d, %d reps interleaved%s (ns/iter: median [min..max])"):format(OLD > 0 and 4 or 3, KIND, N, REPS,
   OLD > 0 and (", beside %d old objects"):format(OLD) or ""))
@@ -78,3 +94,7 @@ for _, c in ipairs(configs) do
   local m = median(t)
   print(("  %-24s %8.1f [%.1f..%.1f]  ratio %.3f"):format(c[1], m, t[1], t[#t], m / base))
 end
+local cost = median(per[true]) - median(per[false])
+print(("  the monitor's cost per collection: %.2f us (empty gen-0 collections: %.2f us without, %.2f us with);"
+  .. " %d collections per pass of W3, so %.2f%% of its no-monitor time"):format(cost / 1000, median(per[false]) / 1000,
+  median(per[true]) / 1000, collections, 100 * cost * collections / (base * N)))

@@ -118,6 +118,14 @@ describe("pygc.monitor", function()
     assert.are.equal(#read, s.reads)
     assert.are.equal(1, read[1])
     for k = 2, #read do assert.are.equal(9, read[k] - read[k - 1]) end
+    -- full collections are always read
+    ticks = ticks + 1000
+    gc.collect(0); gc.collect(2); gc.collect(2); gc.collect(0)
+    local ev = monitor.summary{ collect = false }.events
+    assert.is_number(ev[#ev - 3].bytes)
+    assert.is_number(ev[#ev - 2].bytes)
+    assert.is_number(ev[#ev - 1].bytes)
+    assert.is_nil(ev[#ev].bytes)
     monitor.stop()
     monitor.start{ read_budget = 1, clock = function() ticks = ticks + 1; return ticks end }
     for _ = 1, 10 do gc.collect(0) end

@@ -12,8 +12,9 @@
 -- objects and bytes with gc.heap_info().  heap_info walks the generation
 -- lists (O(tracked objects)), so the reads are paced: one is skipped while
 -- the time spent in them would exceed opts.read_budget (2%) of the run, and
--- those events carry no objects/bytes.  On a small heap every collection is
--- read; beside a million old objects, about one in a hundred.  Per-type
+-- those events carry no objects/bytes (full collections are always read).
+-- On a small heap every collection is read; beside a million old objects,
+-- about one in a hundred.  Per-type
 -- sampling (opts.sample) walks gc.get_objects() and is off by default.  The monitor keeps no handle to any pygc object, so it never keeps
 -- one alive and never shows up in a why_alive chain.
 local gc = require "pygc"
@@ -157,7 +158,9 @@ function M.start(opts)
     local g, d = info.generation, info.duration
     local t = clock()
     c_time[i] = t - t0
-    if t >= next_read then
+    -- a full collection has just walked the whole heap: reading it after one
+    -- costs less than the pause did, and gives the live heap's true size
+    if g == 2 or t >= next_read then
       local h = heap_info()
       local t2 = clock()
       next_read = t2 + (t2 - t) * spacing
