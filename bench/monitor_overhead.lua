@@ -2,13 +2,18 @@
 -- collection), with and without the monitor, in one process: configs
 -- interleaved, each repetition a fresh pass of N iterations, medians.
 --   lua5.4 bench/monitor_overhead.lua [N=20000] [reps=61] [list|inst] [old=0]
+-- Also times a no-op gc callback (the binding's own cost of having one), and
+-- the monitor's cost per collection directly (empty gen-0 collections).
 -- (many short passes: on a shared machine the median of short interleaved
 -- passes is steadier than a few long ones)
 -- old > 0 runs W4's shape instead: the churn beside `old` long-lived objects.
 package.cpath = "./?.so;./build/?.so;" .. package.cpath
 package.path = "./binding/?.lua;" .. package.path
+-- process CPU time by default (a shared machine's other load then costs
+-- less noise); PYGC_BENCH_CLOCK=wall uses bench/hrclock.c's monotonic clock
 local ok, hr = pcall(require, "hrclock")
-local now = ok and hr.now_ns or function() return os.clock() * 1e9 end
+local now = function() return os.clock() * 1e9 end
+if os.getenv("PYGC_BENCH_CLOCK") == "wall" and ok then now = hr.now_ns end
 local gc = require "pygc"
 local monitor = require "pygc.monitor"
 local N = tonumber(arg[1]) or 20000
@@ -52,14 +57,16 @@ end
 
 local configs = {
   { "no monitor", function() end, function() end },
+  { "a no-op gc callback", function() gc.callbacks[1] = function() end end, function() gc.callbacks[1] = nil end },
   { "monitor (sampling off)", function() monitor.start() end, function() monitor.stop() end },
   { "monitor, sample = 100", function() monitor.start{ sample = 100 } end, function() monitor.stop() end },
 }
 local times = {}
 for _, c in ipairs(configs) do times[c[1]] = {} end
 gc.enable()
-for _ = 1, REPS do
-  for _, c in ipairs(configs) do
+for rep = 1, REPS do
+  for k = 0, #configs - 1 do -- the order rotates, so no config always runs first
+    local c = configs[(rep + k) % #configs + 1]
     collectgarbage(); collectgarbage(); gc.collect()
     c[2]()
     local ns = churn()
@@ -87,8 +94,8 @@ end
 local collections = 0
 monitor.start(); churn(); collections = monitor.summary{ collect = false }.recorded; monitor.stop()
 local base = median(times["no monitor"])
-print(("W%d %s, N=%d, %d reps interleaved%s (ns/iter: median [min..max])"):format(OLD > 0 and 4 or 3, KIND, N, REPS,
-  OLD > 0 and (", beside %d old objects"):format(OLD) or ""))
+print(("W%d %s, N=%d, %d reps interleaved%s (%s ns/iter: median [min..max])"):format(OLD > 0 and 4 or 3, KIND, N, REPS,
+  OLD > 0 and (", beside %d old objects"):format(OLD) or "", now == hr.now_ns and "wall" or "CPU"))
 for _, c in ipairs(configs) do
   local t = times[c[1]]
   local m = median(t)
