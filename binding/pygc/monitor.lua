@@ -527,7 +527,8 @@ local function heap_chart(all, field, label, fmt, color)
     if e[field] then events[#events + 1] = e; e._x = xs[k] end
   end
   if #events == 0 then
-    add(('<text x="%d" y="%d" fill="#7b8794">no collection recorded yet</text></svg>'):format(L, T + ph / 2))
+    add(('<text x="%d" y="%d" fill="#7b8794">%s</text></svg>'):format(L, T + ph / 2,
+      #all == 0 and "no collection recorded yet" or "no heap reading recorded (see read_budget)"))
     return table.concat(parts)
   end
   local vmax = 0
