@@ -33,6 +33,7 @@ build = {
     ["pygc.util"] = "binding/pygc/util.lua",
     ["pygc.tracemalloc"] = "binding/pygc/tracemalloc.lua",
     ["pygc.objgraph"] = "binding/pygc/objgraph.lua",
+    ["pygc.monitor"] = "binding/pygc/monitor.lua",
   },
   copy_directories = {},
 }
