@@ -137,7 +137,7 @@ int luaopen_pygc(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
-  lpygc_luavalues_open(L);
+  lpygc_luavalues_open(L, B);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_METHODS);
 

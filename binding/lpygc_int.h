@@ -93,6 +93,7 @@ typedef struct binding {
   size_t nlref;       /* live lrefs (Lua values held by the heap) */
   size_t lref_made;   /* lrefs made since the last collection of both heaps */
   size_t lref_live;   /* lrefs alive after it */
+  size_t cross_next;  /* lref_made that runs the next one by itself */
   int crossing;       /* a collection of both heaps is running */
   int mirroring;      /* ... and the values of its set are out of their anchors */
   size_t lent, lent_cap; /* handles lent to its finalizer phase (KEY_LENT), room */
@@ -158,7 +159,7 @@ int lpygc_lref_value(lua_State *L, int idx, pygc_value *out);
 int lpygc_prepare(lua_State *L, binding *B, int idx);
 intptr_t lpygc_cross_collect(lua_State *L, binding *B);
 void lpygc_cross_pace(lua_State *L, binding *B);
-void lpygc_luavalues_open(lua_State *L);
+void lpygc_luavalues_open(lua_State *L, binding *B);
 
 /* hooks.c */
 void lpygc_hook_finalized(void *ud, pygc_heap *h);

@@ -413,6 +413,8 @@ static void cross_restore(lua_State *L, cross_set *s) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_HANDMAP);
 }
 
+static void cross_schedule(binding *B);
+
 /* One collection of both heaps: a full Lua collection that sees through
  * the heap's objects, then pygc's full collection.  Returns what
  * pygc_collect returns. */
@@ -448,6 +450,7 @@ intptr_t lpygc_cross_collect(lua_State *L, binding *B) {
   B->af(B->aud, s.objs, s.cap * sizeof *s.objs, 0);
   B->crossing = 0;
   B->lref_live = B->nlref;
+  cross_schedule(B);
   if (st != LUA_OK) lua_error(L); /* a memory error while mirroring: nothing was lost */
   return r;
 }
@@ -457,16 +460,21 @@ intptr_t lpygc_cross_collect(lua_State *L, binding *B) {
  * tracked objects (and at least LPYGC_CROSS_MIN), so that a program that
  * churns such cycles runs in memory proportional to what it keeps. */
 void lpygc_cross_pace(lua_State *L, binding *B) {
-  if (B->crossing || !pygc_isenabled(B->heap) || pygc_is_collecting(B->heap)) return;
-  pygc_heap_info in;
-  size_t due = LPYGC_CROSS_MIN;
-  if (B->lref_made < due) return;
-  pygc_heap_get_info(B->heap, &in);
-  if (B->lref_made < in.tracked / 4) return;
+  if (B->lref_made < B->cross_next || B->crossing || !pygc_isenabled(B->heap) || pygc_is_collecting(B->heap))
+    return;
   lpygc_cross_collect(L, B);
 }
 
-void lpygc_luavalues_open(lua_State *L) {
+/* the next automatic collection of both heaps, set after each one (the
+ * heap's size is a walk of its lists: not something to ask per lref) */
+static void cross_schedule(binding *B) {
+  pygc_heap_info in;
+  pygc_heap_get_info(B->heap, &in);
+  B->cross_next = in.tracked / 4 > LPYGC_CROSS_MIN ? in.tracked / 4 : LPYGC_CROSS_MIN;
+}
+
+void lpygc_luavalues_open(lua_State *L, binding *B) {
+  B->cross_next = LPYGC_CROSS_MIN;
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_ANCHORS);
   lua_newtable(L); /* value -> lref, weak keys */
