@@ -18,9 +18,10 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char 
     lua_Integer n = luaL_len(L, src);
     for (lua_Integer i = 1; i <= n; i++) {
       lua_geti(L, src, i); /* may run __index: anything, a release of our handle too */
-      if (lpygc_prepare(L, B, -1)) lpygc_cross_pace(L, B);
+      handle *hd;
+      if (lpygc_prepare_hd(L, B, lidx + 1, &hd)) lpygc_cross_pace(L, B);
       l = lpygc_checkobj(L, lidx);
-      pygc_value v = lpygc_tovalue(L, B, lidx + 1, where);
+      pygc_value v = lpygc_tovalue_hd(L, B, lidx + 1, where, NULL, hd);
       int st = pygc_list_append(B->heap, l, v);
       pygc_value_decref(B->heap, v);
       if (st) lpygc_raise_status(L, st, pygc_none());

@@ -386,7 +386,12 @@ static pygc_value luaref_value(lua_State *L, binding *B, int idx, pygc_value *pe
  * that hold raw pointers call lpygc_prepare first. */
 pygc_value lpygc_tovalue_p(lua_State *L, binding *B, int idx, const char *where, pygc_value *pending) {
   /* the common case first: a handle (one metatable check, not two) */
-  handle *hd = lua_type(L, idx) == LUA_TUSERDATA ? lpygc_tohandle(L, idx) : NULL;
+  return lpygc_tovalue_hd(L, B, idx, where, pending, lua_type(L, idx) == LUA_TUSERDATA ? lpygc_tohandle(L, idx) : NULL);
+}
+
+/* The same, when the caller has already asked whether idx is a handle
+ * (hd: the answer, NULL for no). */
+pygc_value lpygc_tovalue_hd(lua_State *L, binding *B, int idx, const char *where, pygc_value *pending, handle *hd) {
   if (hd) {
     if (hd->obj == NULL) {
       if (pending) pygc_value_decref(B->heap, *pending);

@@ -181,9 +181,18 @@ int lpygc_lref_value(lua_State *L, int idx, pygc_value *out) {
  * memory error leaks nothing; 0 pushed when it had one already.  Callers
  * at a point where anything may run call lpygc_cross_pace after. */
 int lpygc_prepare(lua_State *L, binding *B, int idx) {
+  handle *hd;
+  return lpygc_prepare_hd(L, B, idx, &hd);
+}
+
+/* The same, telling the caller whether idx holds a handle (*hd), so that
+ * converting it after costs no second metatable check. */
+int lpygc_prepare_hd(lua_State *L, binding *B, int idx, handle **hd) {
   int t = lua_type(L, idx);
+  *hd = NULL;
   const pygc_type *type = lref_type_of(t);
-  if (type == NULL || (t == LUA_TUSERDATA && (lpygc_tohandle(L, idx) || lpygc_is_none(L, idx)))) return 0;
+  if (type == NULL) return 0;
+  if (t == LUA_TUSERDATA && ((*hd = lpygc_tohandle(L, idx)) != NULL || lpygc_is_none(L, idx))) return 0;
   idx = lua_absindex(L, idx);
   if (find_lref(L, idx)) return 0;
   handle *box = lpygc_new_box(L);

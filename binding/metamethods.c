@@ -78,7 +78,8 @@ static int mm_newindex(lua_State *L) {
   binding *B = lpygc_getB(L);
   lua_settop(L, 3);
   /* Lua values first: making their lrefs may run any code */
-  if (lpygc_prepare(L, B, 2) + lpygc_prepare(L, B, 3)) lpygc_cross_pace(L, B);
+  handle *hk, *hv;
+  if (lpygc_prepare_hd(L, B, 2, &hk) + lpygc_prepare_hd(L, B, 3, &hv)) lpygc_cross_pace(L, B);
   pygc_object *o = lpygc_checkobj(L, 1);
   int st;
   if (o->type == &pygc_list_type) {
@@ -95,7 +96,7 @@ static int mm_newindex(lua_State *L) {
       return luaL_error(L, "list assignment index out of range");
     }
     if (i < 1 || i > n + 1) return luaL_error(L, "list assignment index out of range");
-    pygc_value v = lpygc_tovalue(L, B, 3, "list");
+    pygc_value v = lpygc_tovalue_hd(L, B, 3, "list", NULL, hv);
     st = i == n + 1 ? pygc_list_append(B->heap, o, v) : pygc_list_set(B->heap, o, (size_t)(i - 1), v);
     pygc_value_decref(B->heap, v);
     return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
@@ -113,7 +114,7 @@ static int mm_newindex(lua_State *L) {
     const char *bad = lpygc_unstorable(L, 3);
     if (bad) return luaL_error(L, "pygc: cannot store a %s in a pygc dict", bad);
     pygc_value key = lpygc_tovalue(L, B, 2, "dict key");
-    pygc_value v = lpygc_tovalue_p(L, B, 3, "dict", &key);
+    pygc_value v = lpygc_tovalue_hd(L, B, 3, "dict", &key, hv);
     st = pygc_dict_set(B->heap, o, key, v);
     pygc_value_decref(B->heap, v);
     pygc_value_decref(B->heap, key);
@@ -128,7 +129,7 @@ static int mm_newindex(lua_State *L) {
       st = pygc_delattr(B->heap, o, name, len);
       return st == PYGC_OK || st == PYGC_EKEY ? 0 : lpygc_raise_status(L, st, pygc_none());
     }
-    pygc_value v = lpygc_tovalue(L, B, 3, "instance");
+    pygc_value v = lpygc_tovalue_hd(L, B, 3, "instance", NULL, hv);
     st = pygc_setattr(B->heap, o, name, len, v);
     pygc_value_decref(B->heap, v);
     return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
