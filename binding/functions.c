@@ -485,3 +485,141 @@ const luaL_Reg lpygc_funcs[] = {{"new_list", l_new_list},
                                  {"_trace_object", lpygc_trace_object},
                                  {NULL, NULL}};
 
+
+/* ---- gc._edges: the core's labelled edges, for the toolkit ---------------- */
+
+typedef struct edge_rec {
+  pygc_value child, key; /* references held while Lua values are made */
+  int label;
+  unsigned kind;
+  size_t index;
+  const char *name;
+} edge_rec;
+
+typedef struct edge_buf {
+  binding *B;
+  edge_rec *items;
+  size_t n, cap;
+  int failed;
+} edge_buf;
+
+static int edge_gather(const pygc_edge *e, void *arg) {
+  edge_buf *b = arg;
+  if (b->n == b->cap) {
+    size_t ncap = b->cap ? b->cap * 2 : 16;
+    edge_rec *n = b->B->af(b->B->aud, b->items, b->cap * sizeof *n, ncap * sizeof *n);
+    if (n == NULL) {
+      b->failed = 1;
+      return 1;
+    }
+    b->items = n;
+    b->cap = ncap;
+  }
+  edge_rec *r = &b->items[b->n++];
+  r->child = e->child;
+  r->key = e->key;
+  r->label = e->label;
+  r->kind = e->kind;
+  r->index = e->index;
+  r->name = e->name;
+  pygc_value_incref(r->child);
+  pygc_value_incref(r->key);
+  return 0;
+}
+
+/* A label as the toolkit prints it: [3] (1-based), ['key'], .attr, ... */
+static void push_label(lua_State *L, binding *B, const edge_rec *r) {
+  switch (r->label) {
+  case PYGC_LABEL_INDEX: lua_pushfstring(L, "[%d]", (int)r->index + 1); return;
+  case PYGC_LABEL_DICT_KEY: lua_pushliteral(L, "<key>"); return;
+  case PYGC_LABEL_DICT_VALUE: {
+    pygc_buf buf = {NULL, 0, 0};
+    int st = pygc_repr_limited(B->heap, r->key, &buf, 60);
+    lua_pushfstring(L, "[%s]", st == PYGC_OK && buf.data ? buf.data : "?");
+    pygc_buf_free(B->heap, &buf);
+    return;
+  }
+  case PYGC_LABEL_ATTR: {
+    size_t len = 0;
+    const char *s = r->key.tag == PYGC_TOBJ ? pygc_str_data(r->key.u.o, &len) : NULL;
+    lua_pushliteral(L, ".");
+    if (s) lua_pushlstring(L, s, len); else lua_pushliteral(L, "?");
+    lua_concat(L, 2);
+    return;
+  }
+  case PYGC_LABEL_ATTR_NAME: lua_pushliteral(L, "<attribute name>"); return;
+  case PYGC_LABEL_CLASS: lua_pushliteral(L, "__class__"); return;
+  case PYGC_LABEL_CLASS_NAME: lua_pushliteral(L, "__name__"); return;
+  case PYGC_LABEL_SLOT:
+    if (r->name) lua_pushfstring(L, ".%s", r->name);
+    else lua_pushfstring(L, "<slot %d>", (int)r->index);
+    return;
+  default: lua_pushliteral(L, "?"); return;
+  }
+}
+
+/* gc._edges(obj [, kinds]) -> children, labels, kinds: three sequences,
+ * what obj refers to (kinds: 1 cycle edges, 2 owned non-cycle references
+ * such as an instance's class, 4 atomic values; default 3), each with a
+ * label and its kind.  The toolkit walks the heap with it, so host types
+ * are seen as the collector sees them. */
+static int l_edges(lua_State *L) {
+  binding *B = lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj(L, 1);
+  lua_Integer kinds = luaL_optinteger(L, 2, PYGC_EDGE_CYCLE | PYGC_EDGE_OWNED);
+  luaL_argcheck(L, kinds >= 1 && kinds <= PYGC_EDGE_ALL, 2, "kinds must be in 1..7");
+  edge_buf eb = {B, NULL, 0, 0, 0};
+  pygc_edges(B->heap, o, (unsigned)kinds, edge_gather, &eb);
+  lua_settop(L, 2);
+  if (eb.failed) {
+    for (size_t i = 0; i < eb.n; i++) {
+      pygc_value_decref(B->heap, eb.items[i].child);
+      pygc_value_decref(B->heap, eb.items[i].key);
+    }
+    B->af(B->aud, eb.items, eb.cap * sizeof *eb.items, 0);
+    return lpygc_nomem(L);
+  }
+  /* a box list owns the references while the tables are built */
+  pygc_object *own = pygc_list_new(B->heap, eb.n * 2);
+  int ok = own != NULL;
+  for (size_t i = 0; ok && i < eb.n; i++) {
+    ok = pygc_list_append(B->heap, own, eb.items[i].child) == PYGC_OK &&
+         pygc_list_append(B->heap, own, eb.items[i].key) == PYGC_OK;
+  }
+  for (size_t i = 0; i < eb.n; i++) {
+    pygc_value_decref(B->heap, eb.items[i].child);
+    pygc_value_decref(B->heap, eb.items[i].key);
+  }
+  if (!ok) {
+    if (own) pygc_decref(B->heap, own);
+    B->af(B->aud, eb.items, eb.cap * sizeof *eb.items, 0);
+    return lpygc_nomem(L);
+  }
+  /* the records' values are borrowed from `own` now; keep the labels'
+   * other fields in a userdata, and `own` in a handle */
+  size_t n = eb.n;
+  edge_rec *copy = lua_newuserdatauv(L, (n ? n : 1) * sizeof *copy, 0);
+  if (n) memcpy(copy, eb.items, n * sizeof *copy);
+  B->af(B->aud, eb.items, eb.cap * sizeof *eb.items, 0);
+  lpygc_pushobject(L, B, own);
+  pygc_decref(B->heap, own);
+  int ownidx = lua_gettop(L);
+  lua_createtable(L, (int)n, 0);
+  lua_createtable(L, (int)n, 0);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    pygc_object *l = lpygc_checkobj(L, ownidx);
+    pygc_value child, key;
+    if (pygc_list_get(l, 2 * i, &child) != PYGC_OK || pygc_list_get(l, 2 * i + 1, &key) != PYGC_OK) break;
+    copy[i].key = key;
+    lpygc_pushvalue(L, B, child);
+    lua_rawseti(L, -4, (lua_Integer)i + 1);
+    push_label(L, B, &copy[i]);
+    lua_rawseti(L, -3, (lua_Integer)i + 1);
+    lua_pushinteger(L, (lua_Integer)copy[i].kind);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 3;
+}
+
+const luaL_Reg lpygc_funcs_more[] = {{"_edges", l_edges}, {NULL, NULL}};

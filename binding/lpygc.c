@@ -156,6 +156,8 @@ int luaopen_pygc(lua_State *L) {
   lua_newtable(L);
   lua_pushvalue(L, bidx);
   luaL_setfuncs(L, lpygc_funcs, 1);
+  lua_pushvalue(L, bidx);
+  luaL_setfuncs(L, lpygc_funcs_more, 1);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_NONE);
   lua_setfield(L, -2, "None");
   lua_newtable(L);

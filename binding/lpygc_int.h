@@ -186,4 +186,5 @@ extern const luaL_Reg lpygc_object_mt[];
 
 /* functions.c */
 extern const luaL_Reg lpygc_funcs[];
+extern const luaL_Reg lpygc_funcs_more[];
 #endif
