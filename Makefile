@@ -22,7 +22,7 @@ LIB_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
-.PHONY: all test check conformance fuzz oom bench bench-quick demo install uninstall clean help ctest asan valgrind check-symbols
+.PHONY: bench-lua all test check conformance fuzz oom bench bench-quick demo install uninstall clean help ctest asan valgrind check-symbols
 all: pygc.so $(BUILD)/libpygc.a $(BUILD)/posixlite.so
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
@@ -132,6 +132,13 @@ $(BUILD)/hrclock.so: bench/hrclock.c
 BENCH_REPS ?= 5
 bench: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 	python3 bench/run.py --reps $(BENCH_REPS) | tee $(BUILD)/bench/table.md
+
+$(BUILD)/floor.so: bench/floor.c
+	$(CC) -std=c11 -O2 -shared -fPIC $(LUA_INC) $< -o $@
+
+# the Lua path against its floor (a bare userdata) and plain tables
+bench-lua: pygc.so $(BUILD)/hrclock.so $(BUILD)/floor.so
+	LUA_CPATH="./$(BUILD)/?.so;./?.so;;" $(LUA) bench/lua_path.lua $(BENCH_LUA_N)
 
 bench-quick: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 	python3 bench/run.py --quick
