@@ -1,0 +1,472 @@
+-- lua_hostile.lua -- a fuzzer whose hooks fight back.
+--
+-- Every piece of Lua code that pygc can run from inside its own C code --
+-- finalizers (__del), gc.callbacks, class __init, the __len/__index of a
+-- table passed as a sequence, Lua __gc metamethods of tables that Lua
+-- collects at any allocation, coroutine bodies -- makes random API calls
+-- itself: it creates, reads, writes and releases containers, collects
+-- (pygc and Lua), switches collector modes, resumes and closes coroutines,
+-- starts, clears and snapshots tracemalloc, resurrects objects into
+-- reachable containers, walks its partners' attributes and raises.  The
+-- heap is checked with gc._verify() after every top-level operation.
+-- Errors inside hooks are reported through gc.unraisablehook: counted, not
+-- failures.  What fails a seed: a Lua error that is not one of the clear
+-- errors the contract names, a failed _verify, or the process dying
+-- (a sanitizer report, a crash).
+--
+--   lua5.4 fuzz/lua_hostile.lua SECONDS [FIRST_SEED [OPS]]
+--       driver: runs one child process per seed (FIRST_SEED, +1, ...) of
+--       OPS top-level operations each until SECONDS have passed; exits 1
+--       if any seed failed, printing each failing seed and how to replay it
+--   lua5.4 fuzz/lua_hostile.lua --seed SEED [OPS]
+--       one seed (the replay); HOSTILE_LOG=1 prints every operation to
+--       stderr as it starts, to see what ran just before a crash
+--
+-- Deterministic per seed: one PRNG, no iteration over Lua tables whose
+-- order depends on addresses or string hashes, no timing inside a seed.
+if not os.getenv("LUA_CPATH") then package.cpath = "./?.so;" .. package.cpath end
+if not os.getenv("LUA_PATH") then package.path = "./binding/?.lua;./binding/?/init.lua;" .. package.path end
+
+local LUA = arg[-1] or "lua5.4"
+local SCRIPT = arg[0]
+local DEFAULT_OPS = 1500
+
+-- ---- the driver ------------------------------------------------------------------
+
+if arg[1] ~= "--seed" then
+  local seconds = tonumber(arg[1]) or 10
+  local seed = math.tointeger(tonumber(arg[2])) or os.time() % 1000000
+  local ops = math.tointeger(tonumber(arg[3])) or DEFAULT_OPS
+  local t0 = os.time()
+  local clock0 = os.clock()
+  local runs, total_ops, total_hooks, total_unraisable, failed = 0, 0, 0, 0, {}
+  io.stdout:setvbuf("line")
+  print(("lua_hostile: seeds from %d, %d operations each, %d s"):format(seed, ops, seconds))
+  local wall = function() return os.time() - t0 end
+  repeat
+    local cmd = ("%s %s --seed %d %d 2>&1"):format(LUA, SCRIPT, seed, ops)
+    local p = io.popen(cmd)
+    local text = p:read("a")
+    local ok, how, code = p:close()
+    local done = text:match("\nhostile ok ([^\n]*)") or text:match("^hostile ok ([^\n]*)")
+    if ok and done then
+      runs = runs + 1
+      local n, hooks, unr = done:match("(%d+) ops, (%d+) hook calls, (%d+) unraisable")
+      total_ops = total_ops + (tonumber(n) or 0)
+      total_hooks = total_hooks + (tonumber(hooks) or 0)
+      total_unraisable = total_unraisable + (tonumber(unr) or 0)
+    else
+      runs = runs + 1
+      failed[#failed + 1] = seed
+      local lines = {}
+      for l in text:gmatch("[^\n]+") do lines[#lines + 1] = l end
+      print(("lua_hostile: seed %d FAILED (%s %s); replay: %s %s --seed %d %d"):format(
+        seed, tostring(how), tostring(code), LUA, SCRIPT, seed, ops))
+      for i = math.max(1, #lines - 40), #lines do print("   | " .. lines[i]) end
+    end
+    seed = seed + 1
+  until wall() >= seconds
+  local secs = math.max(wall(), 1)
+  print(("lua_hostile: %d seeds, %d failed%s; %d top-level operations (%.0f/s), %d hook calls, %d errors reported through gc.unraisablehook, %d s"):format(
+    runs, #failed, #failed > 0 and (" (" .. table.concat(failed, ",") .. ")") or "", total_ops,
+    total_ops / secs, total_hooks, total_unraisable, secs))
+  os.exit(#failed == 0 and 0 or 1)
+end
+
+-- ---- one seed ----------------------------------------------------------------------
+
+local SEED = math.tointeger(tonumber(arg[2])) or 1
+local OPS = math.tointeger(tonumber(arg[3])) or DEFAULT_OPS
+local LOG = os.getenv("HOSTILE_LOG")
+io.stdout:setvbuf("no")
+io.stderr:setvbuf("no")
+print(("hostile seed %d, %d operations"):format(SEED, OPS))
+
+local gc = require "pygc"
+local tm = require "pygc.tracemalloc"
+
+-- xorshift-style PRNG of our own: math.random's sequence is the same per seed
+-- too, but keeping it here makes the stream independent of other users
+local rs = SEED * 2654435761 % 4294967296 + 1
+local function R(a, b)
+  rs = (rs * 1103515245 + 12345) % 2147483648
+  local x = rs // 65536
+  if not a then return x / 32768 end
+  if not b then a, b = 1, a end
+  return a + x % (b - a + 1)
+end
+local function chance(n) return R(n) == 1 end
+
+local None = gc.None
+local NS = 12                -- handle slots
+local pool = {}              -- handles (some released, some nil)
+local keep = gc.new_list()   -- reachable: resurrection goes here
+local kd = gc.new_dict()     -- reachable too
+local stash = {}             -- plain Lua references kept past a finalizer
+local cos = {}               -- coroutines, suspended or dead
+local depth = 0              -- nesting of hooks
+local MAXD = 4
+local stats = { hooks = 0, unraisable = 0, clean = 0, ops = 0 }
+local recent = {}            -- the last operations, shown on failure
+
+-- The errors the contract names.  Anything else is a finding.
+local allowed = {
+  "list assignment index out of range", "list indices must be integers", "tuple is immutable",
+  "unhashable type", "NaN cannot be a dict key", "changed size during iteration", "keys changed during iteration",
+  "use of a released handle", "has no len", "not callable", "attribute name must be string",
+  "cannot store a", "nil cannot be a dict key", "invalid generation", "bad argument",
+  "cannot set attributes", "is not iterable", "fuzz:", "cannot switch collectors during a collection",
+  "the heap is closed", "stack overflow", "C stack overflow", "error in error handling",
+  "cannot resume", "size or nesting too large", "dictionary changed", "list changed",
+  "index out of range", "cannot close a running coroutine", "attempt to yield",
+  "must be tracing memory",
+}
+local function ok_error(e)
+  if type(e) ~= "string" then return e == nil or type(e) == "table" end
+  for _, a in ipairs(allowed) do if e:find(a, 1, true) then return true end end
+  return false
+end
+
+local function fail(what, msg)
+  io.stderr:write(("lua_hostile: seed %d, operation %d: %s: %s\n"):format(SEED, stats.ops, what, tostring(msg)))
+  io.stderr:write("  recent operations: " .. table.concat(recent, " ") .. "\n")
+  io.stderr:write(debug.traceback() .. "\n")
+  os.exit(2) -- without closing the state: the finding is reported as is
+end
+
+-- an unexpected error inside a hook is reported through unraisablehook;
+-- it fails the seed as well, since it names something outside the contract
+local unexpected_in_hook
+gc.unraisablehook = function(err, what)
+  stats.unraisable = stats.unraisable + 1
+  if not ok_error(type(err) == "string" and err or tostring(err)) and not unexpected_in_hook then
+    unexpected_in_hook = tostring(what) .. ": " .. tostring(err)
+  end
+  if chance(40) then error("fuzz: unraisablehook raises") end
+end
+
+local function note(name)
+  recent[#recent + 1] = ("%d:%s"):format(depth, name)
+  if #recent > 40 then table.remove(recent, 1) end
+  if LOG then io.stderr:write("op ", stats.ops, " d", depth, " ", name, "\n") end
+end
+
+local function is_handle(v) return type(v) == "userdata" and v ~= None end
+
+local function any_slot() return pool[R(NS)] end
+
+local strings = { "a", "b", "name", "x", "", ("s"):rep(40), "partner", "ref" }
+local function atom()
+  local k = R(8)
+  if k == 1 then return None elseif k == 2 then return R(-5, 5)
+  elseif k == 3 then return R() * 10 elseif k == 4 then return chance(2)
+  elseif k == 5 then return math.maxinteger
+  else return strings[R(#strings)] end
+end
+
+local act -- forward
+
+local function value()
+  local k = R(12)
+  if k <= 4 then return atom()
+  elseif k == 5 then return keep
+  elseif k == 6 then return kd
+  elseif k == 7 and chance(4) then return {} -- a Lua table: stored by reference, or refused
+  elseif k == 8 and chance(8) then return 0 / 0
+  else return any_slot() or atom() end
+end
+
+local function key()
+  local k = R(6)
+  if k == 1 then return R(0, 5) elseif k == 2 then return strings[R(#strings)]
+  elseif k == 3 then return gc.new_tuple{ R(3), strings[R(#strings)] }
+  else return value() end
+end
+
+-- run a hook's body one level deeper; the level is restored however the
+-- body ends, then its error (if any) goes on to pygc, which reports it
+local function hook(name, f, ...)
+  stats.hooks = stats.hooks + 1
+  depth = depth + 1
+  note(name)
+  local ok, e = pcall(f, ...)
+  depth = depth - 1
+  if not ok then error(e, 0) end
+end
+
+-- ---- hostile Lua values --------------------------------------------------------
+
+-- a Lua table that does random things when Lua collects it; it may hold
+-- handles (the borrowed self of a finalizer among them) that it uses after
+local ghost_mt = {
+  __gc = function(t)
+    stats.hooks = stats.hooks + 1
+    depth = depth + 1
+    note("ghost")
+    local ok, e = pcall(function()
+      if chance(3) then while #keep > 0 do keep[#keep] = nil end end
+      if chance(4) then gc.release(keep[1] or keep) end
+      for _ = 1, R(0, 2) do act() end
+      local h = t.h
+      if is_handle(h) then
+        local _ = h.name, h.a, #tostring(h)
+        if chance(3) then h.a = t end
+        if chance(4) then gc.release(h) end
+      end
+    end)
+    depth = depth - 1
+    if not ok and not ok_error(e) then fail("error in a Lua __gc", e) end
+  end,
+}
+local function ghost(h)
+  setmetatable({ h = h }, ghost_mt)
+end
+
+-- a table whose length and items are computed by code that calls pygc
+local function hostile_seq()
+  local n = R(0, 4)
+  return setmetatable({}, {
+    __len = function() hook("__len", act); return n end,
+    __index = function(_, i)
+      hook("__index", function()
+        if chance(2) then act() end
+        if chance(3) then
+          -- a coroutine makes a pygc call, ends, and is dropped at once
+          coroutine.wrap(function() pool[R(NS)] = gc.new_dict{ k = i } end)()
+          if chance(2) then collectgarbage() end
+        end
+      end)
+      return value()
+    end,
+  })
+end
+
+-- ---- classes with hostile hooks ------------------------------------------------------
+
+local function walk(o, steps)
+  for _ = 1, steps do
+    if not is_handle(o) then return end
+    local t = gc.type(o)
+    if t == "list" or t == "tuple" then
+      if #o == 0 then return end
+      o = o[R(#o)]
+    elseif t == "dict" then
+      local n, want, nxt = 0, R(3), nil
+      for k, v in pairs(o) do
+        n = n + 1
+        nxt = chance(2) and k or v
+        if n >= want then break end
+      end
+      o = nxt
+    else
+      local names = { "a", "b", "partner", "ref", "name", "x" }
+      o = o[names[R(#names)]]
+    end
+  end
+  if is_handle(o) then local _ = tostring(o) end
+  return o
+end
+
+local function del_body(self)
+  local k = R(12)
+  if k == 1 then keep[#keep + 1] = self                   -- resurrect
+  elseif k == 2 then kd[self] = self.name or 1             -- resurrect through a dict key
+  elseif k == 3 then local o = any_slot(); if is_handle(o) then o.a = self end
+  elseif k == 4 then ghost(self)                           -- keep the borrowed self in a dying Lua object
+  elseif k == 5 then stash[R(4)] = self                    -- a Lua variable past __del
+  elseif k == 6 then self.a = nil; self.ref = None; self.partner = nil -- suicide
+  elseif k == 7 then error("fuzz: finalizer raises")
+  end
+  walk(self, R(0, 4))                                      -- read the cycle
+  if depth < MAXD then for _ = 1, R(0, 2) do act() end end
+  if chance(6) then keep[#keep + 1] = self; ghost(self) end
+end
+local function hostile_del(self) hook("__del", del_body, self) end
+
+local classes = {
+  gc.class("Plain"),
+  gc.class("Fin", { __del = function(self) hostile_del(self) end }),
+  gc.class("Legacy", { legacy = true, __del = function(self) hostile_del(self) end }),
+  gc.class("Built", {
+    __init = function(self)
+      self.name = "built"
+      if depth < MAXD then hook("__init", act) end
+    end,
+    __del = function(self) hostile_del(self) end,
+  }),
+}
+
+local function callback_body(phase, info)
+  local _ = phase, info.generation, info.collected, info.uncollectable
+  if chance(5) then gc.set_mode(chance(2) and "incremental" or "generational") end -- refused: counted
+  if chance(10) then table.remove(gc.callbacks, 1) end
+  if chance(12) then error("fuzz: callback raises") end
+  if depth < MAXD then for _ = 1, R(0, 2) do act() end end
+end
+local function callback(phase, info) hook("callback", callback_body, phase, info) end
+
+-- ---- the actions ------------------------------------------------------------------------
+
+local function new_object()
+  local k = R(9)
+  if k == 1 then return gc.new_list{ value(), value() }
+  elseif k == 2 then return gc.new_dict{ a = value(), b = value() }
+  elseif k == 3 then return gc.new_tuple{ value(), value() }
+  elseif k == 4 then return gc.new_list(hostile_seq())
+  elseif k == 5 then return gc.new_tuple(hostile_seq())
+  else
+    local o = classes[R(#classes)]{ a = value() }
+    if chance(2) then o.ref = o end
+    if chance(2) then local p = any_slot(); if is_handle(p) then o.partner = p; pcall(function() p.partner = o end) end end
+    return o
+  end
+end
+
+local function coroutine_body()
+  local x <close> = gc.new_list{ 1 }
+  for _ = 1, R(1, 4) do
+    act()
+    local held = any_slot()
+    coroutine.yield(held)
+    if is_handle(held) then local _ = tostring(held) end
+  end
+  return x
+end
+
+local A = {
+  { 6, "new", function() pool[R(NS)] = new_object() end },
+  { 3, "set item", function() local o = any_slot(); if is_handle(o) then o[key()] = value() end end },
+  { 2, "append", function() local o = any_slot(); if is_handle(o) then o[#o + 1] = value() end end },
+  { 2, "delete item", function() local o = any_slot(); if is_handle(o) then o[key()] = nil end end },
+  { 3, "set attr", function() local o = any_slot(); if is_handle(o) then o[({ "a", "b", "ref", "partner" })[R(4)]] = value() end end },
+  { 3, "read", function() local o = any_slot(); if is_handle(o) then local _ = o[key()], #tostring(o) end end },
+  { 3, "walk", function() walk(any_slot(), R(1, 6)) end },
+  { 2, "iterate", function()
+    local o = any_slot()
+    if not is_handle(o) then return end
+    local n = 0
+    for k in pairs(o) do
+      n = n + 1
+      if chance(4) then act() end
+      if chance(6) then o[k] = value() end
+      if n > 6 then break end
+    end
+  end },
+  { 3, "release", function() local o = any_slot(); if is_handle(o) then gc.release(o) end end },
+  { 3, "drop", function() pool[R(NS)] = nil end },
+  { 3, "garbage cycle", function()
+    -- a ring of finalizable instances that only the ring holds
+    local n, first, prev = R(1, 4), nil, nil
+    for _ = 1, n do
+      local o = classes[R(2, #classes)]()
+      o.name = strings[R(#strings)]
+      if prev then prev.partner = o; o.ref = prev else first = o end
+      if chance(2) then o.b = value() end
+      prev = o
+    end
+    prev.partner = first; first.ref = prev
+    if chance(3) then pool[R(NS)] = prev end
+  end },
+  { 2, "cycle", function()
+    local a, b = any_slot(), any_slot()
+    if is_handle(a) and is_handle(b) then a.partner = b; b.partner = a end
+  end },
+  { 2, "gc.collect", function() gc.collect(R(0, 2)) end },
+  { 1, "gc.collect()", function() gc.collect() end },
+  { 2, "set_mode", function() gc.set_mode(chance(2) and "incremental" or "generational") end },
+  { 2, "lua step", function() collectgarbage("step", R(0, 8)) end },
+  { 1, "lua full", function() collectgarbage() end },
+  { 2, "ghost", function() ghost(any_slot()) end },
+  { 1, "resurrect", function() local o = any_slot(); if is_handle(o) then keep[#keep + 1] = o end end },
+  { 1, "clear keep", function() while #keep > 0 do keep[#keep] = nil end; for k in pairs(stash) do stash[k] = nil end end },
+  { 2, "co new", function() cos[R(4)] = coroutine.create(coroutine_body) end },
+  { 3, "co resume", function()
+    local co = cos[R(4)]
+    if co then local ok, v = coroutine.resume(co); if ok and is_handle(v) then pool[R(NS)] = v end end
+  end },
+  { 1, "co close", function() local co = cos[R(4)]; if co then coroutine.close(co) end end },
+  { 1, "co drop", function() cos[R(4)] = nil; if chance(2) then collectgarbage() end end },
+  { 1, "co wrap call", function()
+    coroutine.wrap(function() pool[R(NS)] = gc.new_list{ value() }; act() end)()
+  end },
+  { 1, "tm start", function() tm.start(R(1, 5)) end },
+  { 1, "tm stop", function() tm.stop() end },
+  { 1, "tm clear", function() tm.clear_traces() end },
+  { 1, "tm snapshot", function()
+    local snap = tm.take_snapshot()
+    if chance(2) then snap:statistics(chance(2) and "lineno" or "filename") end
+  end },
+  { 1, "tm object", function() local o = any_slot(); if is_handle(o) then tm.get_object_traceback(o) end; tm.get_traced_memory() end },
+  { 1, "callback add", function() gc.callbacks[#gc.callbacks + 1] = callback end },
+  { 1, "callbacks clear", function() if chance(3) then gc.callbacks = {} end end },
+  { 1, "threshold", function() gc.set_threshold(({ 0, 1, 2, 5, 50, 700 })[R(6)], R(1, 4), R(1, 4)) end },
+  { 1, "freeze", function() if chance(3) then gc.freeze() else gc.unfreeze() end end },
+  { 1, "saveall", function() gc.set_debug(chance(3) and gc.DEBUG_SAVEALL or 0) end },
+  { 1, "garbage clear", function() local g = gc.garbage; while #g > 0 do g[#g] = nil end end },
+  { 1, "introspect", function()
+    local o = any_slot()
+    if is_handle(o) then
+      gc.refcount(o); gc.sizeof(o); gc.is_tracked(o); gc.is_finalized(o); gc.type(o); gc.id(o)
+      if chance(2) then gc.get_referrers(o) else gc.get_referents(o) end
+    end
+    gc.get_count(); gc.get_stats(); gc.heap_info()
+  end },
+  { 1, "get_objects", function()
+    local all = gc.get_objects(R(0, 2))
+    for _ = 1, R(0, 3) do
+      local o = all[R(math.max(#all, 1))]
+      if is_handle(o) then
+        local t = gc.type(o)
+        if t == "list" and #o > 0 then o[#o] = nil
+        elseif t == "dict" then o[key()] = value()
+        elseif t ~= "tuple" then o.a = value() end
+      end
+    end
+  end },
+  { 1, "close var", function() local x <close> = gc.new_dict{ v = value() }; act() end },
+  { 1, "raise", function() error("fuzz: deliberate") end },
+  { 1, "class", function()
+    local C = gc.class("Tmp", { __del = function(self) hostile_del(self) end })
+    local o = C(); o.cls = C; pool[R(NS)] = o
+  end },
+  { 1, "enable", function() if chance(4) then gc.disable() else gc.enable() end end },
+}
+local total_w = 0
+for _, a in ipairs(A) do total_w = total_w + a[1] end
+
+function act()
+  if depth > MAXD then return end
+  local w = R(total_w)
+  for _, a in ipairs(A) do
+    w = w - a[1]
+    if w <= 0 then
+      note(a[2])
+      local ok, e = pcall(a[3])
+      if not ok then
+        if not ok_error(e) then fail("unexpected error in " .. a[2], e) end
+        stats.clean = stats.clean + 1
+      end
+      return
+    end
+  end
+end
+
+-- Lua's own collector: per seed, from lazy to one that finishes a cycle
+-- in every step (so Lua __gc and handle __gc run at nearly any allocation)
+collectgarbage("incremental", ({ 200, 100, 50, 10 })[R(4)], ({ 100, 200, 400, 1000 })[R(4)], R(0, 13))
+gc.set_threshold(({ 1, 2, 10, 100 })[R(4)])
+
+for i = 1, OPS do
+  stats.ops = i
+  depth = 0
+  act()
+  if unexpected_in_hook then fail("unexpected error reported from a hook", unexpected_in_hook) end
+  local good, msg = gc._verify()
+  if not good then fail("heap verification failed", msg) end
+end
+pcall(tm.stop)
+print(("hostile ok %d ops, %d hook calls, %d unraisable, %d clean errors"):format(
+  stats.ops, stats.hooks, stats.unraisable, stats.clean))
+-- close the state: handles die, their finalizers run their hostile code
+-- against a closing heap
+os.exit(0, true)
