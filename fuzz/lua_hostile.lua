@@ -43,6 +43,43 @@ if arg[1] ~= "--seed" then
   io.stdout:setvbuf("line")
   print(("lua_hostile: seeds from %d, %d operations each, %d s"):format(seed, ops, seconds))
   local wall = function() return os.time() - t0 end
+  local kinds = {}
+  VERBOSE = os.getenv("HOSTILE_VERBOSE")
+  -- one line naming a failure: the sanitizer's report and the first frame
+  -- in pygc's code (where it happened, and where the memory was freed), or
+  -- the fuzzer's own message
+  local function ours(section)
+    for fn, where in (section or ""):gmatch("#%d+ 0x%x+ in ([%w_]+) ([%w_/%.%-]+:%d+)") do
+      if where:match("^binding/") or where:match("^lib/") then return fn .. " " .. where end
+    end
+  end
+  function signature(text)
+    local kind = text:match("ERROR: AddressSanitizer: ([%w%-]+)") or text:match("runtime error: ([^\n]+)")
+    if kind then
+      local main = text:match("ERROR: AddressSanitizer.-\n\n") or text:match("runtime error.-\n\n") or text
+      local freed = text:match("freed by thread.-\n\n")
+      local sig = kind .. " at " .. (ours(main) or "?")
+      if freed then sig = sig .. ", freed " .. (ours(freed) and ("via " .. ours(freed)) or "by Lua") end
+      return sig
+    end
+    local msg = text:match("lua_hostile: seed %d+, operation %d+: ([^\n]+)")
+    if msg then return (msg:gsub("fuzz/lua_hostile.lua:%d+: ", "")) end
+    if text:match("Segmentation fault") then return "segmentation fault" end
+    return "died: " .. (text:match("([^\n]+)\n?$") or "?")
+  end
+  -- the lines of a report worth reading: the sanitizer's frames in pygc's
+  -- code and the fuzzer's own messages
+  local function excerpt(text)
+    local out = {}
+    for l in text:gmatch("[^\n]+") do
+      if l:match("ERROR: ") or l:match("runtime error") or l:match("freed by thread") or l:match("previously allocated")
+        or l:match(" in [%w_]+ binding/") or l:match(" in [%w_]+ lib/") or l:match("^lua_hostile:") or l:match("recent operations") then
+        out[#out + 1] = l
+      end
+      if #out >= (VERBOSE and 80 or 24) then break end
+    end
+    return out
+  end
   repeat
     local cmd = ("%s %s --seed %d %d 2>&1"):format(LUA, SCRIPT, seed, ops)
     local p = io.popen(cmd)
@@ -58,11 +95,15 @@ if arg[1] ~= "--seed" then
     else
       runs = runs + 1
       failed[#failed + 1] = seed
-      local lines = {}
-      for l in text:gmatch("[^\n]+") do lines[#lines + 1] = l end
-      print(("lua_hostile: seed %d FAILED (%s %s); replay: %s %s --seed %d %d"):format(
-        seed, tostring(how), tostring(code), LUA, SCRIPT, seed, ops))
-      for i = math.max(1, #lines - 40), #lines do print("   | " .. lines[i]) end
+      local sig = signature(text)
+      print(("lua_hostile: seed %d FAILED (%s %s): %s; replay: %s %s --seed %d %d"):format(
+        seed, tostring(how), tostring(code), sig, LUA, SCRIPT, seed, ops))
+      if not kinds[sig] then
+        kinds[sig] = { first = seed, n = 0 }
+        kinds[#kinds + 1] = sig
+        for _, l in ipairs(excerpt(text)) do print("   | " .. l) end
+      end
+      kinds[sig].n = kinds[sig].n + 1
     end
     seed = seed + 1
   until wall() >= seconds
@@ -70,6 +111,9 @@ if arg[1] ~= "--seed" then
   print(("lua_hostile: %d seeds, %d failed%s; %d top-level operations (%.0f/s), %d hook calls, %d errors reported through gc.unraisablehook, %d s"):format(
     runs, #failed, #failed > 0 and (" (" .. table.concat(failed, ",") .. ")") or "", total_ops,
     total_ops / secs, total_hooks, total_unraisable, secs))
+  for _, sig in ipairs(kinds) do
+    print(("lua_hostile: %d seed(s) hit %s (first: seed %d)"):format(kinds[sig].n, sig, kinds[sig].first))
+  end
   os.exit(#failed == 0 and 0 or 1)
 end
 
@@ -118,7 +162,7 @@ local allowed = {
   "cannot set attributes", "is not iterable", "fuzz:", "cannot switch collectors during a collection",
   "the heap is closed", "stack overflow", "C stack overflow", "error in error handling",
   "cannot resume", "size or nesting too large", "dictionary changed", "list changed",
-  "index out of range", "cannot close a running coroutine", "attempt to yield",
+  "index out of range", "cannot close a", "attempt to yield",
   "must be tracing memory",
 }
 local function ok_error(e)
