@@ -122,6 +122,12 @@ end
 local SEED = math.tointeger(tonumber(arg[2])) or 1
 local OPS = math.tointeger(tonumber(arg[3])) or DEFAULT_OPS
 local LOG = os.getenv("HOSTILE_LOG")
+-- HOSTILE_AVOID=self,thread,tracer leaves out the shapes that reach the
+-- known defects of issue 12 (a finalizer's borrowed self kept by a dying
+-- Lua object; a coroutine used from Lua code that pygc's C code runs;
+-- tracemalloc snapshots and tracebacks), to look past them
+local AVOID = {}
+for w in (os.getenv("HOSTILE_AVOID") or ""):gmatch("[%w_]+") do AVOID[w] = true end
 io.stdout:setvbuf("no")
 io.stderr:setvbuf("no")
 print(("hostile seed %d, %d operations"):format(SEED, OPS))
@@ -163,7 +169,8 @@ local allowed = {
   "the heap is closed", "stack overflow", "C stack overflow", "error in error handling",
   "cannot resume", "size or nesting too large", "dictionary changed", "list changed",
   "index out of range", "cannot close a", "attempt to yield",
-  "must be tracing memory",
+  "must be tracing memory", "gc.callbacks is not a table", "for 'concat'",
+  "invalid order function for sorting",
 }
 local function ok_error(e)
   if type(e) ~= "string" then return e == nil or type(e) == "table" end
@@ -189,6 +196,8 @@ gc.unraisablehook = function(err, what)
   if chance(40) then error("fuzz: unraisablehook raises") end
 end
 
+ERRSTATS = os.getenv("HOSTILE_ERRSTATS") and {} or nil
+
 local function note(name)
   recent[#recent + 1] = ("%d:%s"):format(depth, name)
   if #recent > 40 then table.remove(recent, 1) end
@@ -197,7 +206,17 @@ end
 
 local function is_handle(v) return type(v) == "userdata" and v ~= None end
 
-local function any_slot() return pool[R(NS)] end
+-- a slot's handle; a released one is mostly dropped and another tried,
+-- so that most operations reach live objects
+local function any_slot()
+  for _ = 1, 3 do
+    local i = R(NS)
+    local h = pool[i]
+    if not is_handle(h) or pcall(gc.id, h) or chance(8) then return h end
+    pool[i] = nil
+  end
+  return pool[R(NS)]
+end
 
 local strings = { "a", "b", "name", "x", "", ("s"):rep(40), "partner", "ref" }
 local function atom()
@@ -274,7 +293,7 @@ local function hostile_seq()
     __index = function(_, i)
       hook("__index", function()
         if chance(2) then act() end
-        if chance(3) then
+        if chance(3) and not AVOID.thread then
           -- a coroutine makes a pygc call, ends, and is dropped at once
           coroutine.wrap(function() pool[R(NS)] = gc.new_dict{ k = i } end)()
           if chance(2) then collectgarbage() end
@@ -311,19 +330,32 @@ local function walk(o, steps)
   return o
 end
 
+local function empty(o)
+  if not is_handle(o) then return end
+  local t = gc.type(o)
+  if t == "list" then while #o > 0 do o[#o] = nil end
+  elseif t == "dict" then
+    local ks = {}
+    for k in pairs(o) do ks[#ks + 1] = k end
+    for _, k in ipairs(ks) do o[k] = nil end
+  elseif t ~= "tuple" then o.a = nil; o.b = nil; o.partner = nil; o.ref = nil end
+end
+
 local function del_body(self)
   local k = R(12)
   if k == 1 then keep[#keep + 1] = self                   -- resurrect
   elseif k == 2 then kd[self] = self.name or 1             -- resurrect through a dict key
   elseif k == 3 then local o = any_slot(); if is_handle(o) then o.a = self end
-  elseif k == 4 then ghost(self)                           -- keep the borrowed self in a dying Lua object
+  elseif k == 4 then if not AVOID.self then ghost(self) end -- keep the borrowed self in a dying Lua object
   elseif k == 5 then stash[R(4)] = self                    -- a Lua variable past __del
   elseif k == 6 then self.a = nil; self.ref = None; self.partner = nil -- suicide
   elseif k == 7 then error("fuzz: finalizer raises")
+  elseif k == 8 then empty(any_slot())                     -- mutate what the interrupted code may be walking
+  elseif k == 9 then gc.release(self)                      -- release the borrowed self, then go on using it
   end
   walk(self, R(0, 4))                                      -- read the cycle
   if depth < MAXD then for _ = 1, R(0, 2) do act() end end
-  if chance(6) then keep[#keep + 1] = self; ghost(self) end
+  if chance(6) then keep[#keep + 1] = self; if not AVOID.self then ghost(self) end end
 end
 local function hostile_del(self) hook("__del", del_body, self) end
 
@@ -343,7 +375,7 @@ local classes = {
 local function callback_body(phase, info)
   local _ = phase, info.generation, info.collected, info.uncollectable
   if chance(5) then gc.set_mode(chance(2) and "incremental" or "generational") end -- refused: counted
-  if chance(10) then table.remove(gc.callbacks, 1) end
+  if chance(10) and type(gc.callbacks) == "table" then table.remove(gc.callbacks, 1) end
   if chance(12) then error("fuzz: callback raises") end
   if depth < MAXD then for _ = 1, R(0, 2) do act() end end
 end
@@ -423,25 +455,28 @@ local A = {
   { 2, "ghost", function() ghost(any_slot()) end },
   { 1, "resurrect", function() local o = any_slot(); if is_handle(o) then keep[#keep + 1] = o end end },
   { 1, "clear keep", function() while #keep > 0 do keep[#keep] = nil end; for k in pairs(stash) do stash[k] = nil end end },
-  { 2, "co new", function() cos[R(4)] = coroutine.create(coroutine_body) end },
-  { 3, "co resume", function()
+  { 2, "co new", thread = true, function() cos[R(4)] = coroutine.create(coroutine_body) end },
+  { 3, "co resume", thread = true, function()
     local co = cos[R(4)]
     if co then local ok, v = coroutine.resume(co); if ok and is_handle(v) then pool[R(NS)] = v end end
   end },
-  { 1, "co close", function() local co = cos[R(4)]; if co then coroutine.close(co) end end },
-  { 1, "co drop", function() cos[R(4)] = nil; if chance(2) then collectgarbage() end end },
-  { 1, "co wrap call", function()
+  { 1, "co close", thread = true, function() local co = cos[R(4)]; if co then coroutine.close(co) end end },
+  { 1, "co drop", thread = true, function() cos[R(4)] = nil; if chance(2) then collectgarbage() end end },
+  { 1, "co wrap call", thread = true, function()
     coroutine.wrap(function() pool[R(NS)] = gc.new_list{ value() }; act() end)()
   end },
   { 1, "tm start", function() tm.start(R(1, 5)) end },
   { 1, "tm stop", function() tm.stop() end },
   { 1, "tm clear", function() tm.clear_traces() end },
-  { 1, "tm snapshot", function()
+  { 1, "tm snapshot", tracer = true, function()
     local snap = tm.take_snapshot()
     if chance(2) then snap:statistics(chance(2) and "lineno" or "filename") end
   end },
-  { 1, "tm object", function() local o = any_slot(); if is_handle(o) then tm.get_object_traceback(o) end; tm.get_traced_memory() end },
-  { 1, "callback add", function() gc.callbacks[#gc.callbacks + 1] = callback end },
+  { 1, "tm object", tracer = true, function() local o = any_slot(); if is_handle(o) then tm.get_object_traceback(o) end; tm.get_traced_memory() end },
+  { 1, "callback add", function()
+    if type(gc.callbacks) ~= "table" then gc.callbacks = {} end
+    gc.callbacks[#gc.callbacks + 1] = callback
+  end },
   { 1, "callbacks clear", function() if chance(3) then gc.callbacks = {} end end },
   { 1, "threshold", function() gc.set_threshold(({ 0, 1, 2, 5, 50, 700 })[R(6)], R(1, 4), R(1, 4)) end },
   { 1, "freeze", function() if chance(3) then gc.freeze() else gc.unfreeze() end end },
@@ -469,6 +504,43 @@ local A = {
   end },
   { 1, "close var", function() local x <close> = gc.new_dict{ v = value() }; act() end },
   { 1, "raise", function() error("fuzz: deliberate") end },
+  { 1, "sort", function()
+    local o = any_slot()
+    if is_handle(o) and gc.type(o) == "list" then
+      table.sort(o, function(x, y)
+        if chance(3) then act() end
+        return type(x) == "number" and type(y) == "number" and x < y
+      end)
+    end
+  end },
+  { 1, "insert remove", function()
+    local o = any_slot()
+    if is_handle(o) and gc.type(o) == "list" then
+      table.insert(o, 1, value())
+      if chance(2) then table.remove(o, 1) end
+      if chance(3) then local _ = table.concat(o, ",") end
+    end
+  end },
+  { 1, "big repr", function()
+    -- a container that repr walks through many allocations, holding the
+    -- handles of finalizable garbage
+    local l = gc.new_list()
+    for i = 1, R(5, 40) do
+      local o = classes[R(2, #classes)]()
+      o.ref = o
+      o.l = l
+      l[i] = chance(3) and o or gc.new_list{ o, strings[R(#strings)], R(100) }
+    end
+    pool[R(NS)] = l
+    local _ = #tostring(l)
+  end },
+  { 1, "hook vandal", function()
+    local saved = gc.unraisablehook
+    gc.unraisablehook = ({ 42, false, "x", setmetatable({}, { __call = function() error("fuzz: hook object raises") end }) })[R(4)]
+    act()
+    gc.unraisablehook = saved
+    if chance(2) then gc.callbacks = chance(2) and 7 or { 1, "x", callback } end
+  end },
   { 1, "class", function()
     local C = gc.class("Tmp", { __del = function(self) hostile_del(self) end })
     local o = C(); o.cls = C; pool[R(NS)] = o
@@ -484,11 +556,16 @@ function act()
   for _, a in ipairs(A) do
     w = w - a[1]
     if w <= 0 then
+      if (a.thread and AVOID.thread and depth > 0) or (a.tracer and AVOID.tracer) then return end
       note(a[2])
       local ok, e = pcall(a[3])
       if not ok then
         if not ok_error(e) then fail("unexpected error in " .. a[2], e) end
         stats.clean = stats.clean + 1
+        if ERRSTATS then
+          local m = tostring(e):gsub("^[^:]*:%d+: ", ""):sub(1, 50)
+          ERRSTATS[m] = (ERRSTATS[m] or 0) + 1
+        end
       end
       return
     end
@@ -509,6 +586,12 @@ for i = 1, OPS do
   if not good then fail("heap verification failed", msg) end
 end
 pcall(tm.stop)
+if ERRSTATS then
+  local t = {}
+  for m, n in pairs(ERRSTATS) do t[#t + 1] = ("%6d %s"):format(n, m) end
+  table.sort(t)
+  io.stderr:write(table.concat(t, "\n"), "\n")
+end
 print(("hostile ok %d ops, %d hook calls, %d unraisable, %d clean errors"):format(
   stats.ops, stats.hooks, stats.unraisable, stats.clean))
 -- close the state: handles die, their finalizers run their hostile code
