@@ -38,7 +38,6 @@ if arg[1] ~= "--seed" then
   local seed = math.tointeger(tonumber(arg[2])) or os.time() % 1000000
   local ops = math.tointeger(tonumber(arg[3])) or DEFAULT_OPS
   local t0 = os.time()
-  local clock0 = os.clock()
   local runs, total_ops, total_hooks, total_unraisable, failed = 0, 0, 0, 0, {}
   io.stdout:setvbuf("line")
   print(("lua_hostile: seeds from %d, %d operations each, %d s"):format(seed, ops, seconds))
@@ -99,7 +98,7 @@ if arg[1] ~= "--seed" then
       print(("lua_hostile: seed %d FAILED (%s %s): %s; replay: %s %s --seed %d %d"):format(
         seed, tostring(how), tostring(code), sig, LUA, SCRIPT, seed, ops))
       if not kinds[sig] then
-        kinds[sig] = { first = seed, n = 0 }
+        kinds[sig] = { first = seed, n = 0, wall = wall() }
         kinds[#kinds + 1] = sig
         for _, l in ipairs(excerpt(text)) do print("   | " .. l) end
       end
@@ -112,7 +111,7 @@ if arg[1] ~= "--seed" then
     runs, #failed, #failed > 0 and (" (" .. table.concat(failed, ",") .. ")") or "", total_ops,
     total_ops / secs, total_hooks, total_unraisable, secs))
   for _, sig in ipairs(kinds) do
-    print(("lua_hostile: %d seed(s) hit %s (first: seed %d)"):format(kinds[sig].n, sig, kinds[sig].first))
+    print(("lua_hostile: %d seed(s) hit %s (first: seed %d, after %d s)"):format(kinds[sig].n, sig, kinds[sig].first, kinds[sig].wall))
   end
   os.exit(#failed == 0 and 0 or 1)
 end
