@@ -62,7 +62,7 @@ if arg[1] ~= "--seed" then
       return sig
     end
     local msg = text:match("lua_hostile: seed %d+, operation %d+: ([^\n]+)")
-    if msg then return (msg:gsub("fuzz/lua_hostile.lua:%d+: ", "")) end
+    if msg then return (msg:gsub("fuzz/lua_hostile.lua:%d+: ", ""):gsub("%d+", "N")) end
     if text:match("Segmentation fault") then return "segmentation fault" end
     return "died: " .. (text:match("([^\n]+)\n?$") or "?")
   end
