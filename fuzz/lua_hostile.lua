@@ -586,6 +586,9 @@ gc.set_threshold(({ 1, 2, 10, 100 })[R(4)])
 for i = 1, OPS do
   stats.ops = i
   depth = 0
+  -- hostile code may release the reachable containers: renew them
+  if not pcall(gc.id, keep) then keep = gc.new_list() end
+  if not pcall(gc.id, kd) then kd = gc.new_dict() end
   act()
   if unexpected_in_hook then fail("unexpected error reported from a hook", unexpected_in_hook) end
   local good, msg = gc._verify()
