@@ -19,11 +19,15 @@
 --       OPS top-level operations each until SECONDS have passed; exits 1
 --       if any seed failed, printing each failing seed and how to replay it
 --   lua5.4 fuzz/lua_hostile.lua --seed SEED [OPS]
---       one seed (the replay); HOSTILE_LOG=1 prints every operation to
---       stderr as it starts, to see what ran just before a crash
+--       one seed (the replay: use the command the driver prints, which
+--       pins Lua's hash seed and addresses, see fuzz/fixed_time.c);
+--       HOSTILE_LOG=1 prints every operation to stderr as it starts, to
+--       see what ran just before a crash
 --
 -- Deterministic per seed: one PRNG, no iteration over Lua tables whose
--- order depends on addresses or string hashes, no timing inside a seed.
+-- order depends on addresses or string hashes, no timing inside a seed;
+-- the driver pins what Lua itself randomises (its string-hash seed and,
+-- through ASLR, addresses), so a failing seed replays exactly.
 if not os.getenv("LUA_CPATH") then package.cpath = "./?.so;" .. package.cpath end
 if not os.getenv("LUA_PATH") then package.path = "./binding/?.lua;./binding/?/init.lua;" .. package.path end
 
@@ -38,6 +42,22 @@ if arg[1] ~= "--seed" then
   local seed = math.tointeger(tonumber(arg[2])) or os.time() % 1000000
   local ops = math.tointeger(tonumber(arg[3])) or DEFAULT_OPS
   local t0 = os.time()
+  -- the same seed must run the same way: pin Lua's string-hash seed (a
+  -- preloaded time()) and the addresses it mixes in (setarch -R)
+  local prefix = ""
+  local stub = "build/fuzz/fixed_time.so"
+  if not io.open(stub) then os.execute("mkdir -p build/fuzz && cc -shared -fPIC -O1 -o " .. stub .. " fuzz/fixed_time.c 2>/dev/null") end
+  if io.open(stub) then
+    local pre = os.getenv("LD_PRELOAD")
+    prefix = ("LD_PRELOAD=%s%s/%s "):format(pre and pre ~= "" and (pre .. ":") or "", os.getenv("PWD") or ".", stub)
+  else
+    print("lua_hostile: could not build " .. stub .. ": a failing seed may not replay exactly")
+  end
+  if os.execute("setarch -R true >/dev/null 2>&1") then prefix = prefix .. "setarch -R " end
+  local replay_env = ""
+  for _, v in ipairs{ "LUA_CPATH", "HOSTILE_AVOID", "ASAN_OPTIONS" } do
+    if os.getenv(v) then replay_env = replay_env .. ("%s='%s' "):format(v, os.getenv(v)) end
+  end
   local runs, total_ops, total_hooks, total_unraisable, failed = 0, 0, 0, 0, {}
   io.stdout:setvbuf("line")
   print(("lua_hostile: seeds from %d, %d operations each, %d s"):format(seed, ops, seconds))
@@ -80,7 +100,7 @@ if arg[1] ~= "--seed" then
     return out
   end
   repeat
-    local cmd = ("%s %s --seed %d %d 2>&1"):format(LUA, SCRIPT, seed, ops)
+    local cmd = ("%s%s %s --seed %d %d 2>&1"):format(prefix, LUA, SCRIPT, seed, ops)
     local p = io.popen(cmd)
     local text = p:read("a")
     local ok, how, code = p:close()
@@ -95,8 +115,8 @@ if arg[1] ~= "--seed" then
       runs = runs + 1
       failed[#failed + 1] = seed
       local sig = signature(text)
-      print(("lua_hostile: seed %d FAILED (%s %s): %s; replay: %s %s --seed %d %d"):format(
-        seed, tostring(how), tostring(code), sig, LUA, SCRIPT, seed, ops))
+      print(("lua_hostile: seed %d FAILED (%s %s): %s; replay: %s%s %s --seed %d %d"):format(
+        seed, tostring(how), tostring(code), sig, replay_env .. prefix, LUA, SCRIPT, seed, ops))
       if not kinds[sig] then
         kinds[sig] = { first = seed, n = 0, wall = wall() }
         kinds[#kinds + 1] = sig
