@@ -21,8 +21,9 @@
 --   lua5.4 fuzz/lua_hostile.lua --seed SEED [OPS]
 --       one seed (the replay: use the command the driver prints, which
 --       pins Lua's hash seed and addresses, see fuzz/fixed_time.c);
---       HOSTILE_LOG=1 prints every operation to stderr as it starts, to
---       see what ran just before a crash
+--       with HOSTILE_LOG=0 changed to HOSTILE_LOG=1 it prints every
+--       operation to stderr as it starts, to see what ran just before a
+--       crash
 --
 -- Deterministic per seed: one PRNG, no iteration over Lua tables whose
 -- order depends on addresses or string hashes, no timing inside a seed;
@@ -42,22 +43,34 @@ if arg[1] ~= "--seed" then
   local seed = math.tointeger(tonumber(arg[2])) or os.time() % 1000000
   local ops = math.tointeger(tonumber(arg[3])) or DEFAULT_OPS
   local t0 = os.time()
-  -- the same seed must run the same way: pin Lua's string-hash seed (a
-  -- preloaded time()) and the addresses it mixes in (setarch -R)
-  local prefix = ""
+  -- the same seed must run the same way.  Lua seeds its string hashes
+  -- from time() and from addresses (a heap block, a stack slot): children
+  -- get a pinned time() (fuzz/fixed_time.c, preloaded), no ASLR
+  -- (setarch -R) and a fixed environment (env -i: its size moves the
+  -- stack), so the printed command replays a seed exactly
   local stub = "build/fuzz/fixed_time.so"
   if not io.open(stub) then os.execute("mkdir -p build/fuzz && cc -shared -fPIC -O1 -o " .. stub .. " fuzz/fixed_time.c 2>/dev/null") end
+  local here = os.getenv("PWD") or "."
+  local preload = os.getenv("LD_PRELOAD") or ""
   if io.open(stub) then
-    local pre = os.getenv("LD_PRELOAD")
-    prefix = ("LD_PRELOAD=%s%s/%s "):format(pre and pre ~= "" and (pre .. ":") or "", os.getenv("PWD") or ".", stub)
+    preload = (preload ~= "" and (preload .. ":") or "") .. here .. "/" .. stub
   else
     print("lua_hostile: could not build " .. stub .. ": a failing seed may not replay exactly")
   end
+  local env = { "PATH=/usr/local/bin:/usr/bin:/bin" }
+  local function pass(name, value)
+    if value and value ~= "" then env[#env + 1] = ("%s='%s'"):format(name, value) end
+  end
+  pass("LUA_CPATH", os.getenv("LUA_CPATH") or "./?.so;;")
+  pass("LUA_PATH", os.getenv("LUA_PATH") or "./binding/?.lua;./binding/?/init.lua;;")
+  pass("LD_PRELOAD", preload)
+  pass("ASAN_OPTIONS", os.getenv("ASAN_OPTIONS"))
+  pass("UBSAN_OPTIONS", os.getenv("UBSAN_OPTIONS"))
+  pass("HOSTILE_AVOID", os.getenv("HOSTILE_AVOID") or "-")
+  env[#env + 1] = "HOSTILE_LOG=0" -- 1 for a trace: the same length, the same stack
+  local prefix = "env -i " .. table.concat(env, " ") .. " "
   if os.execute("setarch -R true >/dev/null 2>&1") then prefix = prefix .. "setarch -R " end
   local replay_env = ""
-  for _, v in ipairs{ "LUA_CPATH", "HOSTILE_AVOID", "ASAN_OPTIONS" } do
-    if os.getenv(v) then replay_env = replay_env .. ("%s='%s' "):format(v, os.getenv(v)) end
-  end
   local runs, total_ops, total_hooks, total_unraisable, failed = 0, 0, 0, 0, {}
   io.stdout:setvbuf("line")
   print(("lua_hostile: seeds from %d, %d operations each, %d s"):format(seed, ops, seconds))
@@ -140,7 +153,7 @@ end
 
 local SEED = math.tointeger(tonumber(arg[2])) or 1
 local OPS = math.tointeger(tonumber(arg[3])) or DEFAULT_OPS
-local LOG = os.getenv("HOSTILE_LOG")
+local LOG = os.getenv("HOSTILE_LOG") == "1"
 -- HOSTILE_AVOID=self,thread,tracer,verify leaves out the shapes that reach
 -- the known defects of issue 12 (a finalizer's borrowed self kept by a
 -- dying Lua object; a coroutine used from Lua code that pygc's C code runs;
@@ -221,7 +234,9 @@ ERRSTATS = os.getenv("HOSTILE_ERRSTATS") and {} or nil
 local function note(name)
   recent[#recent + 1] = ("%d:%s"):format(depth, name)
   if #recent > 40 then table.remove(recent, 1) end
-  if LOG then io.stderr:write("op ", stats.ops, " d", depth, " ", name, "\n") end
+  -- made whether or not it is written: a trace must not change what Lua allocates
+  local line = ("op %d d%d %s\n"):format(stats.ops, depth, name)
+  if LOG then io.stderr:write(line) end
 end
 
 local function is_handle(v) return type(v) == "userdata" and v ~= None end
