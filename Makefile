@@ -96,6 +96,12 @@ fuzz: $(BUILD)/fuzz_ops pygc.so
 	@mkdir -p $(BUILD)/fuzz-work
 	$(BUILD)/fuzz_ops -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -rss_limit_mb=4096 -print_final_stats=1 $(BUILD)/fuzz-work fuzz/corpus
 	$(LUA) fuzz/lua_fuzz.lua $(FUZZ_SECONDS)
+	@# hooks that make random API calls: plain, then under ASan/UBSan (HOSTILE_SEED picks the first seed)
+	$(MAKE) -s asan
+	st=0; $(LUA) fuzz/lua_hostile.lua $(FUZZ_SECONDS) $(HOSTILE_SEED) || st=1; \
+	LD_PRELOAD=$$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 LUA_CPATH="./build-asan/?.so;;" \
+	  $(LUA) fuzz/lua_hostile.lua $(FUZZ_SECONDS) $(HOSTILE_SEED) || st=1; exit $$st
 
 # every allocation of the workloads fails once in turn (C API and Lua)
 oom: $(BUILD)/oom_lua ctest
@@ -193,7 +199,7 @@ help:
 	@echo "make check    C tests and specs only (fast)"
 	@echo "make demo     run examples/flagship.lua"
 	@echo "make conformance   the differential suite against python3"
-	@echo "make fuzz FUZZ_SECONDS=N   libFuzzer + Lua random scripts"
+	@echo "make fuzz FUZZ_SECONDS=N   libFuzzer + Lua random scripts + hostile hooks (plain and ASan)"
 	@echo "make oom      allocation-failure injection"
 	@echo "make bench    side-by-side benchmarks (BENCH_REPS=5), make bench-quick a smoke"
 	@echo "make install  PREFIX=/usr/local"

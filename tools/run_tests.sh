@@ -124,6 +124,11 @@ phase_asan() {
     echo "   sanitizer reports in the specs:"; grep -A15 "ERROR: AddressSanitizer\|runtime error:" "$LOG_DIR/asan-specs.log" | head -n 40
     FAILED=$((FAILED + 1))
   fi
+  # the hostile-hooks fuzzer, each seed a child process under the sanitizers
+  LD_PRELOAD="$rt" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 LUA_CPATH="./build-asan/?.so;;" \
+    $LUA fuzz/lua_hostile.lua "${HOSTILE_ASAN_SECONDS:-10}" "${HOSTILE_SEED:-1}" >"$LOG_DIR/asan-lua_hostile.log" 2>&1 </dev/null
+  count_one "asan hostile hooks fuzzer (fuzz/lua_hostile.lua)" $? "$LOG_DIR/asan-lua_hostile.log"
+  grep -E "^lua_hostile: [0-9]+ seeds" "$LOG_DIR/asan-lua_hostile.log" | sed 's/^/   /'
 }
 
 phase_valgrind() {
@@ -180,6 +185,10 @@ phase_robustness() {
   LUA_CPATH="./?.so;;" $LUA fuzz/lua_fuzz.lua "$((secs / 4))" 1 >"$LOG_DIR/lua_fuzz.log" 2>&1 </dev/null
   count_one "random Lua operation scripts" $? "$LOG_DIR/lua_fuzz.log"
   sed 's/^/   /' "$LOG_DIR/lua_fuzz.log" | tail -n 1
+  # hooks that make random API calls themselves (fixed seeds: a failure replays)
+  LUA_CPATH="./?.so;;" $LUA fuzz/lua_hostile.lua "${HOSTILE_SMOKE_SECONDS:-6}" "${HOSTILE_SEED:-1}" >"$LOG_DIR/lua_hostile.log" 2>&1 </dev/null
+  count_one "hostile hooks fuzzer (fuzz/lua_hostile.lua)" $? "$LOG_DIR/lua_hostile.log"
+  grep -E "^lua_hostile: [0-9]+ seeds" "$LOG_DIR/lua_hostile.log" | sed 's/^/   /'
 }
 
 case "${PYGC_ONLY:-}" in

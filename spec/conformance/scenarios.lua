@@ -79,6 +79,14 @@ local DIVERGE = {
     { py = "referents 2", lua = "referents 2,k",
       why = "API.md: get_referents gives dict keys and values; CPython's dicts with only str keys do not traverse their keys (str cannot form cycles)" },
   },
+  nongc_finalizer_resurrects = {
+    { py = "finalizer runs 2", lua = "finalizer runs 1",
+      why = "pygc has no untracked instances: every instance carries the finalized flag, so __del runs at most once (CPython's rule for GC objects); CPython's untracked objects have no flag and run __del__ at every death" },
+  },
+  legacy_tpdel_refcount_resurrect = {
+    { py = "finalizer runs 2", lua = "finalizer runs 1",
+      why = "API.md section 6: a legacy instance freed by refcount runs __del once; CPython's tp_del has no finalized flag and runs at every death" },
+  },
 }
 
 local Node = gc.class("Node")
@@ -758,6 +766,309 @@ scenario("reentrant_collect_in_callback_and_finalizer", function()
   out("collect", collect())
   gc.callbacks = {}
   out("inner", table.concat(inner, ","))
+end)
+
+-- ---- PEP 442 shapes, after the cases of CPython's test_finalization ---------
+
+local ran, broken = {}, {} -- one name per finalizer run; names that found an invariant broken
+local keep = gc.new_list() -- the reachable container resurrectors store into
+local None = gc.None
+
+local function ran_line(label)
+  local r, b = table.move(ran, 1, #ran, 1, {}), table.move(broken, 1, #broken, 1, {})
+  out(label or "finalized", #r > 0 and sorted_join(r) or "-", "broken", #b > 0 and sorted_join(b) or "-")
+end
+
+local function clear_list(l) while #l > 0 do l[#l] = nil end end
+
+-- a probe class: its finalizer records the name and whether sound(self)
+-- held, then resurrects self into keep ("keep") or runs cut(self) ("cut")
+local function probe(cname, kind, init, sound, cut)
+  return gc.class(cname, {
+    __init = init,
+    __del = function(self)
+      ran[#ran + 1] = self.name
+      if not sound(self) then broken[#broken + 1] = self.name end
+      if kind == "keep" then keep[#keep + 1] = self elseif kind == "cut" then cut(self) end
+    end,
+  })
+end
+
+local function named(self, n) self.name = n end
+local function has_name(self) return type(self.name) == "string" end
+local function looped(self, n) self.name = n; self.ref = self end
+local function loop_sound(self) return has_name(self) and rawequal(self.ref, self) end
+local function loop_cut(self) self.ref = None end
+
+local Probe = probe("Probe", "plain", named, has_name)
+local ProbeKeep = probe("ProbeKeep", "keep", named, has_name)
+local Looped = probe("Looped", "plain", looped, loop_sound)
+local LoopedKeep = probe("LoopedKeep", "keep", looped, loop_sound)
+local LoopedCut = probe("LoopedCut", "cut", looped, loop_sound, loop_cut)
+
+local function chain_sound(self)
+  if self.gone then return rawequal(self.left, None) and rawequal(self.right, None) end
+  local left, right = self.left, self.right
+  local ok
+  if left.gone then ok = rawequal(left.right, None) else ok = rawequal(left.right, self) end
+  if right.gone then return ok and rawequal(right.left, None) end
+  return ok and rawequal(right.left, self)
+end
+local function chain_cut(self) self.gone = true; self.left = None; self.right = None end
+local CHAINED = {
+  plain = probe("Chained", "plain", named, chain_sound),
+  keep = probe("ChainedKeep", "keep", named, chain_sound),
+  cut = probe("ChainedCut", "cut", named, chain_sound, chain_cut),
+}
+
+local function chain_scenario(kinds)
+  -- a ring: node i linked to node i-1, the first to the last
+  local nodes = {}
+  for i, k in ipairs(kinds) do nodes[i] = CHAINED[k](("n%d%s"):format(i - 1, k:sub(1, 1))) end
+  for i, n in ipairs(nodes) do
+    local left = nodes[i == 1 and #nodes or i - 1]
+    n.gone = false; n.left = left; left.right = n
+  end
+  for _, n in ipairs(nodes) do del(n) end
+  nodes = nil
+  out("collect", collect())
+  ran_line()
+  out("resurrected", #keep)
+  clear_list(keep)
+  out("collect again", collect())
+  ran_line("finalized after")
+  out("collect a third time", collect())
+end
+
+scenario("pep442_acyclic_refcount", function()
+  del(Probe("a"))
+  ran_line("finalized on del")
+  out("collect", collect())
+  ran_line()
+end)
+
+scenario("pep442_acyclic_resurrect", function()
+  del(ProbeKeep("a"))
+  ran_line("finalized on del")
+  out("kept", #keep, keep[1].name, "is_finalized", gc.is_finalized(keep[1]))
+  out("collect", collect())
+  clear_list(keep)
+  out("collect after dropping", collect())
+  ran_line("finalized after")
+end)
+
+-- CPython's untracked (non-GC) objects: pygc has none, every instance is
+-- tracked; the nearest shape is an instance that dies by refcount
+local Untracked = gc.class("Untracked", { __del = function() ran[#ran + 1] = "u" end })
+local UntrackedKeeper = gc.class("UntrackedKeeper", { __del = function(self) ran[#ran + 1] = "u"; keep[#keep + 1] = self end })
+
+scenario("nongc_finalizer_on_del", function()
+  del(Untracked())
+  ran_line("finalized on del")
+  out("collect", collect())
+  ran_line("finalized after collect")
+end)
+
+scenario("nongc_finalizer_resurrects", function()
+  del(UntrackedKeeper())
+  out("kept", #keep, "finalizer runs", #ran)
+  out("collect", collect())
+  clear_list(keep)
+  out("collect after dropping", collect())
+  out("finalizer runs", #ran)
+  clear_list(keep)
+end)
+
+scenario("pep442_self_cycle", function()
+  del(Looped("a"))
+  out("collect", collect())
+  ran_line()
+  out("collect again", collect())
+  ran_line("finalized after")
+end)
+
+scenario("pep442_self_cycle_resurrect", function()
+  del(LoopedKeep("a"))
+  out("collect", collect())
+  ran_line()
+  out("kept", #keep, "intact", rawequal(keep[1].ref, keep[1]), "is_finalized", gc.is_finalized(keep[1]))
+  clear_list(keep)
+  out("collect again", collect())
+  ran_line("finalized after")
+  out("collect a third time", collect())
+end)
+
+scenario("pep442_self_cycle_suicide", function()
+  del(LoopedCut("a"))
+  out("collect", collect())
+  ran_line()
+  out("collect again", collect())
+  ran_line("finalized after")
+end)
+
+local Deleter = gc.class("Deleter", {
+  __init = looped,
+  __del = function(self)
+    ran[#ran + 1] = self.name
+    self.ref = nil
+    if self.ref ~= nil then broken[#broken + 1] = self.name end
+  end,
+})
+
+scenario("pep442_self_cycle_deletes_attribute", function()
+  del(Deleter("a"))
+  out("collect", collect())
+  ran_line()
+  out("collect again", collect())
+end)
+
+scenario("pep442_chain_plain", function() chain_scenario{ "plain", "plain", "plain" } end)
+scenario("pep442_chain_resurrect", function() chain_scenario{ "keep", "keep", "keep" } end)
+scenario("pep442_chain_suicide", function() chain_scenario{ "cut", "cut", "cut" } end)
+scenario("pep442_chain_suicide_alternating", function() chain_scenario{ "cut", "plain", "cut", "plain" } end)
+scenario("pep442_chain_suicide_halves", function() chain_scenario{ "cut", "cut", "plain", "plain" } end)
+scenario("pep442_chain_resurrect_alternating", function() chain_scenario{ "keep", "plain", "keep", "plain" } end)
+scenario("pep442_chain_resurrect_mixed", function() chain_scenario{ "keep", "plain", "cut", "keep", "plain", "cut" } end)
+scenario("pep442_chain_resurrect_blocks", function() chain_scenario{ "keep", "keep", "plain", "plain", "cut", "cut" } end)
+
+local Partner = gc.class("Partner", {
+  __init = named,
+  __del = function(self) ran[#ran + 1] = self.name .. " sees " .. self.partner.name end,
+})
+
+scenario("pep442_partner_reads_name", function()
+  local a, b = Partner("a"), Partner("b")
+  a.partner, b.partner = b, a
+  del(a, b)
+  out("collect", collect())
+  ran_line()
+  out("collect again", collect())
+end)
+
+local Walker = gc.class("Walker", { __del = function(self)
+  local n, hops = self.next, 1
+  while not rawequal(n, self) do hops = hops + 1; n = n.next end
+  ran[#ran + 1] = ("%s:%d"):format(self.name, hops)
+end })
+
+scenario("pep442_reads_around_ring", function()
+  local nodes = {}
+  for i = 1, 5 do nodes[i] = Walker(); nodes[i].name = ("w%d"):format(i - 1) end
+  for i = 1, 5 do nodes[i].next = nodes[i % 5 + 1] end
+  for i = 1, 5 do del(nodes[i]) end
+  nodes = nil
+  out("collect", collect())
+  ran_line()
+  out("collect again", collect())
+end)
+
+local Saver = gc.class("Saver", { __del = function(self) ran[#ran + 1] = "saver"; keep[#keep + 1] = self.partner end })
+
+scenario("pep442_resurrect_partner", function()
+  local a, b = Saver(), Node()
+  a.partner, b.back = b, a
+  b.name = "b"
+  del(a, b)
+  out("collect", collect())
+  out("kept", keep[1].name, "reaches saver", gc.is_finalized(keep[1].back))
+  clear_list(keep)
+  out("collect again", collect())
+  ran_line("finalized after")
+  out("collect a third time", collect())
+end)
+
+scenario("pep442_kept_then_read", function()
+  del(LoopedKeep("a"))
+  local counts = {}
+  for _ = 1, 3 do
+    counts[#counts + 1] = collect()
+    counts[#counts + 1] = keep[1].ref.ref.name
+  end
+  out("collects while kept", table.concat(counts, ","))
+  ran_line()
+  clear_list(keep)
+  out("collect after dropping", collect())
+  ran_line("finalized after")
+end)
+
+local Cutter = gc.class("Cutter", {
+  __init = named,
+  __del = function(self)
+    ran[#ran + 1] = self.name
+    local p = self.partner
+    if not rawequal(p, None) and not rawequal(p.partner, None) and not rawequal(p.partner, self) then
+      broken[#broken + 1] = self.name
+    end
+    self.partner = None
+  end,
+})
+
+scenario("pep442_suicidal_pair", function()
+  local a, b = Cutter("a"), Cutter("b")
+  a.partner, b.partner = b, a
+  del(a, b)
+  out("collect", collect())
+  ran_line()
+  out("collect again", collect())
+end)
+
+local Peek = gc.class("Peek", {
+  __init = named,
+  __del = function(self)
+    -- the partner's flag depends on the (unspecified) order: only the
+    -- number of finalizers that saw it set is fixed
+    ran[#ran + 1] = self.name .. " " .. fmt(gc.is_finalized(self))
+    if gc.is_finalized(self.other) and self.other.name then keep[#keep + 1] = self.other.name end
+  end,
+})
+
+scenario("pep442_is_finalized_inside", function()
+  local a, b = Peek("a"), Peek("b")
+  a.other, b.other = b, a
+  del(a, b)
+  out("collect", collect())
+  ran_line()
+  out("saw the partner finalized", #keep)
+  out("collect again", collect())
+end)
+
+local TpDel = gc.class("TpDel", {
+  legacy = true,
+  __init = function(self, n, resurrect) self.name = n; self.resurrect = resurrect or false end,
+  __del = function(self)
+    ran[#ran + 1] = self.name
+    if self.resurrect then keep[#keep + 1] = self end
+  end,
+})
+
+scenario("legacy_tpdel_refcount", function()
+  del(TpDel("a"))
+  ran_line("finalized on del")
+  out("collect", collect())
+  out("garbage", garbage_types())
+end)
+
+scenario("legacy_tpdel_refcount_resurrect", function()
+  del(TpDel("a", true))
+  out("kept", #keep)
+  ran_line("finalized on del")
+  clear_list(keep)
+  out("collect", collect())
+  out("finalizer runs", #ran)
+  clear_list(keep)
+end)
+
+scenario("legacy_tpdel_self_cycle_then_broken", function()
+  local a = TpDel("a"); a.ref = a; del(a)
+  out("collect", collect())
+  ran_line()
+  local g = gc.garbage
+  out("garbage", garbage_types(), "intact", rawequal(g[1].ref, g[1]))
+  g[1].ref = None
+  clear_list(g)
+  collectgarbage(); collectgarbage() -- the handles read above die, as Python's temporaries
+  ran_line("finalized after breaking")
+  out("collect after breaking", collect())
 end)
 
 -- Scenarios about generations that the incremental collector (a young and

@@ -906,6 +906,436 @@ def reentrant_collect_in_callback_and_finalizer():
     out("inner", ",".join(str(i) for i in inner))
 
 
+# ---- PEP 442 shapes, after the cases of CPython's test_finalization ---------
+# Each finalizer records its name and whether its object (and its neighbours)
+# still looked intact when it ran; some then resurrect their object into a
+# reachable list, others break their own references.  The order of the
+# finalizers of one collection is unspecified: the record prints sorted.
+
+try:
+    from _testcapi import without_gc
+except ImportError:
+    without_gc = None
+
+ran = []     # one name per finalizer run
+broken = []  # names whose finalizer found an invariant broken
+keep = []    # the reachable container resurrectors store into
+
+
+def ran_line(label="finalized"):
+    out(label, ",".join(sorted(ran)) or "-", "broken", ",".join(sorted(broken)) or "-")
+
+
+class Probe:
+    kind = "plain"  # "keep": resurrect into keep; "cut": break own references
+
+    def __init__(self, name):
+        self.name = name
+
+    def sound(self):
+        return isinstance(self.name, str)
+
+    def cut(self):
+        pass
+
+    def __del__(self):
+        ran.append(self.name)
+        if not self.sound():
+            broken.append(self.name)
+        if self.kind == "keep":
+            keep.append(self)
+        elif self.kind == "cut":
+            self.cut()
+
+
+class ProbeKeep(Probe):
+    kind = "keep"
+
+
+class Looped(Probe):
+    def __init__(self, name):
+        super().__init__(name)
+        self.ref = self
+
+    def sound(self):
+        return super().sound() and self.ref is self
+
+    def cut(self):
+        self.ref = None
+
+
+class LoopedKeep(Looped):
+    kind = "keep"
+
+
+class LoopedCut(Looped):
+    kind = "cut"
+
+
+class Chained(Probe):
+    def link(self, left):
+        self.gone = False
+        self.left = left
+        left.right = self
+
+    def sound(self):
+        if self.gone:
+            return self.left is None and self.right is None
+        left, right = self.left, self.right
+        ok = (left.right is None) if left.gone else (left.right is self)
+        return ok and ((right.left is None) if right.gone else (right.left is self))
+
+    def cut(self):
+        self.gone = True
+        self.left = None
+        self.right = None
+
+
+class ChainedKeep(Chained):
+    kind = "keep"
+
+
+class ChainedCut(Chained):
+    kind = "cut"
+
+
+CHAINED = {"plain": Chained, "keep": ChainedKeep, "cut": ChainedCut}
+
+
+def chain_scenario(kinds):
+    # a ring: node i linked to node i-1, the first to the last
+    nodes = [CHAINED[k]("n%d%s" % (i, k[0])) for i, k in enumerate(kinds)]
+    for i in range(len(nodes)):
+        nodes[i].link(nodes[i - 1])
+    del nodes
+    out("collect", gc.collect())
+    ran_line()
+    out("resurrected", len(keep))
+    keep.clear()
+    out("collect again", gc.collect())
+    ran_line("finalized after")
+    out("collect a third time", gc.collect())
+
+
+@scenario
+def pep442_acyclic_refcount():
+    a = Probe("a")
+    del a
+    ran_line("finalized on del")
+    out("collect", gc.collect())
+    ran_line()
+
+
+@scenario
+def pep442_acyclic_resurrect():
+    a = ProbeKeep("a")
+    del a
+    ran_line("finalized on del")
+    out("kept", len(keep), keep[0].name, "is_finalized", gc.is_finalized(keep[0]))
+    out("collect", gc.collect())
+    keep.clear()
+    out("collect after dropping", gc.collect())
+    ran_line("finalized after")
+
+
+class UntrackedBase:
+    __slots__ = ()
+    resurrects = False
+
+    def __del__(self):
+        ran.append("u")
+        if self.resurrects:
+            keep.append(self)
+
+
+if without_gc:
+
+    @without_gc
+    class Untracked(UntrackedBase):
+        __slots__ = ()
+
+    @without_gc
+    class UntrackedKeeper(UntrackedBase):
+        __slots__ = ()
+        resurrects = True
+
+
+@scenario
+def nongc_finalizer_on_del():
+    a = Untracked()
+    del a
+    ran_line("finalized on del")
+    out("collect", gc.collect())
+    ran_line("finalized after collect")
+
+
+@scenario
+def nongc_finalizer_resurrects():
+    a = UntrackedKeeper()
+    del a
+    out("kept", len(keep), "finalizer runs", len(ran))
+    out("collect", gc.collect())
+    keep.clear()
+    out("collect after dropping", gc.collect())
+    out("finalizer runs", len(ran))
+    keep.clear()
+
+
+@scenario
+def pep442_self_cycle():
+    a = Looped("a")
+    del a
+    out("collect", gc.collect())
+    ran_line()
+    out("collect again", gc.collect())
+    ran_line("finalized after")
+
+
+@scenario
+def pep442_self_cycle_resurrect():
+    a = LoopedKeep("a")
+    del a
+    out("collect", gc.collect())
+    ran_line()
+    out("kept", len(keep), "intact", keep[0].ref is keep[0], "is_finalized", gc.is_finalized(keep[0]))
+    keep.clear()
+    out("collect again", gc.collect())
+    ran_line("finalized after")
+    out("collect a third time", gc.collect())
+
+
+@scenario
+def pep442_self_cycle_suicide():
+    a = LoopedCut("a")
+    del a
+    out("collect", gc.collect())
+    ran_line()
+    out("collect again", gc.collect())
+    ran_line("finalized after")
+
+
+class Deleter(Looped):
+    def __del__(self):
+        ran.append(self.name)
+        del self.ref
+        if hasattr(self, "ref"):
+            broken.append(self.name)
+
+
+@scenario
+def pep442_self_cycle_deletes_attribute():
+    a = Deleter("a")
+    del a
+    out("collect", gc.collect())
+    ran_line()
+    out("collect again", gc.collect())
+
+
+@scenario
+def pep442_chain_plain():
+    chain_scenario(["plain"] * 3)
+
+
+@scenario
+def pep442_chain_resurrect():
+    chain_scenario(["keep"] * 3)
+
+
+@scenario
+def pep442_chain_suicide():
+    chain_scenario(["cut"] * 3)
+
+
+@scenario
+def pep442_chain_suicide_alternating():
+    chain_scenario(["cut", "plain"] * 2)
+
+
+@scenario
+def pep442_chain_suicide_halves():
+    chain_scenario(["cut"] * 2 + ["plain"] * 2)
+
+
+@scenario
+def pep442_chain_resurrect_alternating():
+    chain_scenario(["keep", "plain"] * 2)
+
+
+@scenario
+def pep442_chain_resurrect_mixed():
+    chain_scenario(["keep", "plain", "cut"] * 2)
+
+
+@scenario
+def pep442_chain_resurrect_blocks():
+    chain_scenario(["keep"] * 2 + ["plain"] * 2 + ["cut"] * 2)
+
+
+class Partner:
+    def __init__(self, name):
+        self.name = name
+
+    def __del__(self):
+        ran.append(self.name + " sees " + self.partner.name)
+
+
+@scenario
+def pep442_partner_reads_name():
+    a, b = Partner("a"), Partner("b")
+    a.partner, b.partner = b, a
+    del a, b
+    out("collect", gc.collect())
+    ran_line()
+    out("collect again", gc.collect())
+
+
+class Walker:
+    def __del__(self):
+        n, hops = self.next, 1
+        while n is not self:
+            hops += 1
+            n = n.next
+        ran.append("%s:%d" % (self.name, hops))
+
+
+@scenario
+def pep442_reads_around_ring():
+    nodes = [Walker() for _ in range(5)]
+    for i, n in enumerate(nodes):
+        n.name = "w%d" % i
+        n.next = nodes[(i + 1) % 5]
+    del nodes, n
+    out("collect", gc.collect())
+    ran_line()
+    out("collect again", gc.collect())
+
+
+class Saver:
+    def __del__(self):
+        ran.append("saver")
+        keep.append(self.partner)
+
+
+@scenario
+def pep442_resurrect_partner():
+    a, b = Saver(), Node()
+    a.partner, b.back = b, a
+    b.name = "b"
+    del a, b
+    out("collect", gc.collect())
+    out("kept", keep[0].name, "reaches saver", gc.is_finalized(keep[0].back))
+    keep.clear()
+    out("collect again", gc.collect())
+    ran_line("finalized after")
+    out("collect a third time", gc.collect())
+
+
+@scenario
+def pep442_kept_then_read():
+    a = LoopedKeep("a")
+    del a
+    counts = []
+    for _ in range(3):
+        counts.append(gc.collect())
+        counts.append(keep[0].ref.ref.name)
+    out("collects while kept", ",".join(str(c) for c in counts))
+    ran_line()
+    keep.clear()
+    out("collect after dropping", gc.collect())
+    ran_line("finalized after")
+
+
+class Cutter:
+    def __init__(self, name):
+        self.name = name
+
+    def __del__(self):
+        ran.append(self.name)
+        p = self.partner
+        if p is not None and p.partner is not None and p.partner is not self:
+            broken.append(self.name)
+        self.partner = None
+
+
+@scenario
+def pep442_suicidal_pair():
+    a, b = Cutter("a"), Cutter("b")
+    a.partner, b.partner = b, a
+    del a, b
+    out("collect", gc.collect())
+    ran_line()
+    out("collect again", gc.collect())
+
+
+class Peek(Probe):
+    def __del__(self):
+        # the partner's flag depends on the (unspecified) order: only the
+        # number of finalizers that saw it set is fixed
+        ran.append(self.name + " " + fmt(gc.is_finalized(self)))
+        if gc.is_finalized(self.other) and self.other.name:
+            keep.append(self.other.name)
+
+
+@scenario
+def pep442_is_finalized_inside():
+    a, b = Peek("a"), Peek("b")
+    a.other, b.other = b, a
+    del a, b
+    out("collect", gc.collect())
+    ran_line()
+    out("saw the partner finalized", len(keep))
+    out("collect again", gc.collect())
+
+
+if with_tp_del:
+
+    @with_tp_del
+    class TpDel:
+        def __init__(self, name, resurrect=False):
+            self.name = name
+            self.resurrect = resurrect
+
+        def __tp_del__(self):
+            ran.append(self.name)
+            if self.resurrect:
+                keep.append(self)
+
+
+@scenario
+def legacy_tpdel_refcount():
+    a = TpDel("a")
+    del a
+    ran_line("finalized on del")
+    out("collect", gc.collect())
+    out("garbage", garbage_types())
+
+
+@scenario
+def legacy_tpdel_refcount_resurrect():
+    a = TpDel("a", True)
+    del a
+    out("kept", len(keep))
+    ran_line("finalized on del")
+    keep.clear()
+    out("collect", gc.collect())
+    out("finalizer runs", len(ran))
+    keep.clear()
+
+
+@scenario
+def legacy_tpdel_self_cycle_then_broken():
+    a = TpDel("a")
+    a.ref = a
+    del a
+    out("collect", gc.collect())
+    ran_line()
+    out("garbage", garbage_types(), "intact", gc.garbage[0].ref is gc.garbage[0])
+    gc.garbage[0].ref = None
+    del gc.garbage[:]
+    ran_line("finalized after breaking")
+    out("collect after breaking", gc.collect())
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--list":
         print("\n".join(S))
@@ -914,6 +1344,10 @@ if __name__ == "__main__":
     if name.startswith("legacy") or name == "debug_uncollectable_lines":
         if Legacy is None:
             print("SKIP _testcapi.with_tp_del is not available")
+            sys.exit(0)
+    if name.startswith("nongc"):
+        if without_gc is None:
+            print("SKIP _testcapi.without_gc is not available")
             sys.exit(0)
     gc.collect()
     gc.disable()
