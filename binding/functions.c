@@ -15,6 +15,8 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char 
   if (!lua_isnoneornil(L, src)) {
     if (!lua_istable(L, src) && !lpygc_tohandle(L, src)) luaL_typeerror(L, src, "table");
     lua_Integer n = luaL_len(L, src);
+    /* a length no list can reach (and i <= n below could never end) */
+    if (n > (lua_Integer)(SIZE_MAX / sizeof(pygc_value) / 4)) luaL_argerror(L, src, "sequence too long");
     for (lua_Integer i = 1; i <= n; i++) {
       lua_geti(L, src, i);
       pygc_value v = lpygc_tovalue(L, B, -1, where);

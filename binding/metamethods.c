@@ -138,14 +138,17 @@ static int mm_len(lua_State *L) {
   return 1;
 }
 
+/* the iterator pairs gives for lists and tuples; any Lua code may call it
+ * with any object and control value */
 static int seq_next(lua_State *L) {
   binding *B = lpygc_getB(L);
   pygc_object *o = lpygc_checkobj(L, 1);
-  lua_Integer i = luaL_optinteger(L, 2, 0) + 1;
+  if (o->type != &pygc_list_type && o->type != &pygc_tuple_type) return luaL_argerror(L, 1, "list or tuple expected");
+  lua_Integer i = luaL_optinteger(L, 2, 0);
+  if (i < 0 || i >= LUA_MAXINTEGER) return 0; /* i + 1 must not overflow */
+  i++;
   pygc_value v;
-  int st = i < 1 ? PYGC_EINDEX
-           : o->type == &pygc_list_type ? pygc_list_get(o, (size_t)(i - 1), &v)
-                                        : pygc_tuple_get(o, (size_t)(i - 1), &v);
+  int st = o->type == &pygc_list_type ? pygc_list_get(o, (size_t)(i - 1), &v) : pygc_tuple_get(o, (size_t)(i - 1), &v);
   if (st != PYGC_OK) return 0;
   lua_pushinteger(L, i);
   lpygc_pushvalue(L, B, v);
@@ -153,24 +156,24 @@ static int seq_next(lua_State *L) {
 }
 
 /* dict and attribute iteration: upvalues 2 = position, 3 = size at start,
- * 4 = entries still to come */
+ * 4 = keys version at start (pygc_keys_version), 5 = the handle iterated.
+ * A key added or removed since the start, even with the size unchanged
+ * (delete one, add another; delete and re-add), raises as CPython does:
+ * positions in the entry array no longer mean what they meant. */
 static int map_next(lua_State *L) {
   binding *B = lpygc_getB(L);
   pygc_object *o = lpygc_checkobj(L, 1);
+  if (!lua_rawequal(L, 1, lua_upvalueindex(5))) return luaL_argerror(L, 1, "not the object this iterator was made for");
   int is_dict = o->type == &pygc_dict_type;
   size_t size = is_dict ? pygc_dict_len(o) : pygc_attr_count(o);
   if ((lua_Integer)size != lua_tointeger(L, lua_upvalueindex(3)))
     return luaL_error(L, "%s changed size during iteration", is_dict ? "dict" : "instance");
+  if ((lua_Integer)pygc_keys_version(o) != lua_tointeger(L, lua_upvalueindex(4)))
+    return luaL_error(L, "%s keys changed during iteration", is_dict ? "dict" : "instance");
   size_t pos = (size_t)lua_tointeger(L, lua_upvalueindex(2));
   pygc_value k, v;
   int more = is_dict ? pygc_dict_next(o, &pos, &k, &v) : pygc_attr_next(o, &pos, &k, &v);
   if (!more) return 0;
-  /* same size but more entries than it had: keys were deleted and added
-   * (CPython: "dictionary keys changed during iteration") */
-  lua_Integer remaining = lua_tointeger(L, lua_upvalueindex(4));
-  if (remaining <= 0) return luaL_error(L, "%s keys changed during iteration", is_dict ? "dict" : "instance");
-  lua_pushinteger(L, remaining - 1);
-  lua_replace(L, lua_upvalueindex(4));
   lua_pushinteger(L, (lua_Integer)pos);
   lua_replace(L, lua_upvalueindex(2));
   pygc_value_incref(k); /* hold both: pushing the first may run finalizers */
@@ -198,8 +201,9 @@ static int mm_pairs(lua_State *L) {
   lua_pushinteger(L, 0);
   lua_Integer size = (lua_Integer)(o->type == &pygc_dict_type ? pygc_dict_len(o) : pygc_attr_count(o));
   lua_pushinteger(L, size);
-  lua_pushinteger(L, size);
-  lua_pushcclosure(L, map_next, 4);
+  lua_pushinteger(L, (lua_Integer)pygc_keys_version(o));
+  lua_pushvalue(L, 1);
+  lua_pushcclosure(L, map_next, 5);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;

@@ -189,6 +189,7 @@ typedef struct table {
   uint32_t used;     /* live entries */
   uint32_t nentries; /* entries used, dead ones included */
   uint32_t cap;      /* entry capacity */
+  uint32_t version;  /* keys version: bumped when a key is added or removed (not on value updates) */
 } table;
 
 typedef struct dict_obj {

