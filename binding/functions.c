@@ -356,6 +356,14 @@ static int l_get_referents(lua_State *L) {
   return 1;
 }
 
+/* Is v a handle (live or released)?  For the toolkit: handles' metatable
+ * is protected, so Lua code cannot compare it. */
+static int l_is_handle(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_pushboolean(L, lpygc_tohandle(L, 1) != NULL);
+  return 1;
+}
+
 static int l_is_tracked(lua_State *L) {
   lpygc_getB(L);
   luaL_checkany(L, 1);
@@ -470,6 +478,7 @@ const luaL_Reg lpygc_funcs[] = {{"new_list", l_new_list},
                                  {"set_mode", l_set_mode},
                                  {"get_mode", l_get_mode},
                                  {"_verify", l_verify},
+                                 {"_is_handle", l_is_handle},
                                  {"_trace_start", lpygc_trace_start},
                                  {"_trace_stop", lpygc_trace_stop},
                                  {"_trace_clear", lpygc_trace_clear},

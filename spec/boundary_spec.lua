@@ -256,3 +256,58 @@ describe("protected metatables (defect 7)", function()
     a[1] = nil
   end)
 end)
+
+describe("module state no script can release (defect 8)", function()
+  before_each(S.reset)
+  after_each(S.verify)
+
+  local function make_legacy_garbage()
+    local Old = gc.class("Old", { legacy = true, __del = function() end })
+    local a = Old {}
+    a.self = a
+    gc.release(a)
+    -- generation 0 only: other spec files count generation 2's
+    -- uncollectable total from a fresh process
+    return gc.collect(0)
+  end
+
+  local function garbage_works()
+    local g = gc.garbage
+    assert.are.equal("list", gc.type(g))
+    local n = #g
+    make_legacy_garbage()
+    assert.are.equal(n + 1, #gc.garbage)
+    assert.are.equal("Old", gc.type(gc.garbage[n + 1]))
+    S.reset()
+    assert.are.equal(0, #gc.garbage)
+  end
+
+  it("releasing gc.garbage's handle leaves gc.garbage usable", function()
+    gc.release(gc.garbage)
+    garbage_works()
+    local g <close> = gc.garbage
+  end)
+
+  it("releasing the garbage list as found by get_objects leaves gc.garbage usable", function()
+    local g = gc.garbage
+    local found = false
+    for _, o in ipairs(gc.get_objects()) do
+      if rawequal(o, g) then found = true; gc.release(o) end
+    end
+    assert.is_true(found)
+    garbage_works()
+    -- and again, with every handle Lua had gone
+    g = nil; collectgarbage(); collectgarbage()
+    for _, o in ipairs(gc.get_objects()) do gc.release(o) end
+    garbage_works()
+  end)
+
+  it("gc.garbage cannot be replaced, and the module's metatable is protected", function()
+    errors_with(function() gc.garbage = gc.new_list() end, "gc.garbage cannot be replaced")
+    assert.is_false((pcall(setmetatable, gc, {})))
+    -- other fields stay assignable as before
+    gc.unraisablehook = gc.unraisablehook
+    gc.callbacks = {}
+    garbage_works()
+  end)
+end)
