@@ -311,3 +311,83 @@ describe("module state no script can release (defect 8)", function()
     garbage_works()
   end)
 end)
+
+-- Run code in a fresh lua5.4 with this process's LUA_CPATH, LUA_PATH and
+-- LD_PRELOAD (so under ASan it loads the sanitized module): for scenarios
+-- that need Lua's collector at nearly every allocation, which a busted
+-- process's large heap makes far too slow.  Returns the output and success.
+local function run_child(code)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write(code)
+  f:close()
+  local p = io.popen((os.getenv("PYGC_LUA") or "lua5.4") .. " " .. path .. " 2>&1")
+  local out = p:read("a")
+  local ok = p:close()
+  os.remove(path)
+  return out, ok
+end
+
+describe("the tracer under finalizers that clear it (defect 3)", function()
+  before_each(S.reset)
+  after_each(S.verify)
+
+  -- In the child: 300 traces (keep[i] made at 300 distinct lines); each
+  -- round leaves handles of instances whose __del calls ACTION for Lua's
+  -- collector to find while the snapshot and the tracebacks are pushed.
+  local template = [==[
+local gc = require "pygc"
+local tm = require "pygc.tracemalloc"
+local src = {}
+for i = 1, 300 do src[#src + 1] = ("keep[%d] = gc.new_list()"):format(i) end
+src = table.concat(src, "\n")
+local keep, made, flip, n = {}, {}, false, 0
+local C = gc.class("Hostile", { __del = function() ACTION end })
+local rounds = math.max(2, math.floor(8 * (tonumber(os.getenv("PYGC_SPEC_SCALE")) or 1)))
+for _ = 1, rounds do
+  tm.start(5)
+  load(src, "=many", "t", { keep = keep, gc = gc })()
+  collectgarbage("incremental", 1, 1000)
+  for _ = 1, 20 do local o = C {} end
+  local raw = gc._trace_snapshot()
+  assert(#raw.traces == #raw.sizes and #raw.sizes == #raw.counts)
+  for i, frames in ipairs(raw.traces) do
+    for _, f in ipairs(frames) do assert(type(f[1]) == "string" and math.type(f[2]) == "integer") end
+    assert(raw.counts[i] >= 0 and raw.sizes[i] >= 0)
+  end
+  for i = 1, #keep do
+    local frames = gc._trace_object(keep[i])
+    if frames then assert(type(frames[1][1]) == "string") end
+  end
+  local snap = tm.is_tracing() and tm.take_snapshot()
+  collectgarbage("incremental", 200, 100)
+  if snap then
+    for _, stat in ipairs(snap:statistics("lineno")) do assert(tostring(stat)) end
+  end
+  assert(gc._verify())
+end
+tm.stop()
+for _, l in ipairs(made) do gc.release(l) end
+collectgarbage(); collectgarbage(); gc.collect()
+assert(gc._verify())
+print("ok")
+]==]
+
+  local function hostile(action)
+    local out, ok = run_child((template:gsub("ACTION", function() return action end)))
+    assert(ok and out:find("ok"), out)
+  end
+
+  it("clear_traces() from __del while a snapshot or a traceback is pushed", function()
+    hostile("tm.clear_traces()")
+  end)
+
+  it("stop() and start() from __del", function()
+    hostile("flip = not flip; if flip then tm.stop() else tm.start(3) end")
+  end)
+
+  it("new traces made by __del while a snapshot is taken (the trace array moves)", function()
+    hostile([[n = n + 1
+      made[#made + 1] = load(("return gc.new_list() -- %d"):format(n), "=fresh" .. n, "t", { gc = gc })()]])
+  end)
+end)
