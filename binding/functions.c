@@ -250,109 +250,138 @@ static int l_get_stats(lua_State *L) {
   return 1;
 }
 
-/* Collected objects are gathered (with a reference each) before any Lua
- * allocation, then pushed: finalizers running meanwhile cannot pull them
- * away. */
-typedef struct gather {
-  pygc_object **items;
+/* ---- boxes: values owned by the Lua stack ----------------------------------
+ * A function that converts or gathers several values takes a reference to
+ * each, then allocates in Lua (which can raise a memory error, or run a
+ * finalizer that releases a handle a later argument needs).  The values go
+ * in a box: a to-be-closed userdata that drops them when the function
+ * returns or raises, so nothing leaks on any path. */
+typedef struct vbox {
+  binding *B;
   size_t n, cap;
-} gather;
+  pygc_value v[1];
+} vbox;
 
-static int gather_fn(pygc_object *o, void *arg) {
-  gather *g = arg;
-  if (g->n == g->cap) return 1;
-  pygc_incref(o);
-  g->items[g->n++] = o;
+static void box_drop(vbox *b) {
+  while (b->n > 0) {
+    pygc_value v = b->v[--b->n]; /* out of the box first: the decref may run a finalizer */
+    if (!b->B->closed) pygc_value_decref(b->B->heap, v);
+  }
+}
+
+static int box_release(lua_State *L) {
+  box_drop(lua_touserdata(L, 1));
   return 0;
 }
 
-static void push_gathered(lua_State *L, binding *B, gather *g) {
-  lua_createtable(L, (int)g->n, 0);
-  for (size_t i = 0; i < g->n; i++) {
-    lpygc_pushobject(L, B, g->items[i]);
+static vbox *push_box(lua_State *L, binding *B, size_t cap) {
+  if (cap > (SIZE_MAX - sizeof(vbox)) / sizeof(pygc_value)) lpygc_nomem(L);
+  vbox *b = lua_newuserdatauv(L, sizeof(vbox) + (cap ? cap : 1) * sizeof(pygc_value), 0);
+  b->B = B;
+  b->n = 0;
+  b->cap = cap;
+  if (luaL_newmetatable(L, "pygc.box")) {
+    lua_pushcfunction(L, box_release);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, box_release);
+    lua_setfield(L, -2, "__close");
+    lua_pushliteral(L, "pygc.box");
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_setmetatable(L, -2);
+  lua_toclose(L, -1);
+  return b;
+}
+
+static int clamp_int(size_t n) { return n > INT32_MAX ? INT32_MAX : (int)n; }
+
+/* a Lua sequence of the boxed values */
+static void push_boxed(lua_State *L, binding *B, const vbox *b) {
+  lua_createtable(L, clamp_int(b->n), 0);
+  for (size_t i = 0; i < b->n; i++) {
+    lpygc_pushvalue(L, B, b->v[i]);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
-  for (size_t i = 0; i < g->n; i++) pygc_decref(B->heap, g->items[i]);
+}
+
+/* Objects are gathered (with a reference each, into a box) before any Lua
+ * allocation, then pushed: finalizers running meanwhile cannot pull them
+ * away. */
+static int gather_fn(pygc_object *o, void *arg) {
+  vbox *b = arg;
+  if (b->n == b->cap) return 1;
+  pygc_incref(o);
+  b->v[b->n++] = pygc_obj(o);
+  return 0;
 }
 
 static int l_get_objects(lua_State *L) {
   binding *B = lpygc_getB(L);
   int g = lua_isnoneornil(L, 1) ? -1 : checkgeneration(L, 1, 0);
   size_t n = pygc_get_objects(B->heap, g, NULL, NULL);
-  gather ga = {lua_newuserdatauv(L, (n ? n : 1) * sizeof(pygc_object *), 0), 0, n};
-  pygc_get_objects(B->heap, g, gather_fn, &ga);
-  push_gathered(L, B, &ga);
+  vbox *b = push_box(L, B, n);
+  pygc_get_objects(B->heap, g, gather_fn, b);
+  push_boxed(L, B, b);
   return 1;
 }
 
-/* the arguments as values (a userdata array on the stack; strings are new
- * references the caller drops) */
-static pygc_value *checkvalues(lua_State *L, binding *B, int n) {
-  pygc_value *t = lua_newuserdatauv(L, (n ? (size_t)n : 1) * sizeof(pygc_value), 0);
+/* the arguments as values, into a box: a later argument that fails (a
+ * released handle, an unstorable value) leaves the earlier ones to it */
+static vbox *checkvalues(lua_State *L, binding *B, int n) {
+  vbox *b = push_box(L, B, (size_t)n);
   for (int i = 0; i < n; i++) {
     const char *bad = lpygc_unstorable(L, i + 1);
     if (bad && !lua_isnil(L, i + 1)) {
-      for (int j = 0; j < i; j++) pygc_value_decref(B->heap, t[j]);
       const char *msg = lua_pushfstring(L, "pygc value expected, got %s", luaL_typename(L, i + 1));
       luaL_argerror(L, i + 1, msg);
     }
-    t[i] = lua_isnil(L, i + 1) ? pygc_none() : lpygc_tovalue(L, B, i + 1, "argument");
+    b->v[i] = lua_isnil(L, i + 1) ? pygc_none() : lpygc_tovalue(L, B, i + 1, "argument");
+    b->n = (size_t)i + 1;
   }
-  return t;
+  return b;
 }
 
 static int l_get_referrers(lua_State *L) {
   binding *B = lpygc_getB(L);
   int n = lua_gettop(L);
-  pygc_value *targets = checkvalues(L, B, n);
-  size_t count = pygc_get_referrers(B->heap, targets, (size_t)n, NULL, NULL);
-  gather ga = {NULL, 0, count};
-  ga.items = lua_newuserdatauv(L, (count ? count : 1) * sizeof(pygc_object *), 0);
-  pygc_get_referrers(B->heap, targets, (size_t)n, gather_fn, &ga);
-  for (int i = 0; i < n; i++) pygc_value_decref(B->heap, targets[i]);
-  push_gathered(L, B, &ga);
+  vbox *targets = checkvalues(L, B, n);
+  size_t count = pygc_get_referrers(B->heap, targets->v, targets->n, NULL, NULL);
+  vbox *found = push_box(L, B, count);
+  pygc_get_referrers(B->heap, targets->v, targets->n, gather_fn, found);
+  box_drop(targets);
+  push_boxed(L, B, found);
   return 1;
 }
 
-typedef struct vgather {
-  pygc_value *items;
-  size_t n, cap;
-} vgather;
-
 static int vcount_fn(pygc_value *slot, void *arg) {
   (void)slot;
-  ((vgather *)arg)->n++;
+  (*(size_t *)arg)++;
   return 0;
 }
 
 static int vgather_fn(pygc_value *slot, void *arg) {
-  vgather *g = arg;
-  if (g->n == g->cap) return 1;
+  vbox *b = arg;
+  if (b->n == b->cap) return 1;
   pygc_value_incref(*slot);
-  g->items[g->n++] = *slot;
+  b->v[b->n++] = *slot;
   return 0;
 }
 
 static int l_get_referents(lua_State *L) {
   binding *B = lpygc_getB(L);
   int n = lua_gettop(L);
-  vgather cnt = {NULL, 0, 0};
+  size_t count = 0;
   for (int i = 1; i <= n; i++) {
     handle *hd = lpygc_tohandle(L, i);
-    if (hd && hd->obj) pygc_referents(hd->obj, vcount_fn, &cnt);
+    if (hd && hd->obj) pygc_referents(hd->obj, vcount_fn, &count);
     else if (hd) return luaL_error(L, "pygc: use of a released handle");
   }
-  vgather ga = {lua_newuserdatauv(L, (cnt.n ? cnt.n : 1) * sizeof(pygc_value), 0), 0, cnt.n};
+  vbox *b = push_box(L, B, count);
   for (int i = 1; i <= n; i++) {
     handle *hd = lpygc_tohandle(L, i);
-    if (hd && hd->obj) pygc_referents(hd->obj, vgather_fn, &ga);
+    if (hd && hd->obj) pygc_referents(hd->obj, vgather_fn, b);
   }
-  lua_createtable(L, (int)ga.n, 0);
-  for (size_t i = 0; i < ga.n; i++) {
-    lpygc_pushvalue(L, B, ga.items[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  for (size_t i = 0; i < ga.n; i++) pygc_value_decref(B->heap, ga.items[i]);
+  push_boxed(L, B, b);
   return 1;
 }
 

@@ -32,9 +32,13 @@ static int mm_index(lua_State *L) {
     if (lua_isnil(L, 2)) return 0;
     pygc_value key = lpygc_tovalue(L, B, 2, "dict key");
     int st = pygc_dict_get(B->heap, o, key, &v);
-    if (st == PYGC_OK) lpygc_pushvalue(L, B, v);
+    /* the key goes before pushing (which may raise a memory error); a key
+     * that is an object is held by its handle at 2, so v stays put */
     pygc_value_decref(B->heap, key);
-    if (st == PYGC_OK) return 1;
+    if (st == PYGC_OK) {
+      lpygc_pushvalue(L, B, v);
+      return 1;
+    }
     if (st == PYGC_EKEY) return 0;
     return lpygc_raise_status(L, st, key);
   }

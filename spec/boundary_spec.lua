@@ -391,3 +391,63 @@ print("ok")
       made[#made + 1] = load(("return gc.new_list() -- %d"):format(n), "=fresh" .. n, "t", { gc = gc })()]])
   end)
 end)
+
+describe("conversions that fail midway leak nothing (defect 6)", function()
+  before_each(S.reset)
+  after_each(S.verify)
+
+  -- objects in the heap after Lua dropped every dead handle
+  local function objects()
+    collectgarbage(); collectgarbage()
+    return gc.heap_info().objects
+  end
+
+  local function leak_free(name, fn)
+    pcall(fn, 0) -- warm up (classes, interned names)
+    local before = objects()
+    for i = 1, S.n(200) do
+      local ok = pcall(fn, i)
+      assert(not ok, name .. " did not fail")
+    end
+    local after = objects()
+    assert(after <= before, ("%s leaked %d objects"):format(name, after - before))
+    S.verify()
+  end
+
+  local released = gc.new_list()
+  gc.release(released)
+  local Cls = gc.class("Leaky")
+
+  it("get_referrers and get_referents with a released handle after converted strings", function()
+    leak_free("get_referrers", function(i) return gc.get_referrers(("s" .. i):rep(30), released) end)
+    leak_free("get_referrers (3)", function(i) return gc.get_referrers(("a" .. i):rep(30), ("b" .. i):rep(30), released) end)
+    leak_free("get_referrers (unstorable)", function(i) return gc.get_referrers(("s" .. i):rep(30), {}) end)
+    leak_free("get_referents", function(i) return gc.get_referents(gc.new_list { ("s" .. i):rep(30) }, released) end)
+  end)
+
+  it("containers made from a table that fails midway", function()
+    leak_free("new_list", function(i) return gc.new_list { ("s" .. i):rep(30), ("t" .. i):rep(30), released } end)
+    leak_free("new_tuple", function(i) return gc.new_tuple { ("s" .. i):rep(30), released } end)
+    leak_free("new_dict", function(i) return gc.new_dict { [("k" .. i):rep(30)] = ("v" .. i):rep(30), z = released } end)
+    leak_free("new_dict (bad key)", function(i) return gc.new_dict { [("k" .. i):rep(30)] = 1, [released] = 1 } end)
+    leak_free("instance", function(i) return Cls { a = ("s" .. i):rep(30), b = released } end)
+    leak_free("instance (bad name)", function(i) return Cls { a = ("s" .. i):rep(30), [1] = 2 } end)
+    leak_free("sequence error", function(i)
+      return gc.new_list(setmetatable({}, { __len = function() return 3 end,
+        __index = function(_, k) if k == 3 then error("boom") end; return ("s" .. i .. k):rep(30) end }))
+    end)
+  end)
+
+  it("stores of a key and a value where one of them fails", function()
+    local d = gc.new_dict()
+    local o = Cls {}
+    leak_free("dict value", function(i) d[("k" .. i):rep(30)] = released end)
+    leak_free("dict key", function(i) d[released] = ("v" .. i):rep(30) end)
+    leak_free("dict unhashable", function(i) d[gc.new_list { ("s" .. i):rep(30) }] = ("v" .. i):rep(30) end)
+    leak_free("attribute", function(i) o[("n" .. i):rep(30)] = released end)
+    leak_free("list item", function(i) local l = gc.new_list { 1 }; l[1] = released end)
+    leak_free("class", function(i) return gc.class(("C" .. i):rep(30), { __del = 5 }) end)
+    leak_free("lookup", function(i) return d[("k" .. i):rep(30)] .. released end)
+    assert.are.equal(0, #d)
+  end)
+end)
