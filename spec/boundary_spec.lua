@@ -451,3 +451,60 @@ describe("conversions that fail midway leak nothing (defect 6)", function()
     assert.are.equal(0, #d)
   end)
 end)
+
+describe("why_alive on deep chains (defect 10)", function()
+  local util = require "pygc.util"
+  before_each(S.reset)
+  after_each(function()
+    collectgarbage("restart")
+    S.collect_all()
+    S.verify()
+  end)
+
+  local function chain(depth)
+    local root = gc.new_list()
+    local cur = root
+    for _ = 1, depth do
+      local nx = gc.new_list()
+      cur[1] = nx
+      cur = nx
+    end
+    return root, cur
+  end
+
+  -- Lua memory allocated by one why_alive on a chain of the given depth
+  -- (the collector stopped: every byte allocated is counted)
+  local function cost(depth)
+    local root, tip = chain(depth)
+    collectgarbage(); collectgarbage()
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    local path = util.why_alive(tip)
+    local used = collectgarbage("count") - before
+    collectgarbage("restart")
+    local _, hops = path:gsub("%[1%]", "")
+    assert.are.equal(depth, hops)
+    assert.is_truthy(path:find("^local 'root'"))
+    assert.is_true(root ~= nil)
+    return used
+  end
+
+  it("allocates a bounded amount per level of depth", function()
+    local c1, c3 = cost(1000), cost(3000)
+    -- linear: well under 2 KB per level (tables growing by doubling add
+    -- noise); a path string per node costs 6 * depth bytes per level, 12 KB
+    -- and more at these depths
+    local per_level = (c3 - c1) / 2000
+    assert(per_level < 3, ("%.1f KB per level (%.0f KB, %.0f KB)"):format(per_level, c1, c3))
+  end)
+
+  it("reports a 200k-deep chain (scaled down under the sanitizers)", function()
+    local depth = S.n(200000)
+    local root, tip = chain(depth)
+    local path = util.why_alive(tip)
+    local _, hops = path:gsub("%[1%]", "")
+    assert.are.equal(depth, hops)
+    assert.is_truthy(path:find(" %-> <list>$"))
+    assert.is_true(root ~= nil)
+  end)
+end)
