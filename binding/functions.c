@@ -5,13 +5,72 @@
 
 /* ---- module functions ------------------------------------------------------ */
 
-/* push a new list filled from the sequence at src (a table or a pygc
- * sequence); Lua owns the list before anything can fail */
+/* ---- boxes: values owned by the Lua stack ----------------------------------
+ * A function that converts or gathers several values takes a reference to
+ * each, then allocates in Lua (which can raise a memory error, or run a
+ * finalizer that releases a handle a later argument needs).  The values go
+ * in a box: a to-be-closed userdata that drops them when the function
+ * returns or raises, so nothing leaks on any path. */
+typedef struct vbox {
+  binding *B;
+  size_t n, cap;
+  pygc_value v[1];
+} vbox;
+
+static void box_drop(vbox *b) {
+  while (b->n > 0) {
+    pygc_value v = b->v[--b->n]; /* out of the box first: the decref may run a finalizer */
+    if (!b->B->closed) pygc_value_decref(b->B->heap, v);
+  }
+}
+
+static int box_release(lua_State *L) {
+  box_drop(lua_touserdata(L, 1));
+  return 0;
+}
+
+static vbox *push_box(lua_State *L, binding *B, size_t cap) {
+  if (cap > (SIZE_MAX - sizeof(vbox)) / sizeof(pygc_value)) lpygc_nomem(L);
+  vbox *b = lua_newuserdatauv(L, sizeof(vbox) + (cap ? cap : 1) * sizeof(pygc_value), 0);
+  b->B = B;
+  b->n = 0;
+  b->cap = cap;
+  if (luaL_newmetatable(L, "pygc.box")) {
+    lua_pushcfunction(L, box_release);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, box_release);
+    lua_setfield(L, -2, "__close");
+    lua_pushliteral(L, "pygc.box");
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_setmetatable(L, -2);
+  lua_toclose(L, -1);
+  return b;
+}
+
+static int clamp_int(size_t n) { return n > INT32_MAX ? INT32_MAX : (int)n; }
+
+/* a Lua sequence of the boxed values */
+static void push_boxed(lua_State *L, binding *B, const vbox *b) {
+  lua_createtable(L, clamp_int(b->n), 0);
+  for (size_t i = 0; i < b->n; i++) {
+    lpygc_pushvalue(L, B, b->v[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+/* push a box that pins a new list, then the list's handle, and fill the
+ * list from the sequence at src (a table or a pygc sequence): Lua owns the
+ * list before anything can fail, and the list outlives its handle, which
+ * Lua code run by the sequence's metamethods or by a finalizer may release
+ * (gc.get_objects finds it) */
 static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char *where) {
+  vbox *pin = push_box(L, B, 1);
   pygc_object *l = pygc_list_new(B->heap, 0);
   if (l == NULL) lpygc_nomem(L);
+  pin->v[0] = pygc_obj(l); /* the box owns the new reference */
+  pin->n = 1;
   lpygc_pushobject(L, B, l);
-  pygc_decref(B->heap, l);
   if (!lua_isnoneornil(L, src)) {
     if (!lua_istable(L, src) && !lpygc_tohandle(L, src)) luaL_typeerror(L, src, "table");
     lua_Integer n = luaL_len(L, src);
@@ -31,7 +90,11 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char 
 
 static int l_new_list(lua_State *L) {
   lua_settop(L, 1);
-  push_new_list(L, lpygc_getB(L), 1, "list");
+  binding *B = lpygc_getB(L);
+  pygc_object *l = push_new_list(L, B, 1, "list");
+  /* its handle (at 3), or a new one if Lua code released that meanwhile;
+   * the pin at 2 closes on return */
+  lpygc_pushobject(L, B, l);
   return 1;
 }
 
@@ -41,7 +104,7 @@ static int l_new_tuple(lua_State *L) {
   /* gather into a list first: it owns the values if conversion fails */
   pygc_object *l = push_new_list(L, B, 1, "tuple");
   size_t n0 = pygc_list_len(l);
-  pygc_value *items = lua_newuserdatauv(L, (n0 ? n0 : 1) * sizeof(pygc_value), 0);
+  pygc_value *items = lua_newuserdatauv(L, (n0 ? n0 : 1) * sizeof(pygc_value), 0); /* l is pinned at 2 */
   size_t n = pygc_list_len(l); /* a finalizer may have run meanwhile */
   if (n > n0) n = n0;
   for (size_t i = 0; i < n; i++) pygc_list_get(l, i, &items[i]);
@@ -49,7 +112,7 @@ static int l_new_tuple(lua_State *L) {
   if (t == NULL) return lpygc_nomem(L);
   lpygc_pushobject(L, B, t);
   pygc_decref(B->heap, t);
-  lpygc_release_handle(L, B, lpygc_tohandle(L, 2));
+  lpygc_release_handle(L, B, lpygc_tohandle(L, 3));
   return 1;
 }
 
@@ -248,60 +311,6 @@ static int l_get_stats(lua_State *L) {
     lua_rawseti(L, -2, i + 1);
   }
   return 1;
-}
-
-/* ---- boxes: values owned by the Lua stack ----------------------------------
- * A function that converts or gathers several values takes a reference to
- * each, then allocates in Lua (which can raise a memory error, or run a
- * finalizer that releases a handle a later argument needs).  The values go
- * in a box: a to-be-closed userdata that drops them when the function
- * returns or raises, so nothing leaks on any path. */
-typedef struct vbox {
-  binding *B;
-  size_t n, cap;
-  pygc_value v[1];
-} vbox;
-
-static void box_drop(vbox *b) {
-  while (b->n > 0) {
-    pygc_value v = b->v[--b->n]; /* out of the box first: the decref may run a finalizer */
-    if (!b->B->closed) pygc_value_decref(b->B->heap, v);
-  }
-}
-
-static int box_release(lua_State *L) {
-  box_drop(lua_touserdata(L, 1));
-  return 0;
-}
-
-static vbox *push_box(lua_State *L, binding *B, size_t cap) {
-  if (cap > (SIZE_MAX - sizeof(vbox)) / sizeof(pygc_value)) lpygc_nomem(L);
-  vbox *b = lua_newuserdatauv(L, sizeof(vbox) + (cap ? cap : 1) * sizeof(pygc_value), 0);
-  b->B = B;
-  b->n = 0;
-  b->cap = cap;
-  if (luaL_newmetatable(L, "pygc.box")) {
-    lua_pushcfunction(L, box_release);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, box_release);
-    lua_setfield(L, -2, "__close");
-    lua_pushliteral(L, "pygc.box");
-    lua_setfield(L, -2, "__metatable");
-  }
-  lua_setmetatable(L, -2);
-  lua_toclose(L, -1);
-  return b;
-}
-
-static int clamp_int(size_t n) { return n > INT32_MAX ? INT32_MAX : (int)n; }
-
-/* a Lua sequence of the boxed values */
-static void push_boxed(lua_State *L, binding *B, const vbox *b) {
-  lua_createtable(L, clamp_int(b->n), 0);
-  for (size_t i = 0; i < b->n; i++) {
-    lpygc_pushvalue(L, B, b->v[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
 }
 
 /* Objects are gathered (with a reference each, into a box) before any Lua

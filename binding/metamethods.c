@@ -73,6 +73,17 @@ static int mm_index(lua_State *L) {
   return 1;
 }
 
+/* A store or a deletion drops the old value, which may run a finalizer
+ * that releases the very handle at 1 (gc.release, or a handle found again
+ * through gc.get_objects): the object is pinned by a reference of its own
+ * for the call, so the core never works on a freed container. */
+#define PINNED(o, call) \
+  do { \
+    pygc_incref(o); \
+    st = (call); \
+    pygc_decref(B->heap, (o)); \
+  } while (0)
+
 static int mm_newindex(lua_State *L) {
   binding *B = lpygc_getB(L);
   pygc_object *o = lpygc_checkobj(L, 1);
@@ -84,7 +95,7 @@ static int mm_newindex(lua_State *L) {
     lua_Integer n = (lua_Integer)pygc_list_len(o);
     if (lua_isnil(L, 3)) {
       if (i == n && n > 0) {
-        st = pygc_list_pop(B->heap, o, (size_t)(n - 1), NULL);
+        PINNED(o, pygc_list_pop(B->heap, o, (size_t)(n - 1), NULL));
         return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
       }
       if (i < 1 || i > n) return 0; /* nothing there: nothing to do */
@@ -92,7 +103,7 @@ static int mm_newindex(lua_State *L) {
     }
     if (i < 1 || i > n + 1) return luaL_error(L, "list assignment index out of range");
     pygc_value v = lpygc_tovalue(L, B, 3, "list");
-    st = i == n + 1 ? pygc_list_append(B->heap, o, v) : pygc_list_set(B->heap, o, (size_t)(i - 1), v);
+    PINNED(o, i == n + 1 ? pygc_list_append(B->heap, o, v) : pygc_list_set(B->heap, o, (size_t)(i - 1), v));
     pygc_value_decref(B->heap, v);
     return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
   }
@@ -101,7 +112,7 @@ static int mm_newindex(lua_State *L) {
     if (lua_isnil(L, 2)) return luaL_error(L, "pygc: nil cannot be a dict key (use gc.None)");
     if (lua_isnil(L, 3)) {
       pygc_value key = lpygc_tovalue(L, B, 2, "dict key");
-      st = pygc_dict_del(B->heap, o, key);
+      PINNED(o, pygc_dict_del(B->heap, o, key));
       pygc_value_decref(B->heap, key);
       if (st == PYGC_OK || st == PYGC_EKEY) return 0;
       return lpygc_raise_status(L, st, key);
@@ -110,7 +121,7 @@ static int mm_newindex(lua_State *L) {
     if (bad) return luaL_error(L, "pygc: cannot store a %s in a pygc dict", bad);
     pygc_value key = lpygc_tovalue(L, B, 2, "dict key");
     pygc_value v = lpygc_tovalue_p(L, B, 3, "dict", &key);
-    st = pygc_dict_set(B->heap, o, key, v);
+    PINNED(o, pygc_dict_set(B->heap, o, key, v));
     pygc_value_decref(B->heap, v);
     pygc_value_decref(B->heap, key);
     return st ? lpygc_raise_status(L, st, key) : 0;
@@ -121,11 +132,11 @@ static int mm_newindex(lua_State *L) {
     size_t len;
     const char *name = lua_tolstring(L, 2, &len);
     if (lua_isnil(L, 3)) {
-      st = pygc_delattr(B->heap, o, name, len);
+      PINNED(o, pygc_delattr(B->heap, o, name, len));
       return st == PYGC_OK || st == PYGC_EKEY ? 0 : lpygc_raise_status(L, st, pygc_none());
     }
     pygc_value v = lpygc_tovalue(L, B, 3, "instance");
-    st = pygc_setattr(B->heap, o, name, len, v);
+    PINNED(o, pygc_setattr(B->heap, o, name, len, v));
     pygc_value_decref(B->heap, v);
     return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
   }

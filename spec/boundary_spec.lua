@@ -508,3 +508,57 @@ describe("why_alive on deep chains (defect 10)", function()
     assert.is_true(root ~= nil)
   end)
 end)
+
+describe("a container whose handle a finalizer releases during an operation on it", function()
+  before_each(S.reset)
+  after_each(S.verify)
+
+  -- the old value's __del releases the handle of the container being
+  -- stored into (its only reference): the store must not touch freed memory
+  local function shape(make, store)
+    local target
+    local C = gc.class("Releaser", { __del = function() gc.release(target) end })
+    target = make()
+    local c = C {}
+    store(target, c)
+    gc.release(c)
+    store(target, 1) -- drops c: __del releases target mid-store
+    S.verify()
+    assert.has_error(function() return #target end, "pygc: use of a released handle")
+  end
+
+  it("dict store, list store, attribute store", function()
+    shape(gc.new_dict, function(t, v) t.k = v end)
+    shape(gc.new_list, function(t, v) t[1] = v end)
+    local T = gc.class("T")
+    local target
+    local C = gc.class("Releaser2", { __del = function() gc.release(target) end })
+    target = T {}
+    local c = C {}
+    target.k = c
+    gc.release(c)
+    target.k = 1
+    S.verify()
+  end)
+
+  it("deletions: dict, list pop, attribute", function()
+    shape(gc.new_dict, function(t, v) if v == 1 then t.k = nil else t.k = v end end)
+    shape(gc.new_list, function(t, v) if v == 1 then t[1] = nil else t[1] = v end end)
+  end)
+
+  it("a sequence whose __index releases every handle while gc.new_list or gc.new_tuple reads it", function()
+    for _, make in ipairs { gc.new_list, gc.new_tuple } do
+      local seq = setmetatable({}, {
+        __len = function() return 3 end,
+        __index = function(_, i)
+          for _, o in ipairs(gc.get_objects()) do gc.release(o) end
+          return ("item" .. i):rep(10)
+        end,
+      })
+      local r = make(seq)
+      assert.are.equal(3, #r)
+      assert.are.equal(("item3"):rep(10), r[3])
+      S.verify()
+    end
+  end)
+end)
