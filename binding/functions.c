@@ -187,7 +187,9 @@ static int l_class(lua_State *L) {
 
 static int l_release(lua_State *L) {
   binding *B = lpygc_getB(L);
-  for (int i = 1; i <= lua_gettop(L); i++) lpygc_release_handle(L, B, lpygc_checkhandle(L, i));
+  int n = lua_gettop(L);
+  for (int i = 1; i <= n; i++) lpygc_checkhandle(L, i); /* all or nothing */
+  for (int i = 1; i <= n; i++) lpygc_release_handle(L, B, lpygc_tohandle(L, i));
   return 0;
 }
 

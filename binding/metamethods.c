@@ -243,10 +243,14 @@ static int new_instance(lua_State *L, binding *B, pygc_object *cls) {
   int nargs = lua_gettop(L) - 1;
   pygc_object *o = pygc_instance_new(B->heap, cls);
   if (o == NULL) return lpygc_nomem(L);
+  /* read the class before Lua allocates: a finalizer may release the new
+   * handle (found through gc.get_objects), and the class with it; after
+   * this, cls is only a key */
+  intptr_t has_init = pygc_class_host(cls);
   lpygc_pushobject(L, B, o);
   pygc_decref(B->heap, o);
   int self = lua_gettop(L);
-  if (pygc_class_host(cls) == 0 && nargs == 0) return 1; /* no __init, no attributes */
+  if (has_init == 0 && nargs == 0) return 1; /* no __init, no attributes */
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
   lua_rawgetp(L, -1, cls);
   if (lua_istable(L, -1) && lua_getfield(L, -1, "__init") == LUA_TFUNCTION) {

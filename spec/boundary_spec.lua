@@ -562,3 +562,30 @@ describe("a container whose handle a finalizer releases during an operation on i
     end
   end)
 end)
+
+describe("calls that take several objects or make an instance", function()
+  before_each(S.reset)
+  after_each(S.verify)
+
+  it("gc.release releases nothing when one argument is not a handle", function()
+    local a, b = gc.new_list(), gc.new_list()
+    errors_with(function() gc.release(a, b, "x") end, "bad argument #3 to 'release'")
+    assert.are.equal(0, #a)
+    assert.are.equal(0, #b)
+    gc.release(a, b)
+    assert.has_error(function() return #a end, "pygc: use of a released handle")
+  end)
+
+  it("instances made around finalizers that release their handles stay sound", function()
+    local C = gc.class("Maker", { __init = function(self, x) self.x = x end })
+    local D = gc.class("Releaser3", { __del = function()
+      for _, o in ipairs(gc.get_objects()) do if gc.type(o) == "Maker" then gc.release(o) end end
+    end })
+    for i = 1, S.n(50) do
+      gc.release(D {})
+      local ok = pcall(function() return C(i).x end)
+      assert.is_boolean(ok)
+      S.verify()
+    end
+  end)
+end)
