@@ -5,22 +5,82 @@
 
 /* ---- module functions ------------------------------------------------------ */
 
-/* push a new list filled from the sequence at src (a table or a pygc
- * sequence); Lua owns the list before anything can fail */
+/* ---- boxes: values owned by the Lua stack ----------------------------------
+ * A function that converts or gathers several values takes a reference to
+ * each, then allocates in Lua (which can raise a memory error, or run a
+ * finalizer that releases a handle a later argument needs).  The values go
+ * in a box: a to-be-closed userdata that drops them when the function
+ * returns or raises, so nothing leaks on any path. */
+typedef struct vbox {
+  binding *B;
+  size_t n, cap;
+  pygc_value v[1];
+} vbox;
+
+static void box_drop(vbox *b) {
+  while (b->n > 0) {
+    pygc_value v = b->v[--b->n]; /* out of the box first: the decref may run a finalizer */
+    if (!b->B->closed) pygc_value_decref(b->B->heap, v);
+  }
+}
+
+static int box_release(lua_State *L) {
+  box_drop(lua_touserdata(L, 1));
+  return 0;
+}
+
+static vbox *push_box(lua_State *L, binding *B, size_t cap) {
+  if (cap > (SIZE_MAX - sizeof(vbox)) / sizeof(pygc_value)) lpygc_nomem(L);
+  vbox *b = lua_newuserdatauv(L, sizeof(vbox) + (cap ? cap : 1) * sizeof(pygc_value), 0);
+  b->B = B;
+  b->n = 0;
+  b->cap = cap;
+  if (luaL_newmetatable(L, "pygc.box")) {
+    lua_pushcfunction(L, box_release);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, box_release);
+    lua_setfield(L, -2, "__close");
+    lua_pushliteral(L, "pygc.box");
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_setmetatable(L, -2);
+  lua_toclose(L, -1);
+  return b;
+}
+
+static int clamp_int(size_t n) { return n > INT32_MAX ? INT32_MAX : (int)n; }
+
+/* a Lua sequence of the boxed values */
+static void push_boxed(lua_State *L, binding *B, const vbox *b) {
+  lua_createtable(L, clamp_int(b->n), 0);
+  for (size_t i = 0; i < b->n; i++) {
+    lpygc_pushvalue(L, B, b->v[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+/* push a box that pins a new list, then the list's handle, and fill the
+ * list from the sequence at src (a table or a pygc sequence): Lua owns the
+ * list before anything can fail, and the list outlives its handle, which
+ * Lua code run by the sequence's metamethods or by a finalizer may release
+ * (gc.get_objects finds it) */
 static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char *where) {
+  vbox *pin = push_box(L, B, 1);
   pygc_object *l = pygc_list_new(B->heap, 0);
   if (l == NULL) lpygc_nomem(L);
+  pin->v[0] = pygc_obj(l); /* the box owns the new reference */
+  pin->n = 1;
   lpygc_pushobject(L, B, l);
-  pygc_decref(B->heap, l);
   int lidx = lua_gettop(L);
   if (!lua_isnoneornil(L, src)) {
     if (!lua_istable(L, src) && !lpygc_tohandle(L, src)) luaL_typeerror(L, src, "table");
     lua_Integer n = luaL_len(L, src);
+    /* a length no list can reach (and i <= n below could never end) */
+    if (n > (lua_Integer)(SIZE_MAX / sizeof(pygc_value) / 4)) luaL_argerror(L, src, "sequence too long");
     for (lua_Integer i = 1; i <= n; i++) {
       lua_geti(L, src, i); /* may run __index: anything, a release of our handle too */
       handle *hd;
       if (lpygc_prepare_hd(L, B, lidx + 1, &hd)) lpygc_cross_pace(L, B);
-      l = lpygc_checkobj(L, lidx);
       pygc_value v = lpygc_tovalue_hd(L, B, lidx + 1, where, NULL, hd);
       int st = pygc_list_append(B->heap, l, v);
       pygc_value_decref(B->heap, v);
@@ -28,12 +88,16 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char 
       lua_settop(L, lidx);
     }
   }
-  return lpygc_checkobj(L, lidx);
+  return l; /* pinned: alive whatever happened to its handle */
 }
 
 static int l_new_list(lua_State *L) {
   lua_settop(L, 1);
-  push_new_list(L, lpygc_getB(L), 1, "list");
+  binding *B = lpygc_getB(L);
+  pygc_object *l = push_new_list(L, B, 1, "list");
+  /* its handle (at 3), or a new one if Lua code released that meanwhile;
+   * the pin at 2 closes on return */
+  lpygc_pushobject(L, B, l);
   return 1;
 }
 
@@ -43,7 +107,7 @@ static int l_new_tuple(lua_State *L) {
   /* gather into a list first: it owns the values if conversion fails */
   pygc_object *l = push_new_list(L, B, 1, "tuple");
   size_t n0 = pygc_list_len(l);
-  pygc_value *items = lua_newuserdatauv(L, (n0 ? n0 : 1) * sizeof(pygc_value), 0);
+  pygc_value *items = lua_newuserdatauv(L, (n0 ? n0 : 1) * sizeof(pygc_value), 0); /* l is pinned at 2 */
   size_t n = pygc_list_len(l); /* a finalizer may have run meanwhile */
   if (n > n0) n = n0;
   for (size_t i = 0; i < n; i++) pygc_list_get(l, i, &items[i]);
@@ -51,7 +115,7 @@ static int l_new_tuple(lua_State *L) {
   if (t == NULL) return lpygc_nomem(L);
   lpygc_pushobject(L, B, t);
   pygc_decref(B->heap, t);
-  lpygc_release_handle(L, B, lpygc_tohandle(L, 2));
+  lpygc_release_handle(L, B, lpygc_tohandle(L, 3));
   return 1;
 }
 
@@ -126,7 +190,9 @@ static int l_class(lua_State *L) {
 
 static int l_release(lua_State *L) {
   binding *B = lpygc_getB(L);
-  for (int i = 1; i <= lua_gettop(L); i++) lpygc_release_handle(L, B, lpygc_checkhandle(L, i));
+  int n = lua_gettop(L);
+  for (int i = 1; i <= n; i++) lpygc_checkhandle(L, i); /* all or nothing */
+  for (int i = 1; i <= n; i++) lpygc_release_handle(L, B, lpygc_tohandle(L, i));
   return 0;
 }
 
@@ -257,109 +323,92 @@ static int l_get_stats(lua_State *L) {
   return 1;
 }
 
-/* Collected objects are gathered (with a reference each) before any Lua
+/* Objects are gathered (with a reference each, into a box) before any Lua
  * allocation, then pushed: finalizers running meanwhile cannot pull them
  * away. */
-typedef struct gather {
-  pygc_object **items;
-  size_t n, cap;
-} gather;
-
 static int gather_fn(pygc_object *o, void *arg) {
-  gather *g = arg;
-  if (g->n == g->cap) return 1;
+  vbox *b = arg;
+  if (b->n == b->cap) return 1;
   pygc_incref(o);
-  g->items[g->n++] = o;
+  b->v[b->n++] = pygc_obj(o);
   return 0;
-}
-
-static void push_gathered(lua_State *L, binding *B, gather *g) {
-  lua_createtable(L, (int)g->n, 0);
-  for (size_t i = 0; i < g->n; i++) {
-    lpygc_pushobject(L, B, g->items[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  for (size_t i = 0; i < g->n; i++) pygc_decref(B->heap, g->items[i]);
 }
 
 static int l_get_objects(lua_State *L) {
   binding *B = lpygc_getB(L);
   int g = lua_isnoneornil(L, 1) ? -1 : checkgeneration(L, 1, 0);
   size_t n = pygc_get_objects(B->heap, g, NULL, NULL);
-  gather ga = {lua_newuserdatauv(L, (n ? n : 1) * sizeof(pygc_object *), 0), 0, n};
-  pygc_get_objects(B->heap, g, gather_fn, &ga);
-  push_gathered(L, B, &ga);
+  vbox *b = push_box(L, B, n);
+  pygc_get_objects(B->heap, g, gather_fn, b);
+  push_boxed(L, B, b);
   return 1;
 }
 
-/* the arguments as values (a userdata array on the stack; strings are new
- * references the caller drops) */
-static pygc_value *checkvalues(lua_State *L, binding *B, int n) {
-  pygc_value *t = lua_newuserdatauv(L, (n ? (size_t)n : 1) * sizeof(pygc_value), 0);
+/* the arguments as values, into a box: a later argument that fails (a
+ * released handle, an unstorable value) leaves the earlier ones to it */
+static vbox *checkvalues(lua_State *L, binding *B, int n) {
+  vbox *b = push_box(L, B, (size_t)n);
   for (int i = 0; i < n; i++) {
     const char *bad = lpygc_unstorable(L, i + 1);
     if (bad && !lua_isnil(L, i + 1)) {
-      for (int j = 0; j < i; j++) pygc_value_decref(B->heap, t[j]);
       const char *msg = lua_pushfstring(L, "pygc value expected, got %s", luaL_typename(L, i + 1));
       luaL_argerror(L, i + 1, msg);
     }
-    t[i] = lua_isnil(L, i + 1) ? pygc_none() : lpygc_tovalue(L, B, i + 1, "argument");
+    b->v[i] = lua_isnil(L, i + 1) ? pygc_none() : lpygc_tovalue(L, B, i + 1, "argument");
+    b->n = (size_t)i + 1;
   }
-  return t;
+  return b;
 }
 
 static int l_get_referrers(lua_State *L) {
   binding *B = lpygc_getB(L);
   int n = lua_gettop(L);
-  pygc_value *targets = checkvalues(L, B, n);
-  size_t count = pygc_get_referrers(B->heap, targets, (size_t)n, NULL, NULL);
-  gather ga = {NULL, 0, count};
-  ga.items = lua_newuserdatauv(L, (count ? count : 1) * sizeof(pygc_object *), 0);
-  pygc_get_referrers(B->heap, targets, (size_t)n, gather_fn, &ga);
-  for (int i = 0; i < n; i++) pygc_value_decref(B->heap, targets[i]);
-  push_gathered(L, B, &ga);
+  vbox *targets = checkvalues(L, B, n);
+  size_t count = pygc_get_referrers(B->heap, targets->v, targets->n, NULL, NULL);
+  vbox *found = push_box(L, B, count);
+  pygc_get_referrers(B->heap, targets->v, targets->n, gather_fn, found);
+  box_drop(targets);
+  push_boxed(L, B, found);
   return 1;
 }
 
-typedef struct vgather {
-  pygc_value *items;
-  size_t n, cap;
-} vgather;
-
 static int vcount_fn(pygc_value *slot, void *arg) {
   (void)slot;
-  ((vgather *)arg)->n++;
+  (*(size_t *)arg)++;
   return 0;
 }
 
 static int vgather_fn(pygc_value *slot, void *arg) {
-  vgather *g = arg;
-  if (g->n == g->cap) return 1;
+  vbox *b = arg;
+  if (b->n == b->cap) return 1;
   pygc_value_incref(*slot);
-  g->items[g->n++] = *slot;
+  b->v[b->n++] = *slot;
   return 0;
 }
 
 static int l_get_referents(lua_State *L) {
   binding *B = lpygc_getB(L);
   int n = lua_gettop(L);
-  vgather cnt = {NULL, 0, 0};
+  size_t count = 0;
   for (int i = 1; i <= n; i++) {
     handle *hd = lpygc_tohandle(L, i);
-    if (hd && hd->obj) pygc_referents(hd->obj, vcount_fn, &cnt);
+    if (hd && hd->obj) pygc_referents(hd->obj, vcount_fn, &count);
     else if (hd) return luaL_error(L, "pygc: use of a released handle");
   }
-  vgather ga = {lua_newuserdatauv(L, (cnt.n ? cnt.n : 1) * sizeof(pygc_value), 0), 0, cnt.n};
+  vbox *b = push_box(L, B, count);
   for (int i = 1; i <= n; i++) {
     handle *hd = lpygc_tohandle(L, i);
-    if (hd && hd->obj) pygc_referents(hd->obj, vgather_fn, &ga);
+    if (hd && hd->obj) pygc_referents(hd->obj, vgather_fn, b);
   }
-  lua_createtable(L, (int)ga.n, 0);
-  for (size_t i = 0; i < ga.n; i++) {
-    lpygc_pushvalue(L, B, ga.items[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  for (size_t i = 0; i < ga.n; i++) pygc_value_decref(B->heap, ga.items[i]);
+  push_boxed(L, B, b);
+  return 1;
+}
+
+/* Is v a handle (live or released)?  For the toolkit: handles' metatable
+ * is protected, so Lua code cannot compare it. */
+static int l_is_handle(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_pushboolean(L, lpygc_tohandle(L, 1) != NULL);
   return 1;
 }
 
@@ -477,6 +526,7 @@ const luaL_Reg lpygc_funcs[] = {{"new_list", l_new_list},
                                  {"set_mode", l_set_mode},
                                  {"get_mode", l_get_mode},
                                  {"_verify", l_verify},
+                                 {"_is_handle", l_is_handle},
                                  {"_trace_start", lpygc_trace_start},
                                  {"_trace_stop", lpygc_trace_stop},
                                  {"_trace_clear", lpygc_trace_clear},

@@ -42,6 +42,32 @@ static int heap_gc(lua_State *L) {
   return 0;
 }
 
+/* gc.garbage is the heap's own list, pushed afresh on every read: a
+ * handle kept in the module table would be module state any script could
+ * release (gc.release(gc.garbage), or the same handle from get_objects) */
+static int module_index(lua_State *L) {
+  binding *B = lpygc_getB(L);
+  const char *k = lua_tostring(L, 2);
+  if (lua_type(L, 2) == LUA_TSTRING && strcmp(k, "garbage") == 0) {
+    lpygc_pushobject(L, B, pygc_garbage(B->heap));
+    return 1;
+  }
+  return 0;
+}
+
+static int module_newindex(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "garbage") == 0)
+    return luaL_error(L, "pygc: gc.garbage cannot be replaced (empty it in place)");
+  lua_rawset(L, 1);
+  return 0;
+}
+
+/* a metatable no script can read or replace (getmetatable gives its name) */
+static void protect(lua_State *L, const char *name) {
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__metatable");
+}
+
 static int none_tostring(lua_State *L) {
   lua_pushstring(L, "None");
   return 1;
@@ -97,6 +123,7 @@ int luaopen_pygc(lua_State *L) {
   luaL_newmetatable(L, MT_HEAP);
   lua_pushcfunction(L, heap_gc);
   lua_setfield(L, -2, "__gc");
+  protect(L, MT_HEAP);
   lua_setmetatable(L, -2);
   void *aud;
   lua_Alloc af = lua_getallocf(L, &aud);
@@ -144,12 +171,14 @@ int luaopen_pygc(lua_State *L) {
   luaL_newmetatable(L, MT_OBJECT);
   lua_pushvalue(L, bidx);
   luaL_setfuncs(L, lpygc_object_mt, 1);
+  protect(L, MT_OBJECT);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_MT);
 
   lua_newuserdatauv(L, 0, 0); /* None */
   luaL_newmetatable(L, MT_NONE);
   lua_pushcfunction(L, none_tostring);
   lua_setfield(L, -2, "__tostring");
+  protect(L, MT_NONE);
   lua_setmetatable(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_NONE);
 
@@ -164,8 +193,14 @@ int luaopen_pygc(lua_State *L) {
   lua_setfield(L, -2, "callbacks");
   lua_pushcfunction(L, lpygc_default_unraisablehook);
   lua_setfield(L, -2, "unraisablehook");
-  lpygc_pushobject(L, B, pygc_garbage(B->heap));
-  lua_setfield(L, -2, "garbage");
+  lua_createtable(L, 0, 3); /* the module's own metatable: gc.garbage */
+  lua_pushvalue(L, bidx);
+  lua_pushcclosure(L, module_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, module_newindex);
+  lua_setfield(L, -2, "__newindex");
+  protect(L, "pygc");
+  lua_setmetatable(L, -2);
   static const struct {
     const char *name;
     int value;

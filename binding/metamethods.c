@@ -37,9 +37,13 @@ static int mm_index(lua_State *L) {
       key = lpygc_tovalue(L, B, 2, "dict key");
     }
     int st = pygc_dict_get(B->heap, o, key, &v);
-    if (st == PYGC_OK) lpygc_pushvalue(L, B, v);
+    /* the key goes before pushing (which may raise a memory error); a key
+     * that is an object is held by its handle at 2, so v stays put */
     pygc_value_decref(B->heap, key);
-    if (st == PYGC_OK) return 1;
+    if (st == PYGC_OK) {
+      lpygc_pushvalue(L, B, v);
+      return 1;
+    }
     if (st == PYGC_EKEY) return 0;
     return lpygc_raise_status(L, st, key);
   }
@@ -74,6 +78,17 @@ static int mm_index(lua_State *L) {
   return 1;
 }
 
+/* A store or a deletion drops the old value, which may run a finalizer
+ * that releases the very handle at 1 (gc.release, or a handle found again
+ * through gc.get_objects): the object is pinned by a reference of its own
+ * for the call, so the core never works on a freed container. */
+#define PINNED(o, call) \
+  do { \
+    pygc_incref(o); \
+    st = (call); \
+    pygc_decref(B->heap, (o)); \
+  } while (0)
+
 static int mm_newindex(lua_State *L) {
   binding *B = lpygc_getB(L);
   lua_settop(L, 3);
@@ -89,7 +104,7 @@ static int mm_newindex(lua_State *L) {
     lua_Integer n = (lua_Integer)pygc_list_len(o);
     if (lua_isnil(L, 3)) {
       if (i == n && n > 0) {
-        st = pygc_list_pop(B->heap, o, (size_t)(n - 1), NULL);
+        PINNED(o, pygc_list_pop(B->heap, o, (size_t)(n - 1), NULL));
         return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
       }
       if (i < 1 || i > n) return 0; /* nothing there: nothing to do */
@@ -97,7 +112,7 @@ static int mm_newindex(lua_State *L) {
     }
     if (i < 1 || i > n + 1) return luaL_error(L, "list assignment index out of range");
     pygc_value v = lpygc_tovalue_hd(L, B, 3, "list", NULL, hv);
-    st = i == n + 1 ? pygc_list_append(B->heap, o, v) : pygc_list_set(B->heap, o, (size_t)(i - 1), v);
+    PINNED(o, i == n + 1 ? pygc_list_append(B->heap, o, v) : pygc_list_set(B->heap, o, (size_t)(i - 1), v));
     pygc_value_decref(B->heap, v);
     return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
   }
@@ -106,7 +121,7 @@ static int mm_newindex(lua_State *L) {
     if (lua_isnil(L, 2)) return luaL_error(L, "pygc: nil cannot be a dict key (use gc.None)");
     if (lua_isnil(L, 3)) {
       pygc_value key = lpygc_tovalue(L, B, 2, "dict key");
-      st = pygc_dict_del(B->heap, o, key);
+      PINNED(o, pygc_dict_del(B->heap, o, key));
       pygc_value_decref(B->heap, key);
       if (st == PYGC_OK || st == PYGC_EKEY) return 0;
       return lpygc_raise_status(L, st, key);
@@ -115,7 +130,7 @@ static int mm_newindex(lua_State *L) {
     if (bad) return luaL_error(L, "pygc: cannot store a %s in a pygc dict", bad);
     pygc_value key = lpygc_tovalue(L, B, 2, "dict key");
     pygc_value v = lpygc_tovalue_hd(L, B, 3, "dict", &key, hv);
-    st = pygc_dict_set(B->heap, o, key, v);
+    PINNED(o, pygc_dict_set(B->heap, o, key, v));
     pygc_value_decref(B->heap, v);
     pygc_value_decref(B->heap, key);
     return st ? lpygc_raise_status(L, st, key) : 0;
@@ -126,11 +141,11 @@ static int mm_newindex(lua_State *L) {
     size_t len;
     const char *name = lua_tolstring(L, 2, &len);
     if (lua_isnil(L, 3)) {
-      st = pygc_delattr(B->heap, o, name, len);
+      PINNED(o, pygc_delattr(B->heap, o, name, len));
       return st == PYGC_OK || st == PYGC_EKEY ? 0 : lpygc_raise_status(L, st, pygc_none());
     }
     pygc_value v = lpygc_tovalue_hd(L, B, 3, "instance", NULL, hv);
-    st = pygc_setattr(B->heap, o, name, len, v);
+    PINNED(o, pygc_setattr(B->heap, o, name, len, v));
     pygc_value_decref(B->heap, v);
     return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
   }
@@ -147,14 +162,17 @@ static int mm_len(lua_State *L) {
   return 1;
 }
 
+/* the iterator pairs gives for lists and tuples; any Lua code may call it
+ * with any object and control value */
 static int seq_next(lua_State *L) {
   binding *B = lpygc_getB(L);
   pygc_object *o = lpygc_checkobj(L, 1);
-  lua_Integer i = luaL_optinteger(L, 2, 0) + 1;
+  if (o->type != &pygc_list_type && o->type != &pygc_tuple_type) return luaL_argerror(L, 1, "list or tuple expected");
+  lua_Integer i = luaL_optinteger(L, 2, 0);
+  if (i < 0 || i >= LUA_MAXINTEGER) return 0; /* i + 1 must not overflow */
+  i++;
   pygc_value v;
-  int st = i < 1 ? PYGC_EINDEX
-           : o->type == &pygc_list_type ? pygc_list_get(o, (size_t)(i - 1), &v)
-                                        : pygc_tuple_get(o, (size_t)(i - 1), &v);
+  int st = o->type == &pygc_list_type ? pygc_list_get(o, (size_t)(i - 1), &v) : pygc_tuple_get(o, (size_t)(i - 1), &v);
   if (st != PYGC_OK) return 0;
   lua_pushinteger(L, i);
   lpygc_pushvalue(L, B, v);
@@ -162,24 +180,24 @@ static int seq_next(lua_State *L) {
 }
 
 /* dict and attribute iteration: upvalues 2 = position, 3 = size at start,
- * 4 = entries still to come */
+ * 4 = keys version at start (pygc_keys_version), 5 = the handle iterated.
+ * A key added or removed since the start, even with the size unchanged
+ * (delete one, add another; delete and re-add), raises as CPython does:
+ * positions in the entry array no longer mean what they meant. */
 static int map_next(lua_State *L) {
   binding *B = lpygc_getB(L);
   pygc_object *o = lpygc_checkobj(L, 1);
+  if (!lua_rawequal(L, 1, lua_upvalueindex(5))) return luaL_argerror(L, 1, "not the object this iterator was made for");
   int is_dict = o->type == &pygc_dict_type;
   size_t size = is_dict ? pygc_dict_len(o) : pygc_attr_count(o);
   if ((lua_Integer)size != lua_tointeger(L, lua_upvalueindex(3)))
     return luaL_error(L, "%s changed size during iteration", is_dict ? "dict" : "instance");
+  if ((lua_Integer)pygc_keys_version(o) != lua_tointeger(L, lua_upvalueindex(4)))
+    return luaL_error(L, "%s keys changed during iteration", is_dict ? "dict" : "instance");
   size_t pos = (size_t)lua_tointeger(L, lua_upvalueindex(2));
   pygc_value k, v;
   int more = is_dict ? pygc_dict_next(o, &pos, &k, &v) : pygc_attr_next(o, &pos, &k, &v);
   if (!more) return 0;
-  /* same size but more entries than it had: keys were deleted and added
-   * (CPython: "dictionary keys changed during iteration") */
-  lua_Integer remaining = lua_tointeger(L, lua_upvalueindex(4));
-  if (remaining <= 0) return luaL_error(L, "%s keys changed during iteration", is_dict ? "dict" : "instance");
-  lua_pushinteger(L, remaining - 1);
-  lua_replace(L, lua_upvalueindex(4));
   lua_pushinteger(L, (lua_Integer)pos);
   lua_replace(L, lua_upvalueindex(2));
   pygc_value_incref(k); /* hold both: pushing the first may run finalizers */
@@ -207,8 +225,9 @@ static int mm_pairs(lua_State *L) {
   lua_pushinteger(L, 0);
   lua_Integer size = (lua_Integer)(o->type == &pygc_dict_type ? pygc_dict_len(o) : pygc_attr_count(o));
   lua_pushinteger(L, size);
-  lua_pushinteger(L, size);
-  lua_pushcclosure(L, map_next, 4);
+  lua_pushinteger(L, (lua_Integer)pygc_keys_version(o));
+  lua_pushvalue(L, 1);
+  lua_pushcclosure(L, map_next, 5);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
@@ -233,10 +252,14 @@ static int new_instance(lua_State *L, binding *B, pygc_object *cls) {
   int nargs = lua_gettop(L) - 1;
   pygc_object *o = pygc_instance_new(B->heap, cls);
   if (o == NULL) return lpygc_nomem(L);
+  /* read the class before Lua allocates: a finalizer may release the new
+   * handle (found through gc.get_objects), and the class with it; after
+   * this, cls is only a key */
+  intptr_t has_init = pygc_class_host(cls);
   lpygc_pushobject(L, B, o);
   pygc_decref(B->heap, o);
   int self = lua_gettop(L);
-  if (pygc_class_host(cls) == 0 && nargs == 0) return 1; /* no __init, no attributes */
+  if (has_init == 0 && nargs == 0) return 1; /* no __init, no attributes */
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
   lua_rawgetp(L, -1, cls);
   if (lua_istable(L, -1) && lua_getfield(L, -1, "__init") == LUA_TFUNCTION) {

@@ -173,44 +173,83 @@ int lpygc_trace_info(lua_State *L) {
   return 4;
 }
 
-static void push_trace(lua_State *L, const trace *e) {
-  lua_createtable(L, e->nframes, 0);
-  for (int k = 0; k < e->nframes; k++) {
+/* Every Lua allocation below can run a handle's __gc, so a finalizer that
+ * calls tracemalloc.clear_traces() or stop() (freeing every trace and
+ * record) or makes objects (interning traces, moving the arrays): nothing
+ * here reads the tracer's memory after such a call.  What is pushed is
+ * first copied into memory the caller owns (the C stack or a userdata). */
+static void push_frames(lua_State *L, const trace_frame *frames, int nframes) {
+  lua_createtable(L, nframes, 0);
+  for (int k = 0; k < nframes; k++) {
     lua_createtable(L, 2, 0);
-    lua_pushstring(L, e->frames[k].src);
+    lua_pushstring(L, frames[k].src);
     lua_rawseti(L, -2, 1);
-    lua_pushinteger(L, e->frames[k].line);
+    lua_pushinteger(L, frames[k].line);
     lua_rawseti(L, -2, 2);
     lua_rawseti(L, -2, k + 1);
   }
 }
+
+/* a snapshot's copy of the tracer: per trace its frame count, the offset
+ * of its frames, and the live bytes and objects filed under it */
+typedef struct snap_trace {
+  int nframes;
+  size_t first, size, count;
+} snap_trace;
+
+static int clamp_int(size_t n) { return n > INT32_MAX ? INT32_MAX : (int)n; }
 
 /* { traces = { {{file, line}, ...}, ... }, sizes = {...}, counts = {...} }:
  * live traced objects grouped by traceback, with their sizes now. */
 int lpygc_trace_snapshot(lua_State *L) {
   binding *B = lpygc_getB(L);
   tracer *t = &B->tr;
-  size_t n = t->ntraces;
-  /* totals per trace, in a userdata scratch array (no Lua calls while the
-   * records are read) */
-  size_t *sizes = lua_newuserdatauv(L, (n ? n : 1) * 2 * sizeof(size_t), 0);
-  memset(sizes, 0, (n ? n : 1) * 2 * sizeof(size_t));
+  size_t n, nfr;
+  snap_trace *st;
+  trace_frame *fr;
+  for (;;) {
+    /* size the copy, allocate it (finalizers may run), and try again if
+     * the tracer grew meanwhile: no Lua allocation from the check until
+     * the copy is complete */
+    n = t->ntraces;
+    nfr = 0;
+    for (size_t i = 0; i < n; i++) nfr += (size_t)t->traces[i]->nframes;
+    size_t bytes = (n ? n : 1) * sizeof(snap_trace) + (nfr ? nfr : 1) * sizeof(trace_frame);
+    st = lua_newuserdatauv(L, bytes, 0);
+    fr = (trace_frame *)(void *)(st + (n ? n : 1));
+    if (t->ntraces <= n) {
+      size_t total = 0;
+      n = t->ntraces; /* fewer when the traces were cleared meanwhile */
+      for (size_t i = 0; i < n; i++) total += (size_t)t->traces[i]->nframes;
+      if (total <= nfr) break;
+    }
+    lua_pop(L, 1);
+  }
+  size_t off = 0;
+  for (size_t i = 0; i < n; i++) {
+    const trace *e = t->traces[i];
+    st[i] = (snap_trace){e->nframes, off, 0, 0};
+    memcpy(fr + off, e->frames, (size_t)e->nframes * sizeof(trace_frame));
+    off += (size_t)e->nframes;
+  }
   for (size_t i = 0; i < t->rcap; i++) {
     if ((uintptr_t)t->recs[i].obj <= 1) continue;
     uint32_t tid = t->recs[i].trace;
-    sizes[2 * tid] += pygc_sizeof(t->recs[i].obj);
-    sizes[2 * tid + 1]++;
+    if (tid >= n) continue;
+    st[tid].size += pygc_sizeof(t->recs[i].obj);
+    st[tid].count++;
   }
+  /* from here on only the copy is read */
   lua_createtable(L, 0, 3);
-  lua_createtable(L, (int)n, 0);
-  lua_createtable(L, (int)n, 0);
-  lua_createtable(L, (int)n, 0);
+  lua_createtable(L, clamp_int(n), 0);
+  lua_createtable(L, clamp_int(n), 0);
+  lua_createtable(L, clamp_int(n), 0);
   for (size_t i = 0; i < n; i++) {
-    push_trace(L, t->traces[i]);
+    push_frames(L, fr + st[i].first, st[i].nframes);
     lua_rawseti(L, -4, (lua_Integer)i + 1);
-    lua_pushinteger(L, (lua_Integer)sizes[2 * i]);
+    lua_pushinteger(L, (lua_Integer)st[i].size);
     lua_rawseti(L, -3, (lua_Integer)i + 1);
-    lua_pushinteger(L, (lua_Integer)sizes[2 * i + 1]);
+    lua_pushinteger(L, (lua_Integer)st[i].count);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   lua_setfield(L, -4, "counts");
@@ -226,7 +265,8 @@ int lpygc_trace_object(lua_State *L) {
   if (t->rcap) {
     for (size_t j = rec_slot(t, o); t->recs[j].obj; j = (j + 1) & (t->rcap - 1)) {
       if (t->recs[j].obj == o) {
-        push_trace(L, t->traces[t->recs[j].trace]);
+        trace copy = *t->traces[t->recs[j].trace]; /* the tracer may be cleared while pushing */
+        push_frames(L, copy.frames, copy.nframes);
         return 1;
       }
     }
@@ -234,4 +274,3 @@ int lpygc_trace_object(lua_State *L) {
   lua_pushnil(L);
   return 1;
 }
-

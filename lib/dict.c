@@ -134,7 +134,7 @@ static size_t find_empty_slot(const table *t, uint64_t hash) {
  * changed, as pygc.h promises).  Entries move by plain copy: the table
  * owns the same references before and after, no refcount changes. */
 static int tab_resize(pygc_heap *h, table *t, size_t minused) {
-  table n = {NULL, 0, 0, 0, 0};
+  table n = {NULL, 0, 0, 0, 0, 0};
   size_t bytes;
   if (minused <= TAB_SMALL_MAX) {
     uint32_t cap = 1;
@@ -166,6 +166,7 @@ static int tab_resize(pygc_heap *h, table *t, size_t minused) {
     pygc__heap_free_mem(h, t->mem, tab_mem_bytes(t));
   }
   n.used = n.nentries;
+  n.version = t->version;
   *t = n;
   return PYGC_OK;
 }
@@ -214,6 +215,7 @@ int pygc__tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc
   if (t->log2size) tab_index(t)[find_empty_slot(t, hash)] = (int32_t)t->nentries;
   t->nentries++;
   t->used++;
+  t->version++;
   if (added) *added = 1;
   return PYGC_OK;
 }
@@ -231,6 +233,7 @@ static void tab_remove_at(pygc_heap *h, table *t, long e, size_t slot) {
   ent->key.u.o = NULL;
   ent->value = pygc_none();
   t->used--;
+  t->version++;
   val_decref(h, k);
   val_decref(h, v);
 }
@@ -266,6 +269,7 @@ int pygc__tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *val
 void pygc__tab_clear(pygc_heap *h, table *t) {
   table old = *t;
   memset(t, 0, sizeof *t);
+  t->version = old.version + 1;
   if (old.mem == NULL) return;
   tab_entry *ents = tab_entries(&old);
   for (uint32_t i = 0; i < old.nentries; i++) {
@@ -387,6 +391,12 @@ int pygc_dict_del(pygc_heap *h, pygc_object *o, pygc_value key) {
   int st = pygc_hash(h, key, &hash);
   if (st) return st;
   return pygc__tab_delete(h, &((dict_obj *)o)->t, key, hash);
+}
+
+uint32_t pygc_keys_version(const pygc_object *o) {
+  if (o->type == &pygc_dict_type) return ((const dict_obj *)o)->t.version;
+  if (o->type == &pygc_instance_type) return ((const instance_obj *)o)->attrs.version;
+  return 0;
 }
 
 int pygc_dict_next(const pygc_object *o, size_t *pos, pygc_value *key, pygc_value *value) {

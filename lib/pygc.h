@@ -434,6 +434,11 @@ PYGC_API int pygc_dict_del(pygc_heap *h, pygc_object *d, pygc_value key);
 /* Iterate in insertion order: *pos starts at 0; returns 1 with borrowed key
  * and value (either may be NULL) while entries remain, 0 at the end. */
 PYGC_API int pygc_dict_next(const pygc_object *d, size_t *pos, pygc_value *key, pygc_value *value);
+/* The keys version of a dict or an instance's attributes: changes whenever
+ * a key is added or removed (never on a value update), so an iterator that
+ * saw the same version and size before and after knows its keys held.
+ * 0 for other objects. */
+PYGC_API uint32_t pygc_keys_version(const pygc_object *o);
 /* The hash of a value as a key (PYGC_EUNHASHABLE, PYGC_ENAN,
  * PYGC_EOVERFLOW for tuples nested over 1000 deep, PYGC_EVALUE for a value
  * whose tag is no pygc_tag or an object value holding NULL).  h may be

@@ -212,6 +212,7 @@ typedef struct table {
   uint32_t used;     /* live entries */
   uint32_t nentries; /* entries used, dead ones included */
   uint32_t cap;      /* entry capacity */
+  uint32_t version;  /* keys version: bumped when a key is added or removed (not on value updates) */
 } table;
 
 /* the entry array: after the index of an indexed table, at the start of a

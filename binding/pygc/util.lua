@@ -291,15 +291,30 @@ end
 function M.why_alive(obj, limit)
   limit = limit or 1
   local target = gc.id(obj)
+  -- The search is breadth first over nodes {value, parent node, edge
+  -- label}; a chain's text is built only for the chains found, by walking
+  -- parents back (a path string per node would make deep chains quadratic).
   local seen, queue, head = {}, {}, 1
   local found = {}
+  local function push(value, parent, label) queue[#queue + 1] = { value, parent, label } end
+  local function path_of(node, last)
+    local parts = { last }
+    while node do
+      parts[#parts + 1] = node[3]
+      node = node[2]
+    end
+    local n = #parts
+    for i = 1, n // 2 do parts[i], parts[n + 1 - i] = parts[n + 1 - i], parts[i] end
+    return table.concat(parts)
+  end
   -- the running thread's frames are walked below from the caller up; its
   -- own top frames belong to this tool
   seen[coroutine.running()] = true
-  for _, r in ipairs(lua_roots(3, obj)) do queue[#queue + 1] = r end
+  for _, r in ipairs(lua_roots(3, obj)) do push(r[1], nil, r[2]) end
   local budget = 2000000
   while head <= #queue and budget > 0 and #found < limit do
-    local value, path = queue[head][1], queue[head][2]
+    local node = queue[head]
+    local value = node[1]
     queue[head] = false
     head = head + 1
     budget = budget - 1
@@ -311,11 +326,10 @@ function M.why_alive(obj, limit)
       seen[key] = true
       if handle then
         if gc.id(value) == target then
-          found[#found + 1] = path .. " -> <" .. gc.type(value) .. ">"
+          found[#found + 1] = path_of(node, " -> <" .. gc.type(value) .. ">")
         else
-          for _, edge in ipairs(object_children(value)) do
-            queue[#queue + 1] = { edge[1], path .. " -> <" .. gc.type(value) .. ">" .. edge[2] }
-          end
+          local here = " -> <" .. gc.type(value) .. ">"
+          for _, edge in ipairs(object_children(value)) do push(edge[1], node, here .. edge[2]) end
         end
       elseif tv == "table" then
         if value ~= queue and value ~= seen then
@@ -323,18 +337,18 @@ function M.why_alive(obj, limit)
           local mode = mt and rawget(mt, "__mode") or ""
           local weak_k, weak_v = type(mode) == "string" and mode:find("k"), type(mode) == "string" and mode:find("v")
           for k, v in next, value do
-            if not weak_v then queue[#queue + 1] = { v, path .. key_label(k) } end
+            if not weak_v then push(v, node, key_label(k)) end
             if not weak_k and type(k) ~= "string" and type(k) ~= "number" then
-              queue[#queue + 1] = { k, path .. "<key " .. tostring(k) .. ">" }
+              push(k, node, "<key " .. tostring(k) .. ">")
             end
           end
-          if mt then queue[#queue + 1] = { mt, path .. "<metatable>" } end
+          if mt then push(mt, node, "<metatable>") end
         end
       elseif tv == "function" then
         for i = 1, 255 do
           local name, v = debug.getupvalue(value, i)
           if not name then break end
-          queue[#queue + 1] = { v, ("%s<upvalue %s>"):format(path, name ~= "" and name or tostring(i)) }
+          push(v, node, ("<upvalue %s>"):format(name ~= "" and name or tostring(i)))
         end
       elseif tv == "thread" then
         for level = 0, 200 do
@@ -343,14 +357,14 @@ function M.why_alive(obj, limit)
           for i = 1, 250 do
             local name, v = debug.getlocal(value, level, i)
             if not name then break end
-            queue[#queue + 1] = { v, ("%s<coroutine local '%s' %s:%d>"):format(path, name, info.short_src, info.currentline) }
+            push(v, node, ("<coroutine local '%s' %s:%d>"):format(name, info.short_src, info.currentline))
           end
         end
       elseif tv == "userdata" then
         local mt = debug.getmetatable(value)
-        if mt then queue[#queue + 1] = { mt, path .. "<metatable>" } end
+        if mt then push(mt, node, "<metatable>") end
         local uv = debug.getuservalue(value)
-        if uv ~= nil then queue[#queue + 1] = { uv, path .. "<uservalue>" } end
+        if uv ~= nil then push(uv, node, "<uservalue>") end
       end
     end
   end
