@@ -28,7 +28,7 @@ CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
 .PHONY: all test conformance fuzz oom bench bench-quick demo install uninstall clean help ctest spec asan valgrind check-lua \
-        dist src-rock rockspec rock rock-install FORCE
+        dist src-rock rockspec rock rock-install lint print-version doc FORCE
 all: pygc.so $(BUILD)/libpygc.a $(BUILD)/posixlite.so
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
@@ -199,6 +199,9 @@ src-rock: dist
 	@rm -rf $(BUILD)/src-rock
 	@echo "$(BUILD)/$(DIST)-1.src.rock"
 
+print-version:
+	@echo $(VERSION)
+
 # after a version change in lib/pygc.h: rename the rockspec and set its V
 rockspec:
 	@old=$$(ls pygc-*-1.rockspec | head -n 1); \
@@ -216,6 +219,19 @@ rock-install: pygc.so
 	install -m 644 binding/pygc/*.lua $(ROCK_LMOD)/pygc/
 
 FORCE:
+
+# the API reference (LDoc, config.ld): build/doc/index.html.  Fails on any
+# LDoc warning, and when a public function is missing from the reference.
+doc: pygc.so
+	@rm -rf $(BUILD)/doc
+	@out=$$(ldoc . 2>&1); st=$$?; warn=$$(printf '%s\n' "$$out" | grep -v -e '^reading configuration from' -e '^output written to'); \
+	if [ $$st -ne 0 ] || [ -n "$$warn" ]; then printf '%s\n' "$$out"; exit 1; fi
+	@LUA_CPATH="./?.so;;" LUA_PATH="./binding/?.lua;;" $(LUA) tools/check_doc.lua
+	@echo "$(BUILD)/doc/index.html"
+
+# luacheck over binding/ spec/ examples/ bench/ (.luacheckrc says which files)
+lint:
+	luacheck -q .
 
 # Sanitizer build in its own directory (module + C tests).
 asan:
