@@ -253,3 +253,6 @@ help:
 	@echo "make oom      allocation-failure injection"
 	@echo "make bench    side-by-side benchmarks (BENCH_REPS=5), make bench-quick a smoke"
 	@echo "make install  PREFIX=/usr/local"
+	@echo "make doc      the LDoc API reference in build/doc/"
+	@echo "make lint     luacheck over binding/ spec/ examples/ bench/"
+	@echo "make dist     build/pygc-VERSION.tar.gz; make src-rock: its .src.rock"

@@ -123,6 +123,10 @@ phase_plain() {
         local gc = require 'pygc'; local util = require 'pygc.util'
         assert(tostring(gc.new_list{1}) == '[1]' and util.force_collect)"); } >"$LOG_DIR/src-rock.log" 2>&1 </dev/null
     count_one "make src-rock, then luarocks install of the .src.rock offline" $? "$LOG_DIR/src-rock.log"
+    # the rockspec's test section (plain busted via .busted); one spec file here,
+    # the whole suite ran above
+    luarocks --lua-version=5.4 test -- spec/values_spec.lua >"$LOG_DIR/rock-test.log" 2>&1 </dev/null
+    count_one "luarocks test runs the busted specs under Lua 5.4" $? "$LOG_DIR/rock-test.log"
   fi
 }
 
