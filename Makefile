@@ -27,7 +27,7 @@ SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
-.PHONY: all test conformance fuzz oom bench bench-quick demo install uninstall clean help ctest spec asan valgrind check-lua \
+.PHONY: all test check conformance fuzz oom bench bench-quick demo install uninstall clean help ctest asan valgrind \
         dist src-rock rockspec rock rock-install lint print-version doc FORCE
 all: pygc.so $(BUILD)/libpygc.a $(BUILD)/posixlite.so
 
@@ -175,6 +175,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpygc.a $(DESTDIR)$(LIBDIR)/libpygc_lua.a $(DESTDIR)$(LIBDIR)/libpygc.so* $(DESTDIR)$(LIBDIR)/libpygc_lua.so*
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/pygc.pc $(DESTDIR)$(LIBDIR)/pkgconfig/pygc-lua.pc
 	rm -rf $(DESTDIR)$(LUA_LMOD)/pygc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 # ---- releases: a tarball, the rockspec, a .src.rock ----
 DIST     := pygc-$(VERSION)
