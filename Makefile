@@ -121,8 +121,9 @@ bench: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 bench-quick: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 	python3 bench/run.py --quick
 
-# builds what every example needs (posixlite for fork_freeze.lua), runs one
-demo: all
+# builds what every example needs (posixlite for fork_freeze.lua, the C
+# host build/scene_host for examples/host), runs the flagship
+demo: all $(BUILD)/scene_host
 	$(LUA) examples/flagship.lua
 
 # ---- for C programs: shared and static libraries, headers, pkg-config ----
