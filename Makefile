@@ -35,7 +35,7 @@ $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/binding/%.o: binding/%.c $(BIND_HDR) lib/pygc.h
+$(BUILD)/binding/%.o: binding/%.c $(BIND_HDR) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ibinding -c $< -o $@
 
