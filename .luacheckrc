@@ -5,7 +5,6 @@ include_files = { "binding/**/*.lua", "spec/**/*.lua", "examples/**/*.lua", "ben
 exclude_files = { "build/", "build-asan/", "build-vg/" }
 max_line_length = false
 files["spec/"] = { std = "+busted" }
-files[".busted"] = { std = "+lua54" }
 -- The specs, examples and benchmarks hand objects to the collector by
 -- dropping references (`x = nil`, a value assigned and never read: 311) and
 -- keep objects alive in locals named `keep` that nothing reads.

@@ -32,6 +32,8 @@ build = {
   build_target = "rock",
   build_variables = {
     CFLAGS = "$(CFLAGS)",
+    -- warnings stay on, but another compiler's new ones do not stop an install
+    WARN = "-std=c11 -Wall -Wextra",
     LUA_INC = "-I$(LUA_INCDIR)",
     LUA = "$(LUA)",
   },
