@@ -10,6 +10,9 @@ BUSTED    ?= $(LUA) /usr/bin/busted
 WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -Ilib $(LUA_INC) $(EXTRA_CFLAGS)
+# lib/ knows nothing of Lua: compiled without Lua's headers, so the build
+# itself enforces the layering
+LIB_CFLAGS = $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -Ilib $(EXTRA_CFLAGS)
 LDLIBS    := -lm
 
 # The one place the sources are listed: every lib/*.c is the core, every
@@ -27,13 +30,13 @@ SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
-.PHONY: all test check conformance fuzz oom bench bench-quick demo install uninstall clean help ctest asan valgrind \
+.PHONY: all test check conformance fuzz oom bench bench-quick demo install uninstall clean help ctest asan valgrind check-symbols \
         dist src-rock rockspec rock rock-install lint print-version doc FORCE
 all: pygc.so $(BUILD)/libpygc.a $(BUILD)/posixlite.so
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
 $(BUILD)/binding/%.o: binding/%.c $(BIND_HDR) $(LIB_HDR)
 	@mkdir -p $(dir $@)
@@ -56,6 +59,10 @@ $(BUILD)/test_threads: spec/c/test_threads.c spec/c/ctest.h $(BUILD)/libpygc.a $
 # the worked embedding: a C host type used from Lua
 $(BUILD)/scene_host: examples/host/scene.c binding/lpygc.h $(BUILD)/libpygc.a $(BIND_OBJ)
 	$(CC) $(WARN) $(CFLAGS) -Ilib -Ibinding $(LUA_INC) $(EXTRA_CFLAGS) $< $(BIND_OBJ) $(BUILD)/libpygc.a -o $@ $(LDFLAGS) -llua5.4 $(LDLIBS)
+
+# the debug-build contract checks: lib/ compiled in, with PYGC_DEBUG
+$(BUILD)/test_contract: spec/c/test_contract.c spec/c/ctest.h $(LIB_SRC) $(LIB_HDR)
+	$(CC) $(WARN) $(CFLAGS) -DPYGC_DEBUG -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(LIB_SRC) -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/test_%: spec/c/test_%.c spec/c/ctest.h $(BUILD)/libpygc.a
 	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(BUILD)/libpygc.a -o $@ $(LDFLAGS) $(LDLIBS)
@@ -82,11 +89,11 @@ SAN          := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 $(BUILD)/fuzz_ops: fuzz/fuzz_ops.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c11 -g -O1 -fsanitize=fuzzer $(SAN) -DPYGC_DEBUG -Ilib fuzz/fuzz_ops.c $(LIB_SRC) -lm -o $@
+	$(CLANG) $(WARN) -g -O1 -fsanitize=fuzzer $(SAN) -DPYGC_DEBUG -Ilib fuzz/fuzz_ops.c $(LIB_SRC) -lm -o $@
 
 $(BUILD)/oom_lua: fuzz/oom_lua.c $(BIND_SRC) $(BIND_HDR) $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -g -O1 $(SAN) -DPYGC_DEBUG -Ilib -Ibinding $(LUA_INC) fuzz/oom_lua.c $(BIND_SRC) $(LIB_SRC) -llua5.4 -lm -o $@
+	$(CC) $(WARN) -g -O1 $(SAN) -DPYGC_DEBUG -Ilib -Ibinding $(LUA_INC) fuzz/oom_lua.c $(BIND_SRC) $(LIB_SRC) -llua5.4 -lm -o $@
 
 # libFuzzer over the C API (new inputs land in build/, the repo corpus is
 # read), then random operation scripts through the Lua module
@@ -99,6 +106,19 @@ fuzz: $(BUILD)/fuzz_ops pygc.so
 oom: $(BUILD)/oom_lua ctest
 	$(BUILD)/oom_lua
 	$(BUILD)/test_core
+
+# nm: only pygc_-prefixed globals in the static library (make test runs it too)
+check-symbols: $(BUILD)/libpygc.a $(BUILD)/libpygc.so
+	bash tools/check_symbols.sh $(BUILD)
+
+# for editors and clangd: every C file with the flags its rule compiles it with
+compile_commands.json: Makefile $(LIB_SRC) $(CTEST_SRC) $(wildcard binding/*.c)
+	@{ echo '['; \
+	  for f in $(LIB_SRC); do printf '  {"directory": "%s", "file": "%s", "command": "%s -c %s"},\n' "$(CURDIR)" "$$f" "$(CC) $(LIB_CFLAGS)" "$$f"; done; \
+	  for f in $(CTEST_SRC) fuzz/fuzz_ops.c bench/w_pygc.c; do printf '  {"directory": "%s", "file": "%s", "command": "%s -c %s"},\n' "$(CURDIR)" "$$f" "$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c" "$$f"; done; \
+	  for f in $(wildcard binding/*.c) examples/host/scene.c fuzz/oom_lua.c; do printf '  {"directory": "%s", "file": "%s", "command": "%s -Ibinding -c %s"},\n' "$(CURDIR)" "$$f" "$(CC) $(ALL_CFLAGS)" "$$f"; done; \
+	  } | sed '$$ s/,$$//' > $@.tmp && { cat $@.tmp; echo ']'; } > $@ && rm -f $@.tmp
+	@echo "wrote $@"
 
 # ---- benchmarks: shared/bench/WORKLOADS.md, pygc beside python3 and Lua ----
 $(BUILD)/w_pygc: bench/w_pygc.c $(BUILD)/libpygc.a
@@ -258,3 +278,5 @@ help:
 	@echo "make doc      the LDoc API reference in build/doc/"
 	@echo "make lint     luacheck over binding/ spec/ examples/ bench/"
 	@echo "make dist     build/pygc-VERSION.tar.gz; make src-rock: its .src.rock"
+	@echo "make check-symbols     nm: lib/ exports only pygc_ names"
+	@echo "make compile_commands.json   for editors (clangd)"

@@ -9,6 +9,9 @@
 #ifndef LPYGC_H
 #define LPYGC_H
 
+#ifdef __cplusplus /* C++ hosts: the binding, and Lua's API with it, have C linkage */
+extern "C" {
+#endif
 #include <lua.h>
 
 #include "pygc.h"
@@ -34,4 +37,7 @@ PYGC_API void pygc_lua_pushvalue(lua_State *L, pygc_value v);
  * type t's objects in Lua (obj.name looks there). */
 PYGC_API void pygc_lua_set_methods(lua_State *L, const pygc_type *t);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

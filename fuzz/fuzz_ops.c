@@ -3,8 +3,11 @@
  * sequence of C-API operations on a few live objects (create, store,
  * delete, release, collect any generation, freeze, debug flags, finalizers
  * and callbacks that resurrect, allocate, collect, or fail allocations).
- * pygc_heap_verify() runs after every step; at the end every block the
- * heap allocated must be back.
+ * pygc_heap_verify() runs after every step (and from finalizers, which run
+ * in the middle of refcount chain releases); at the end every block the
+ * heap allocated must be back.  A host type (Node) joins in, and every
+ * walk -- traverse, get_referents, pygc_edges -- must agree on what each
+ * object holds.
  *
  * Build and run: make fuzz FUZZ_SECONDS=60
  */
@@ -50,6 +53,69 @@ typedef struct fz {
 
 static fz *F; /* the hooks reach the current state through this */
 
+/* ---- Node: a host type with two slots ------------------------------------ */
+typedef struct node {
+  pygc_object h;
+  pygc_value s[2];
+} node;
+static int node_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
+  node *n = (node *)o;
+  int r;
+  for (int i = 0; i < 2; i++)
+    if (n->s[i].tag == PYGC_TOBJ && (r = visit(&n->s[i], arg))) return r;
+  return 0;
+}
+static void node_clear(pygc_heap *h, pygc_object *o) {
+  node *n = (node *)o;
+  pygc_value a = n->s[0], b = n->s[1];
+  n->s[0] = n->s[1] = pygc_none();
+  pygc_value_decref(h, a);
+  pygc_value_decref(h, b);
+}
+static size_t node_size(const pygc_object *o) {
+  (void)o;
+  return sizeof(node);
+}
+static const char *node_slot_name(const pygc_object *o, const pygc_value *slot) {
+  return slot == &((const node *)o)->s[0] ? "first" : "second";
+}
+static const pygc_type node_type = {.name = "Node",
+                                    .flags = PYGC_TYPE_GC,
+                                    .traverse = node_traverse,
+                                    .clear = node_clear,
+                                    .size = node_size,
+                                    .slot_name = node_slot_name};
+
+static int count_visit(pygc_value *slot, void *arg) {
+  (void)slot;
+  (*(size_t *)arg)++;
+  return 0;
+}
+typedef struct edge_counts {
+  size_t n[8];
+} edge_counts;
+static int count_edge(const pygc_edge *e, void *arg) {
+  edge_counts *c = arg;
+  if (e->kind != PYGC_EDGE_CYCLE && e->kind != PYGC_EDGE_OWNED && e->kind != PYGC_EDGE_VALUE) abort();
+  if ((e->kind == PYGC_EDGE_VALUE) == (e->child.tag == PYGC_TOBJ)) abort(); /* kind and child disagree */
+  c->n[e->kind]++;
+  return 0;
+}
+/* every walk over o's children must tell the same story */
+static void check_walks(pygc_heap *h, pygc_object *o) {
+  size_t trav = 0, refs = 0;
+  pygc_traverse(o, count_visit, &trav);
+  pygc_referents(o, count_visit, &refs);
+  edge_counts c;
+  memset(&c, 0, sizeof c);
+  pygc_edges(h, o, PYGC_EDGE_ALL, count_edge, &c);
+  if (c.n[PYGC_EDGE_CYCLE] != trav || c.n[PYGC_EDGE_CYCLE] + c.n[PYGC_EDGE_VALUE] != refs) {
+    fprintf(stderr, "fuzz_ops: walks disagree on a %s: traverse %zu, referents %zu, edges %zu/%zu/%zu\n",
+            o->type->name, trav, refs, c.n[1], c.n[2], c.n[4]);
+    abort();
+  }
+}
+
 static unsigned next(fz *z) { return z->pos < z->size ? z->data[z->pos++] : 0; }
 
 static void fail(const char *what, const char *msg) {
@@ -84,7 +150,7 @@ static pygc_value some_value(fz *z) {
 static void hook_finalize(void *ud, pygc_heap *h, pygc_object *o) {
   fz *z = ud;
   z->in_hook++;
-  switch (z->fin_mode % 5) {
+  switch (z->fin_mode % 6) {
   case 1: pygc_list_append(h, z->keeper, pygc_obj(o)); break; /* resurrect */
   case 2: {                                                   /* a new cycle */
     pygc_object *l = pygc_list_new(h, 0);
@@ -96,6 +162,7 @@ static void hook_finalize(void *ud, pygc_heap *h, pygc_object *o) {
   }
   case 3: pygc_collect(h, 2); break; /* returns 0 inside a collection */
   case 4: pygc_setattr(h, o, "zombie", 6, pygc_obj(o)); break;
+  case 5: verify(z, "finalizer"); break; /* possibly in the middle of a chain release */
   default: break;
   }
   z->in_hook--;
@@ -134,7 +201,7 @@ static void step(fz *z) {
   pygc_heap *h = z->h;
   unsigned op = next(z), i = next(z) % NSLOTS, j = next(z) % NSLOTS;
   pygc_object *a = z->slot[i];
-  switch (op % 24) {
+  switch (op % 27) {
   case 0: put(z, (int)i, pygc_list_new(h, next(z) % 4)); break;
   case 1: put(z, (int)i, pygc_dict_new(h)); break;
   case 2: {
@@ -213,6 +280,42 @@ static void step(fz *z) {
     break;
   case 22: pygc_set_incremental(h, (int)(next(z) & 1)); break;
   case 23: pygc_collect(h, 1); break; /* an increment in incremental mode */
+  case 24: {
+    node *n = (node *)pygc_object_new(h, &node_type, sizeof(node));
+    if (n) {
+      n->s[0] = n->s[1] = pygc_none();
+      pygc_track(h, &n->h);
+    }
+    put(z, (int)i, n ? &n->h : NULL);
+    break;
+  }
+  case 25:
+    if (a && a->type == &node_type) {
+      node *n = (node *)a;
+      int k = (int)(next(z) & 1);
+      pygc_value v = some_value(z), old = n->s[k];
+      pygc_value_incref(v);
+      n->s[k] = v;
+      pygc_value_decref(h, old); /* last: may run finalizers */
+    }
+    break;
+  case 26:
+    if (a) {
+      check_walks(h, a);
+      /* typed accessors on whatever a is: a defined answer, never a crash */
+      pygc_value v;
+      size_t pos = 0;
+      (void)pygc_list_len(a);
+      (void)pygc_tuple_len(a);
+      (void)pygc_dict_len(a);
+      (void)pygc_list_get(a, 0, &v);
+      (void)pygc_tuple_get(a, 0, &v);
+      (void)pygc_class_name(a);
+      (void)pygc_attr_count(a);
+      (void)pygc_dict_next(a, &pos, NULL, NULL);
+      (void)pygc_str_data(a, NULL);
+    }
+    break;
   }
   if (z->alloc.fail_at && z->alloc.count > z->alloc.fail_at + 3) z->alloc.fail_at = 0;
 }
@@ -225,7 +328,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   F = &z;
   z.h = pygc_heap_new(fz_allocf, &z.alloc, 7);
   if (!z.h) return 0;
-  pygc_hooks hk = {&z, hook_finalize, hook_callback, hook_write, NULL, hook_unraisable};
+  pygc_hooks hk = {&z, hook_finalize, hook_callback, hook_write, NULL, hook_unraisable, NULL};
   pygc_set_hooks(z.h, &hk);
   z.cls[0] = pygc_class_new(z.h, "Plain", 5, 0);
   z.cls[1] = pygc_class_new(z.h, "Fin", 3, PYGC_CLASS_FINALIZER);

@@ -19,6 +19,50 @@
  * finalizers of objects freed by clearing) and the callbacks, and each of
  * those loops takes the next object from the head of a list afresh, so
  * anything the host does to the heap meanwhile is safe.
+ *
+ * ---- What the collector's state means, phase by phase -------------------
+ * (as lgc.h states its colour invariant; check_phase asserts these rows in
+ * PYGC_DEBUG and fuzz builds)
+ *
+ * Outside a collection: no object has F_COLLECTING or F_UNREACHABLE, and
+ * gc_refs is scratch nobody reads (the verifier borrows it too).  The
+ * region being collected is one list, `young` (a generation merged with
+ * the younger ones, or an increment's region).  Temporary lists live on
+ * collect_region's C stack.
+ *
+ *   phase               young                    unreachable           finalizers
+ *   ------------------  -----------------------  --------------------  ------------
+ *   update_refs         COLLECTING,              -                     -
+ *                       gc_refs = refcount
+ *   subtract_refs       COLLECTING, gc_refs =    -                     -
+ *                       refs from outside >= 0
+ *   move_unreachable    scanned: not COLLECTING, COLLECTING|UNREACH,   -
+ *                       gc_refs > 0: reachable   gc_refs == 0
+ *   (merged into old)   survivors, flags clear
+ *   move_legacy_*       -                        COLLECTING            legacy objects and
+ *                                                                      all they reach,
+ *                                                                      flags clear
+ *   finalize_garbage    -                        COLLECTING; host code -
+ *                                                may untrack or free
+ *                                                any of them
+ *   handle_resurrected  -                        redone from update_refs: the resurrected
+ *                                                go to old, the rest to final_unreachable
+ *                                                (COLLECTING, not UNREACHABLE)
+ *   delete_garbage      -                        final_unreachable: cleared one by one;
+ *                                                what survives clearing goes to old, flags
+ *                                                clear
+ *   handle_legacy       -                        -                     appended to
+ *                                                                      gc.garbage, then
+ *                                                                      merged into old
+ *
+ * So F_COLLECTING means "in the region and not yet proven reachable" (the
+ * visitors ignore any object without it: references to objects outside
+ * the region are external), F_UNREACHABLE means "on the unreachable list
+ * right now" (move_unreachable's visitor moves such an object back when a
+ * reachable one reaches it), and gc_refs means nothing outside update_refs
+ * .. move_unreachable.  Every object is on exactly one list at all times
+ * (pygc_int.h); the incremental collector adds F_REGION (being pulled into
+ * the region) and F_SPACE (pending or visited, meaning flips each pass).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "pygc_int.h"
@@ -53,76 +97,77 @@ static void debug_cycle(pygc_heap *h, const char *msg, pygc_object *o) {
 }
 
 /* ---- traversal ------------------------------------------------------------
- * The hot passes visit the built-in types' slots inline (one switch, no
- * indirect call per reference); host types go through their traverse. */
+ * The passes walk children with obj_visit (pygc_int.h), asking for cycle
+ * edges only; each visitor below is inline, so the walk compiles to one
+ * loop per built-in type (see the comment above obj_visit). */
 
-#if defined(__GNUC__)
-#define ALWAYS_INLINE __attribute__((always_inline)) inline
-#else
-#define ALWAYS_INLINE inline
-#endif
-
-typedef struct host_visit {
-  void (*fn)(pygc_object *child, void *arg);
-  void *arg;
-} host_visit;
-
-static int host_visit_fn(pygc_value *slot, void *arg) {
-  host_visit *hv = arg;
-  hv->fn(slot->u.o, hv->arg);
-  return 0;
-}
-
-static ALWAYS_INLINE void visit_values(pygc_value *v, size_t n, void (*fn)(pygc_object *, void *), void *arg) {
-  for (size_t i = 0; i < n; i++)
-    if (v[i].tag == PYGC_TOBJ) fn(v[i].u.o, arg);
-}
-
-static ALWAYS_INLINE void for_each_ref(pygc_object *o, void (*fn)(pygc_object *, void *), void *arg) {
-  const pygc_type *t = o->type;
-  if (t == &pygc_list_type) {
-    visit_values(((list_obj *)o)->items, ((list_obj *)o)->len, fn, arg);
-  } else if (t == &pygc_instance_type || t == &pygc_dict_type) {
-    table *tb = t == &pygc_dict_type ? &((dict_obj *)o)->t : &((instance_obj *)o)->attrs;
-    if (tb->mem == NULL) return;
-    tab_entry *e = tab_entries(tb);
-    int keys = t == &pygc_dict_type;
-    for (uint32_t i = 0; i < tb->nentries; i++) {
-      if (e[i].key.tag == TAG_DEAD) continue;
-      if (keys && e[i].key.tag == PYGC_TOBJ) fn(e[i].key.u.o, arg);
-      if (e[i].value.tag == PYGC_TOBJ) fn(e[i].value.u.o, arg);
-    }
-  } else if (t == &pygc_tuple_type) {
-    visit_values(((tuple_obj *)o)->items, ((tuple_obj *)o)->len, fn, arg);
-  } else if (t->traverse) {
-    host_visit hv = {fn, arg};
-    t->traverse(o, host_visit_fn, &hv);
-  }
-}
+#define ALWAYS_INLINE PYGC_ALWAYS_INLINE
+#define for_each_ref(o, fn, arg) obj_visit((o), PYGC_EDGE_CYCLE, (fn), (arg))
 
 /* ---- the phases ---------------------------------------------------------- */
 
-static size_t update_refs(gc_head *c) {
+/* ---- invariants, asserted in debug builds --------------------------------
+ * Every object of list l must have the flags in `set` and none in `clear`,
+ * be tracked, and link back correctly; `refs` says what gc_refs must be
+ * (REFS_ANY, REFS_NONNEG: >= 0 after subtract_refs, REFS_POS: > 0, reached
+ * from outside, REFS_ZERO: found unreachable). */
+enum { REFS_ANY, REFS_NONNEG, REFS_POS, REFS_ZERO };
+#ifdef PYGC_DEBUG
+static void check_phase(const gc_head *l, unsigned set, unsigned clear, int refs, const char *phase) {
+  const pygc_object *prev = l;
+  for (const pygc_object *o = l->gc_next; o != l; prev = o, o = o->gc_next) {
+    if (o == NULL || o->gc_prev != prev) pygc__assert_failed(phase, "a list link is broken");
+    if ((o->flags & set) != set || (o->flags & clear) || !(o->flags & F_TRACKED))
+      pygc__assert_failed(phase, "an object's flags do not match its list");
+    if ((refs == REFS_NONNEG && o->gc_refs < 0) || (refs == REFS_POS && o->gc_refs <= 0) ||
+        (refs == REFS_ZERO && o->gc_refs != 0))
+      pygc__assert_failed(phase,
+                          "gc_refs breaks the phase's invariant (a traverse visits a reference it does not own?)");
+  }
+}
+#define CHECK_PHASE(l, set, clear, refs, phase) check_phase((l), (set), (clear), (refs), (phase))
+#else
+#define CHECK_PHASE(l, set, clear, refs, phase) ((void)0)
+#endif
+
+/* gc_refs starts as the refcount.  A saturated (immortal) refcount
+ * becomes a count no subtraction can bring to zero: such an object is
+ * always reachable, as it must be -- its true count is unknown. */
+/* `held`: objects with this flag carry one reference the host lends for
+ * the collection (pygc_collect_holding); it counts as internal */
+static size_t update_refs(gc_head *c, unsigned held) {
   size_t n = 0;
   for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) {
     o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
+    if (o->flags & held) o->gc_refs--;
     o->flags |= F_COLLECTING;
     n++;
   }
   return n;
 }
 
-static ALWAYS_INLINE void visit_decref(pygc_object *o, void *arg) {
-  (void)arg;
+/* A reference from inside the region: not evidence that the child is
+ * reachable from outside, so it does not count.  Children outside the
+ * region (no F_COLLECTING) are left alone: their gc_refs is not ours. */
+static ALWAYS_INLINE int visit_decref(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  pygc_object *o = slot->u.o;
   if (o->flags & F_COLLECTING) o->gc_refs--;
+  return 0;
 }
 
+/* After this, gc_refs is the number of references from outside the
+ * region -- exact only if every traverse visits each reference it owns
+ * exactly once (a missed one keeps garbage alive, an extra one makes
+ * gc_refs negative: CHECK_PHASE catches that in debug builds). */
 static void subtract_refs(gc_head *c) {
   for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) for_each_ref(o, visit_decref, NULL);
 }
 
-static ALWAYS_INLINE void visit_reachable(pygc_object *o, void *arg) {
-  if (!(o->flags & F_COLLECTING)) return;
+static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  pygc_object *o = slot->u.o;
+  if (!(o->flags & F_COLLECTING)) return 0;
   if (o->flags & F_UNREACHABLE) {
     /* tentatively unreachable, but reached after all: back to the end of
      * the reachable list, where the scan will come to it */
@@ -132,8 +177,18 @@ static ALWAYS_INLINE void visit_reachable(pygc_object *o, void *arg) {
   } else if (o->gc_refs == 0) {
     o->gc_refs = 1; /* not scanned yet: the scan will treat it as reachable */
   }
+  return 0;
 }
 
+/* One pass over young, which grows at its tail as objects come back from
+ * unreachable: an object with gc_refs > 0 is reachable (from outside, or
+ * from a reachable object: visit_reachable set its gc_refs to 1), and
+ * everything it references is too; gc_refs == 0 means "not known to be
+ * reachable yet", so it moves to unreachable, from where a later
+ * reachable object can still fetch it.  When the scan reaches the end,
+ * whatever is left on unreachable is unreachable: nothing reachable
+ * refers to it.  Each object is scanned once per move back, and moves
+ * back at most once (F_UNREACHABLE is cleared), so this is linear. */
 static void move_unreachable(gc_head *young, gc_head *unreachable) {
   pygc_object *o = young->gc_next;
   while (o != young) {
@@ -150,12 +205,23 @@ static void move_unreachable(gc_head *young, gc_head *unreachable) {
   }
 }
 
-static void deduce_unreachable(gc_head *base, gc_head *unreachable) {
-  update_refs(base);
+/* The analysis (CPython's deduce_unreachable): afterwards base holds what
+ * is reachable from outside it, unreachable the rest. */
+static size_t deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned held) {
+  size_t n = update_refs(base, held);
   subtract_refs(base);
+  /* a negative count: more internal references than the refcount says */
+  CHECK_PHASE(base, F_COLLECTING, F_UNREACHABLE, REFS_NONNEG, "subtract_refs");
   move_unreachable(base, unreachable);
+  CHECK_PHASE(base, 0, F_COLLECTING | F_UNREACHABLE, REFS_POS, "move_unreachable (reachable)");
+  CHECK_PHASE(unreachable, F_COLLECTING | F_UNREACHABLE, 0, REFS_ZERO, "move_unreachable (unreachable)");
+  return n;
 }
 
+/* CPython's untrack_tuples: a tuple holding nothing the collector could
+ * track can never be part of a cycle (tuples are immutable), so it leaves
+ * the generations for good and later collections skip it.  Done on the
+ * reachable survivors only: the unreachable ones are about to go. */
 static void untrack_tuples(pygc_heap *h, gc_head *young) {
   pygc_object *o = young->gc_next;
   while (o != young) {
@@ -172,6 +238,10 @@ static void untrack_tuples(pygc_heap *h, gc_head *young) {
 
 static int is_legacy(const pygc_object *o) { return o->type->is_legacy && o->type->is_legacy(o); }
 
+/* Legacy objects (tp_del) are uncollectable: Python cannot know in which
+ * order to run their finalizers, so it keeps them, and everything they
+ * reach, in gc.garbage.  F_UNREACHABLE is dropped for all: from here on
+ * the unreachable list is not scanned by visit_reachable any more. */
 static void move_legacy_finalizers(gc_head *unreachable, gc_head *finalizers) {
   pygc_object *o = unreachable->gc_next;
   while (o != unreachable) {
@@ -185,27 +255,37 @@ static void move_legacy_finalizers(gc_head *unreachable, gc_head *finalizers) {
   }
 }
 
-static void visit_move(pygc_object *o, void *arg) {
+static int visit_move(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  pygc_object *o = slot->u.o;
   if (o->flags & F_COLLECTING) {
     o->flags &= ~F_COLLECTING;
     gclist_move(o, (gc_head *)arg);
   }
+  return 0;
 }
 
+/* What a legacy object reaches stays alive with it: the scan walks
+ * finalizers as it grows (visit_move appends), so the closure is whole.
+ * F_COLLECTING, still set on the unreachable, tells which objects are
+ * candidates to pull. */
 static void move_legacy_finalizer_reachable(gc_head *finalizers) {
   for (pygc_object *o = finalizers->gc_next; o != finalizers; o = o->gc_next) for_each_ref(o, visit_move, finalizers);
 }
 
-static int wants_finalizer(const pygc_object *o) {
-  const pygc_type *t = o->type;
-  return !(o->flags & F_FINALIZED) && t->finalize && (!t->has_finalizer || t->has_finalizer(o));
-}
-
-/* Returns the number of finalizers run: with none, nothing can have been
+/* PEP 442: every unreachable object's finalizer runs once, before any
+ * object is cleared, so finalizers see their cycle intact.  Each object
+ * is moved to `seen` before its finalizer runs: the finalizer may free or
+ * untrack objects still on `collectable` (they leave the list by
+ * themselves), and the loop always takes the current head, so it never
+ * holds a pointer the host could have invalidated.  The object is held
+ * (incref) during its finalizer so that the finalizer dropping the last
+ * other reference cannot free it under its own feet.
+ * Returns the number of finalizers run: with none, nothing can have been
  * resurrected and the second analysis pass is skipped. */
 static size_t finalize_garbage(pygc_heap *h, gc_head *collectable) {
   pygc_object *first = collectable->gc_next;
-  while (first != collectable && !wants_finalizer(first)) first = first->gc_next;
+  while (first != collectable && !obj_wants_finalizer(first)) first = first->gc_next;
   if (first == collectable) return 0;
   size_t ran = 0;
   gc_head seen;
@@ -213,7 +293,7 @@ static size_t finalize_garbage(pygc_heap *h, gc_head *collectable) {
   while (!gclist_empty(collectable)) {
     pygc_object *o = collectable->gc_next;
     gclist_move(o, &seen);
-    if (wants_finalizer(o)) {
+    if (obj_wants_finalizer(o)) {
       o->flags |= F_FINALIZED;
       pygc_incref(o);
       o->type->finalize(h, o);
@@ -222,13 +302,19 @@ static size_t finalize_garbage(pygc_heap *h, gc_head *collectable) {
     }
   }
   gclist_merge(&seen, collectable);
+  if (ran && h->hooks.finalized) h->hooks.finalized(h->hooks.ud, h);
   return ran;
 }
 
-static void handle_resurrected_objects(gc_head *unreachable, gc_head *still_unreachable, gc_head *old) {
+/* A finalizer may have stored a reference to an unreachable object
+ * somewhere reachable (resurrection).  The region is analysed again, with
+ * only the unreachable set as the region: what is referenced from outside
+ * it now survives, and everything it reaches too. */
+static void handle_resurrected_objects(gc_head *unreachable, gc_head *still_unreachable, gc_head *old,
+                                       unsigned held) {
   for (pygc_object *o = unreachable->gc_next; o != unreachable; o = o->gc_next)
     o->flags &= ~(F_COLLECTING | F_UNREACHABLE);
-  deduce_unreachable(unreachable, still_unreachable);
+  (void)deduce_unreachable(unreachable, still_unreachable, held);
   for (pygc_object *o = still_unreachable->gc_next; o != still_unreachable; o = o->gc_next)
     o->flags &= ~F_UNREACHABLE;
   gclist_merge(unreachable, old); /* the resurrected survive, one generation older */
@@ -238,6 +324,11 @@ static void report_garbage_failure(pygc_heap *h, int st, pygc_object *o) {
   if (h->hooks.unraisable) h->hooks.unraisable(h->hooks.ud, h, st, "appending to gc.garbage", o);
 }
 
+/* Break the cycles: clear (tp_clear) drops an object's references, and
+ * the refcounts do the rest -- objects freed that way leave the list by
+ * themselves (pygc__heap_dealloc unlinks them).  An object still at the head
+ * after its clear is alive (a type without clear, or one whose clear
+ * keeps references): it goes to old and may be found again later. */
 static void delete_garbage(pygc_heap *h, gc_head *collectable, gc_head *old) {
   while (!gclist_empty(collectable)) {
     pygc_object *o = collectable->gc_next;
@@ -257,6 +348,10 @@ static void delete_garbage(pygc_heap *h, gc_head *collectable, gc_head *old) {
   }
 }
 
+/* gc.garbage gets the legacy objects themselves (and, under
+ * DEBUG_SAVEALL, everything that was kept with them); all of them then
+ * survive into old, where a later collection will find them again unless
+ * the host clears gc.garbage and breaks their cycles. */
 static void handle_legacy_finalizers(pygc_heap *h, gc_head *finalizers, gc_head *old) {
   for (pygc_object *o = finalizers->gc_next; o != finalizers; o = o->gc_next) {
     if ((h->debug & PYGC_DEBUG_SAVEALL) || is_legacy(o)) {
@@ -278,9 +373,7 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   intptr_t m = 0, n = 0;
   gc_head unreachable;
   gclist_init(&unreachable);
-  *candidates = update_refs(young);
-  subtract_refs(young);
-  move_unreachable(young, &unreachable);
+  *candidates = deduce_unreachable(young, &unreachable, h->held);
 
   untrack_tuples(h, young);
   /* move the reachable to the next generation */
@@ -297,6 +390,8 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   gclist_init(&finalizers);
   move_legacy_finalizers(&unreachable, &finalizers);
   move_legacy_finalizer_reachable(&finalizers);
+  CHECK_PHASE(&unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (unreachable)");
+  CHECK_PHASE(&finalizers, 0, F_COLLECTING | F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (finalizers)");
 
   if (h->debug & PYGC_DEBUG_COLLECTABLE)
     for (pygc_object *o = unreachable.gc_next; o != &unreachable; o = o->gc_next) debug_cycle(h, "collectable", o);
@@ -306,13 +401,16 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   gc_head final_unreachable;
   gclist_init(&final_unreachable);
   if (finalized) {
-    handle_resurrected_objects(&unreachable, &final_unreachable, old);
+    handle_resurrected_objects(&unreachable, &final_unreachable, old, h->held);
   } else {
     /* no finalizer ran: nothing came back to life */
     for (pygc_object *o = unreachable.gc_next; o != &unreachable; o = o->gc_next) o->flags &= ~F_UNREACHABLE;
     gclist_merge(&unreachable, &final_unreachable);
   }
 
+  /* what delete_garbage may clear: proven unreachable twice if a
+   * finalizer ran, else once (nothing ran that could resurrect) */
+  CHECK_PHASE(&final_unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "before delete_garbage");
   /* CPython 3.9+ counts what is still unreachable after resurrection */
   m = (intptr_t)gclist_size(&final_unreachable);
   delete_garbage(h, &final_unreachable, old);
@@ -329,6 +427,15 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   handle_legacy_finalizers(h, &finalizers, old);
   *n_collected = m;
   *n_uncollectable = n;
+}
+
+/* gc.get_stats(): one place for both collectors; returns what
+ * gc.collect() reports */
+static intptr_t record_stats(pygc_heap *h, int generation, intptr_t collected, intptr_t uncollectable) {
+  h->stats[generation].collections++;
+  h->stats[generation].collected += collected;
+  h->stats[generation].uncollectable += uncollectable;
+  return collected + uncollectable;
 }
 
 static double debug_header(pygc_heap *h, int generation) {
@@ -371,13 +478,16 @@ typedef struct pull_ctx {
   size_t added, budget;
 } pull_ctx;
 
-static void pull_pending(pygc_object *c, void *arg) {
+static int pull_pending(EDGE_PARAMS) {
+  EDGE_UNUSED;
   pull_ctx *p = arg;
-  if ((c->flags & (F_TRACKED | F_REGION | F_FROZEN)) != F_TRACKED || is_visited(p->h, c)) return;
-  if (p->added >= p->budget) return;
+  pygc_object *c = slot->u.o;
+  if ((c->flags & (F_TRACKED | F_REGION | F_FROZEN)) != F_TRACKED || is_visited(p->h, c)) return 0;
+  if (p->added >= p->budget) return 0;
   gclist_move(c, p->region);
   c->flags |= F_REGION;
   p->added++;
+  return 0;
 }
 
 /* The old objects an increment seeds with when nothing was promoted: a
@@ -394,7 +504,8 @@ static void inc_flip(pygc_heap *h) {
   gclist_merge(&h->visited, &h->gen[2].head);
   h->passes++;
   /* the old generation's size, by arithmetic: counting would walk it */
-  h->pass_old = h->pass_old + h->pass_promoted > h->pass_collected ? h->pass_old + h->pass_promoted - h->pass_collected : 0;
+  h->pass_old =
+      h->pass_old + h->pass_promoted > h->pass_collected ? h->pass_old + h->pass_promoted - h->pass_collected : 0;
   h->pass_promoted = 0;
   h->pass_collected = 0;
 }
@@ -470,10 +581,7 @@ static intptr_t inc_collect(pygc_heap *h, int generation, intptr_t *n_collected,
     h->inc_work = next;
     if (generation == 1 && gclist_empty(&h->gen[2].head)) inc_flip(h);
   }
-  h->stats[generation].collections++;
-  h->stats[generation].collected += *n_collected;
-  h->stats[generation].uncollectable += *n_uncollectable;
-  return *n_collected + *n_uncollectable;
+  return record_stats(h, generation, *n_collected, *n_uncollectable);
 }
 
 int pygc_set_incremental(pygc_heap *h, int on) {
@@ -516,11 +624,7 @@ static intptr_t collect_main(pygc_heap *h, int generation, intptr_t *n_collected
   gc_head *young = &h->gen[generation].head;
   gc_head *old = generation < 2 ? &h->gen[generation + 1].head : young;
   collect_region(h, young, old, n_collected, n_uncollectable, candidates, t1, generation);
-
-  h->stats[generation].collections++;
-  h->stats[generation].collected += *n_collected;
-  h->stats[generation].uncollectable += *n_uncollectable;
-  return *n_collected + *n_uncollectable;
+  return record_stats(h, generation, *n_collected, *n_uncollectable);
 }
 
 static intptr_t collect_with_callback(pygc_heap *h, int generation) {
@@ -535,6 +639,8 @@ static intptr_t collect_with_callback(pygc_heap *h, int generation) {
   return result;
 }
 
+/* The automatic collection: the oldest generation whose count exceeds its
+ * threshold, as CPython's gc_collect_generations. */
 static void collect_generations(pygc_heap *h) {
   if (h->incremental) { /* the young generation and an increment of the old */
     collect_with_callback(h, h->inc_full_due ? 2 : 1);
@@ -551,7 +657,10 @@ static void collect_generations(pygc_heap *h) {
   }
 }
 
-void gc_maybe_collect(pygc_heap *h) {
+/* Called after each GC allocation.  h->collecting keeps collections from
+ * nesting (finalizers allocate); h->destroying keeps pygc_heap_free from
+ * running host code; threshold 0 disables, as CPython's. */
+void pygc__gc_maybe_collect(pygc_heap *h) {
   if (h->gen[0].count > h->gen[0].threshold && h->enabled && h->gen[0].threshold && !h->collecting &&
       !h->destroying) {
     h->collecting = 1;
@@ -574,6 +683,16 @@ intptr_t pygc_collect(pygc_heap *h, int generation) {
 void pygc_enable(pygc_heap *h) { h->enabled = 1; }
 void pygc_disable(pygc_heap *h) { h->enabled = 0; }
 int pygc_isenabled(const pygc_heap *h) { return h->enabled; }
+/* A full collection in which one reference of every object with flag
+ * `held` is the host's, lent for the collection: garbage that only it
+ * keeps is found and counted; the host drops those references after. */
+intptr_t pygc_collect_holding(pygc_heap *h, unsigned held) {
+  h->held = held;
+  intptr_t n = pygc_collect(h, 2);
+  h->held = 0;
+  return n;
+}
+
 int pygc_is_collecting(const pygc_heap *h) { return h->collecting; }
 void pygc_set_debug(pygc_heap *h, int flags) { h->debug = flags; }
 int pygc_get_debug(const pygc_heap *h) { return h->debug; }
@@ -592,6 +711,9 @@ void pygc_get_stats(const pygc_heap *h, pygc_gen_stats out[3]) {
   for (int i = 0; i < 3; i++) out[i] = h->stats[i];
 }
 
+/* gc.freeze(): the permanent generation is never collected (CPython uses
+ * it to keep pre-fork objects' pages unshared).  The frozen flag keeps
+ * the incremental collector's closure from pulling frozen objects in. */
 void pygc_freeze(pygc_heap *h) {
   gc_head moved;
   gclist_init(&moved);

@@ -82,7 +82,7 @@ static inline void account(pygc_heap *h, size_t n) {
   if (h->bytes > h->peak_bytes) h->peak_bytes = h->bytes;
 }
 
-void *heap_alloc(pygc_heap *h, size_t n) {
+void *pygc__heap_alloc(pygc_heap *h, size_t n) {
   void *p;
   if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
     size_t c = pool_class(n);
@@ -97,10 +97,10 @@ void *heap_alloc(pygc_heap *h, size_t n) {
   return p;
 }
 
-void *heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
-  if (p == NULL) return heap_alloc(h, nsize);
+void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
+  if (p == NULL) return pygc__heap_alloc(h, nsize);
   if (nsize == 0) {
-    heap_free_mem(h, p, osize);
+    pygc__heap_free_mem(h, p, osize);
     return NULL;
   }
   int opool = h->use_pools && osize <= PYGC_POOL_MAX, npool = h->use_pools && nsize <= PYGC_POOL_MAX;
@@ -116,14 +116,14 @@ void *heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
     account(h, nsize);
     return p;
   }
-  void *q = heap_alloc(h, nsize);
+  void *q = pygc__heap_alloc(h, nsize);
   if (q == NULL) return NULL;
   memcpy(q, p, osize < nsize ? osize : nsize);
-  heap_free_mem(h, p, osize);
+  pygc__heap_free_mem(h, p, osize);
   return q;
 }
 
-void heap_free_mem(pygc_heap *h, void *p, size_t n) {
+void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n) {
   if (p == NULL) return;
   h->bytes -= n;
   if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
@@ -159,9 +159,9 @@ int pygc_heap_use_pools(pygc_heap *h, int on) {
   return h->garbage != NULL;
 }
 
-void *pygc_mem_alloc(pygc_heap *h, size_t n) { return heap_alloc(h, n); }
-void *pygc_mem_realloc(pygc_heap *h, void *p, size_t o, size_t n) { return heap_realloc(h, p, o, n); }
-void pygc_mem_free(pygc_heap *h, void *p, size_t n) { heap_free_mem(h, p, n); }
+void *pygc_mem_alloc(pygc_heap *h, size_t n) { return pygc__heap_alloc(h, n); }
+void *pygc_mem_realloc(pygc_heap *h, void *p, size_t o, size_t n) { return pygc__heap_realloc(h, p, o, n); }
+void pygc_mem_free(pygc_heap *h, void *p, size_t n) { pygc__heap_free_mem(h, p, n); }
 
 size_t pygc_heap_bytes(const pygc_heap *h) { return h->bytes; }
 
@@ -219,7 +219,7 @@ static void free_list_objects(pygc_heap *h, gc_head *l) {
     pygc_object *o = l->gc_next;
     gclist_remove(o);
     if (o->type->free) o->type->free(h, o);
-    heap_free_mem(h, o, o->type->size(o)); /* storage gone: the block's own size */
+    pygc__heap_free_object(h, o);
     h->nobjects--;
   }
 }
@@ -240,7 +240,7 @@ void pygc_heap_free(pygc_heap *h) {
   free_list_objects(h, &h->visited);
   free_list_objects(h, &h->permanent);
   free_list_objects(h, &h->untracked);
-  str_intern_free(h);
+  pygc__str_intern_free(h);
   pool_release_pages(h);
   h->alloc(h->alloc_ud, h, sizeof *h, 0);
 }
@@ -280,9 +280,13 @@ void pygc_heap_get_info(pygc_heap *h, pygc_heap_info *out) {
 
 /* ---- objects ----------------------------------------------------------- */
 
-pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
-  pygc_object *o = heap_alloc(h, size);
-  if (o == NULL) return NULL;
+pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
+  char *block = pygc__heap_alloc(h, size + OBJ_PAD);
+  if (block == NULL) return NULL;
+#ifdef PYGC_DEBUG
+  memcpy(block, &size, sizeof size);
+#endif
+  pygc_object *o = (pygc_object *)(block + OBJ_PAD);
   memset(o, 0, size);
   o->type = t;
   o->refcnt = 1;
@@ -296,15 +300,25 @@ pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
   return o;
 }
 
+void pygc__heap_free_object(pygc_heap *h, pygc_object *o) {
+  size_t size = o->type->size(o); /* storage gone: the block's own size */
+#ifdef PYGC_DEBUG
+  size_t made;
+  memcpy(&made, (char *)o - OBJ_PAD, sizeof made);
+  if (size != made) pygc__contract_failed(o->type, "size() after free differs from the size the object was made with");
+#endif
+  pygc__heap_free_mem(h, (char *)o - OBJ_PAD, size + OBJ_PAD);
+}
+
 void pygc_set_tracing(pygc_heap *h, int on) { h->tracing = on != 0; }
 
 pygc_object *pygc_object_new(pygc_heap *h, const pygc_type *type, size_t size) {
   if (size < sizeof(pygc_object) || type == NULL || type->size == NULL) return NULL;
   if ((type->flags & PYGC_TYPE_GC) && type->traverse == NULL) return NULL;
-  return heap_new_object(h, type, size);
+  return pygc__heap_new_object(h, type, size);
 }
 
-void heap_track(pygc_heap *h, pygc_object *o) {
+void pygc__heap_track(pygc_heap *h, pygc_object *o) {
   if (o->flags & F_TRACKED) return;
   gclist_move(o, &h->gen[0].head);
   o->flags |= F_TRACKED;
@@ -312,24 +326,77 @@ void heap_track(pygc_heap *h, pygc_object *o) {
 
 void pygc_track(pygc_heap *h, pygc_object *o) {
   if (!(o->flags & F_GC)) return;
-  heap_track(h, o);
-  gc_maybe_collect(h);
+  pygc__heap_track(h, o);
+  pygc__gc_maybe_collect(h);
 }
 
 void pygc_untrack(pygc_heap *h, pygc_object *o) {
   if (!(o->flags & F_TRACKED)) return;
   gclist_move(o, &h->untracked);
-  o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE | F_FROZEN);
+  o->flags &= ~F_LIST_STATE;
 }
 
 int pygc_is_tracked(const pygc_object *o) { return (o->flags & F_TRACKED) != 0; }
 int pygc_is_finalized(const pygc_object *o) { return (o->flags & F_FINALIZED) != 0; }
+/* while finalizers run, the unreachable set is what still has F_COLLECTING
+ * (move_legacy_finalizers turned F_UNREACHABLE into it, as CPython does) */
+int pygc_is_unreachable(const pygc_object *o) { return (o->flags & (F_COLLECTING | F_UNREACHABLE)) != 0; }
 void pygc_watch(pygc_object *o) { o->flags |= F_WATCHED; }
-size_t pygc_sizeof(const pygc_object *o) { return o->type->size(o); }
+size_t pygc_sizeof(const pygc_object *o) { return o ? o->type->size(o) : 0; }
 size_t pygc_refcount(const pygc_object *o) { return o->refcnt; }
 
 int pygc_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  return o->type->traverse ? o->type->traverse(o, visit, arg) : 0;
+  if (o == NULL || visit == NULL || o->type->traverse == NULL) return 0;
+  /* host types through the checked edge walk; built-ins directly */
+  if (o->type == &pygc_list_type || o->type == &pygc_dict_type || o->type == &pygc_tuple_type ||
+      o->type == &pygc_instance_type || o->type == &pygc_class_type)
+    return o->type->traverse(o, visit, arg);
+  traverse_adapt a = {visit, arg};
+  return pygc__host_visit(o, traverse_adapt_fn, &a);
+}
+
+/* ---- host types' edges: their traverse, checked ------------------------- */
+
+void pygc__assert_failed(const char *where, const char *what) {
+  fprintf(stderr, "pygc: invariant broken in %s: %s\n", where, what);
+  fflush(stderr);
+  abort();
+}
+
+void pygc__contract_failed(const pygc_type *t, const char *what) {
+  fprintf(stderr, "pygc: host type '%s' breaks the pygc_type contract: %s\n", t && t->name ? t->name : "?", what);
+  fflush(stderr);
+  abort();
+}
+
+/* One visit of a host traverse.  A slot that holds no object would make
+ * every walk read a pointer out of an int: skipped (debug builds stop and
+ * name the type); so is, in debug builds, a slot visited twice, which
+ * would make the collector count one reference as two. */
+int pygc__host_edge(pygc_value *slot, void *arg) {
+  host_edges *he = arg;
+  if (slot == NULL || slot->tag != PYGC_TOBJ || slot->u.o == NULL) {
+#ifdef PYGC_DEBUG
+    pygc__contract_failed(he->self->type, "its traverse visited a slot that holds no object");
+#endif
+    return 0;
+  }
+#ifdef PYGC_DEBUG
+  size_t seen = he->n < 64 ? he->n : 64;
+  for (size_t i = 0; i < seen; i++)
+    if (he->seen[i] == slot) pygc__contract_failed(he->self->type, "its traverse visited one slot twice");
+  if (he->n < 64) he->seen[he->n] = slot;
+#endif
+  return he->fn(slot, PYGC_EDGE_CYCLE, PYGC_LABEL_SLOT, he->n++, NULL, he->arg);
+}
+
+int pygc__host_visit(pygc_object *o, edge_visit_fn fn, void *arg) {
+  host_edges he;
+  he.fn = fn;
+  he.arg = arg;
+  he.n = 0;
+  he.self = o;
+  return o->type->traverse(o, pygc__host_edge, &he);
 }
 
 /* ---- reference counting ------------------------------------------------ */
@@ -341,28 +408,22 @@ void pygc_incref(pygc_object *o) {
 void pygc_decref(pygc_heap *h, pygc_object *o) {
   if (o->refcnt == REFCNT_MAX) return; /* immortal once saturated */
   pygc_assert(o->refcnt > 0);
-  if (--o->refcnt == 0) heap_dealloc(h, o);
+  if (--o->refcnt == 0) pygc__heap_dealloc(h, o);
 }
 
 void pygc_value_incref(pygc_value v) { val_incref(v); }
 void pygc_value_decref(pygc_heap *h, pygc_value v) { val_decref(h, v); }
 
-static int wants_finalize(const pygc_object *o) {
-  const pygc_type *t = o->type;
-  if (t->finalize == NULL || (o->flags & F_FINALIZED)) return 0;
-  return t->has_finalizer == NULL || t->has_finalizer(o);
-}
-
 /* Release one object whose refcount reached zero. */
 static void dealloc_one(pygc_heap *h, pygc_object *o) {
   const pygc_type *t = o->type;
-  if (wants_finalize(o) && !h->destroying) {
+  if (obj_wants_finalizer(o) && !h->destroying) {
     /* PEP 442: the finalizer runs once, with the object tracked and alive;
      * if it leaves a reference behind, the object is resurrected. */
     if (o->flags & F_GC) {
       if (o->gc_next) gclist_remove(o);
       gclist_append(o, &h->gen[0].head);
-      o->flags = (o->flags & ~(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_TRACKED;
+      o->flags = (o->flags & ~F_LIST_STATE) | F_TRACKED;
     } else if (o->gc_next == NULL) {
       gclist_append(o, &h->untracked);
     }
@@ -371,8 +432,11 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
     t->finalize(h, o);
     if (o->refcnt == REFCNT_MAX || --o->refcnt != 0) return;
   }
+  /* from here on the object is dying: on no list, counted in h->dying
+   * until its block is freed */
   if (o->gc_next) gclist_remove(o);
-  o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE | F_FROZEN);
+  o->flags &= ~F_LIST_STATE;
+  h->dying++;
   if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
   if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
   if (t->dealloc)
@@ -381,15 +445,16 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
     t->clear(h, o);
   if (t->free) t->free(h, o);
   if ((o->flags & F_GC) && h->gen[0].count > 0) h->gen[0].count--;
+  h->dying--;
   h->nobjects--;
-  heap_free_mem(h, o, t->size(o)); /* storage gone: the block's own size */
+  pygc__heap_free_object(h, o);
 }
 
-void heap_dealloc(pygc_heap *h, pygc_object *o) {
+void pygc__heap_dealloc(pygc_heap *h, pygc_object *o) {
   if (h->trash_depth >= PYGC_TRASH_LIMIT) {
     /* too deep: defer, the outermost deallocation will come back to it */
     if (o->gc_next) gclist_remove(o);
-    o->flags &= ~(F_TRACKED | F_COLLECTING | F_UNREACHABLE);
+    o->flags &= ~F_LIST_STATE;
     o->gc_prev = NULL;
     o->gc_next = h->trash;
     h->trash = o;

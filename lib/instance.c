@@ -16,12 +16,8 @@ static void class_clear(pygc_heap *h, pygc_object *o) {
   if (name) pygc_decref(h, name);
 }
 
-static int class_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  (void)o;
-  (void)visit;
-  (void)arg;
-  return 0; /* its name is not a value slot that could ever join a cycle */
-}
+/* nothing: its name (an OWNED edge of obj_visit) can never join a cycle */
+static int class_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
 static size_t class_size(const pygc_object *o) {
   (void)o;
@@ -38,7 +34,7 @@ const pygc_type pygc_class_type = {
 pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned flags) {
   pygc_object *s = pygc_str_new(h, name, len);
   if (s == NULL) return NULL;
-  class_obj *c = (class_obj *)heap_new_object(h, &pygc_class_type, sizeof(class_obj));
+  class_obj *c = (class_obj *)pygc__heap_new_object(h, &pygc_class_type, sizeof(class_obj));
   if (c == NULL) {
     pygc_decref(h, s);
     return NULL;
@@ -48,48 +44,58 @@ pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned
   return &c->h;
 }
 
+/* the class accessors answer NULL / 0 (and ignore a set) for objects
+ * that are not classes */
 const char *pygc_class_name(const pygc_object *cls) {
+  if (!is_type(cls, &pygc_class_type)) return NULL;
   const class_obj *c = (const class_obj *)cls;
   return c->name ? ((const str_obj *)c->name)->data : "?";
 }
-unsigned pygc_class_flags(const pygc_object *cls) { return ((const class_obj *)cls)->flags; }
-void pygc_class_set_host(pygc_object *cls, intptr_t host) { ((class_obj *)cls)->host = host; }
-intptr_t pygc_class_host(const pygc_object *cls) { return ((const class_obj *)cls)->host; }
+unsigned pygc_class_flags(const pygc_object *cls) {
+  return is_type(cls, &pygc_class_type) ? ((const class_obj *)cls)->flags : 0;
+}
+void pygc_class_set_host(pygc_object *cls, intptr_t host) {
+  if (is_type(cls, &pygc_class_type)) ((class_obj *)cls)->host = host;
+}
+intptr_t pygc_class_host(const pygc_object *cls) {
+  return is_type(cls, &pygc_class_type) ? ((const class_obj *)cls)->host : 0;
+}
 
 /* ---- instance ------------------------------------------------------------ */
 
-static int instance_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  return tab_traverse(&((instance_obj *)o)->attrs, visit, arg, 0);
-}
+/* the attribute values; the class and the names are OWNED edges */
+static int instance_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
-static void instance_clear(pygc_heap *h, pygc_object *o) { tab_clear(h, &((instance_obj *)o)->attrs); }
+static void instance_clear(pygc_heap *h, pygc_object *o) { pygc__tab_clear(h, &((instance_obj *)o)->attrs); }
 
 static void instance_dealloc(pygc_heap *h, pygc_object *o) {
   instance_obj *in = (instance_obj *)o;
-  tab_clear(h, &in->attrs);
+  pygc__tab_clear(h, &in->attrs);
   pygc_object *cls = in->cls;
   in->cls = NULL;
   if (cls) pygc_decref(h, cls);
 }
 
-static void instance_free(pygc_heap *h, pygc_object *o) { tab_free(h, &((instance_obj *)o)->attrs); }
+static void instance_free(pygc_heap *h, pygc_object *o) { pygc__tab_free(h, &((instance_obj *)o)->attrs); }
 
 static size_t instance_size(const pygc_object *o) {
-  return sizeof(instance_obj) + tab_bytes(&((const instance_obj *)o)->attrs);
+  return sizeof(instance_obj) + pygc__tab_bytes(&((const instance_obj *)o)->attrs);
 }
 
 static void instance_finalize(pygc_heap *h, pygc_object *o) {
   if (h->hooks.finalize) h->hooks.finalize(h->hooks.ud, h, o);
 }
 
+/* in->cls is a class or NULL (pygc_instance_new checked it): read its
+ * flags directly, this runs at every instance's deallocation */
 static int instance_has_finalizer(const pygc_object *o) {
   const instance_obj *in = (const instance_obj *)o;
-  return in->cls && (pygc_class_flags(in->cls) & PYGC_CLASS_FINALIZER);
+  return in->cls && (((const class_obj *)in->cls)->flags & PYGC_CLASS_FINALIZER);
 }
 
 static int instance_is_legacy(const pygc_object *o) {
   const instance_obj *in = (const instance_obj *)o;
-  return in->cls && (pygc_class_flags(in->cls) & PYGC_CLASS_LEGACY);
+  return in->cls && (((const class_obj *)in->cls)->flags & PYGC_CLASS_LEGACY);
 }
 
 const pygc_type pygc_instance_type = {
@@ -105,35 +111,35 @@ const pygc_type pygc_instance_type = {
     .is_legacy = instance_is_legacy,
 };
 
-int instance_verify(const pygc_object *o, char *msg, size_t n) {
+int pygc__instance_verify(const pygc_object *o, char *msg, size_t n) {
   const instance_obj *in = (const instance_obj *)o;
   if (in->cls == NULL || in->cls->type != &pygc_class_type) {
     snprintf(msg, n, "instance at %p has no class", (const void *)o);
     return 1;
   }
-  return tab_verify(&in->attrs, msg, n);
+  return pygc__tab_verify(&in->attrs, msg, n);
 }
 
 pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
-  if (cls == NULL || cls->type != &pygc_class_type) return NULL;
-  instance_obj *in = (instance_obj *)heap_new_object(h, &pygc_instance_type, sizeof(instance_obj));
+  if (!is_type(cls, &pygc_class_type)) return NULL;
+  instance_obj *in = (instance_obj *)pygc__heap_new_object(h, &pygc_instance_type, sizeof(instance_obj));
   if (in == NULL) return NULL;
   pygc_incref(cls);
   in->cls = cls;
-  heap_track(h, &in->h);
-  gc_maybe_collect(h);
+  pygc__heap_track(h, &in->h);
+  pygc__gc_maybe_collect(h);
   return &in->h;
 }
 
 pygc_object *pygc_instance_class(const pygc_object *o) {
-  return o->type == &pygc_instance_type ? ((const instance_obj *)o)->cls : NULL;
+  return is_type(o, &pygc_instance_type) ? ((const instance_obj *)o)->cls : NULL;
 }
 
 size_t pygc_attr_count(const pygc_object *o) {
-  return o->type == &pygc_instance_type ? ((const instance_obj *)o)->attrs.used : 0;
+  return is_type(o, &pygc_instance_type) ? ((const instance_obj *)o)->attrs.used : 0;
 }
 
 int pygc_attr_next(const pygc_object *o, size_t *pos, pygc_value *name, pygc_value *value) {
-  if (o->type != &pygc_instance_type) return 0;
-  return tab_next(&((const instance_obj *)o)->attrs, pos, name, value);
+  if (!is_type(o, &pygc_instance_type)) return 0;
+  return pygc__tab_next(&((const instance_obj *)o)->attrs, pos, name, value);
 }

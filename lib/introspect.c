@@ -1,8 +1,9 @@
 /*
  * introspect.c -- get_objects, get_referrers, and the heap verifier.
  *
- * Every pass here uses the types' one traverse function, as the collector
- * does, so what introspection reports is what the collector sees.
+ * Every walk here enumerates children with obj_visit (pygc_int.h), the
+ * enumeration the collector uses, so what introspection reports is what
+ * the collector sees -- for host types too, through their traverse.
  */
 #include "pygc_int.h"
 
@@ -21,7 +22,10 @@ size_t pygc_get_objects(pygc_heap *h, int generation, pygc_object_fn fn, void *a
 }
 
 /* Values held by an object, atomic ones included (traverse visits only the
- * object slots; introspection wants everything). */
+ * object slots; introspection wants everything), as Python's
+ * get_referents: an instance's class and attribute names are left out. */
+#define REFERENTS (PYGC_EDGE_CYCLE | PYGC_EDGE_VALUE)
+
 typedef struct referrer_ctx {
   const pygc_value *targets;
   size_t n;
@@ -41,12 +45,15 @@ static int value_matches(pygc_value v, const referrer_ctx *c) {
   return 0;
 }
 
-static int visit_match(pygc_value *slot, void *arg) { return value_matches(*slot, arg); }
+static int visit_match(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  return value_matches(*slot, arg);
+}
 
 /* Does o hold any target?  The same walk as get_referents, atomic values
  * included. */
 static int object_refers(pygc_object *o, const referrer_ctx *c) {
-  return pygc_referents(o, visit_match, (void *)c) != 0;
+  return obj_visit(o, REFERENTS, visit_match, (void *)c) != 0;
 }
 
 size_t pygc_get_referrers(pygc_heap *h, const pygc_value *targets, size_t n, pygc_object_fn fn, void *arg) {
@@ -73,7 +80,8 @@ typedef struct verify_ctx {
   int bad;
 } verify_ctx;
 
-static int visit_count(pygc_value *slot, void *arg) {
+static int visit_count(EDGE_PARAMS) {
+  EDGE_UNUSED;
   verify_ctx *c = arg;
   pygc_object *o = slot->u.o;
   if (!(o->flags & F_MARK)) {
@@ -167,17 +175,50 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
       o->flags |= F_MARK;
       o->gc_refs = 0;
       count++;
-      bytes += o->type->size(o);
+      size_t sz = obj_bytes(o);
+#ifdef PYGC_DEBUG
+      /* the size contract: a stable answer, never below the block's size */
+      size_t made;
+      memcpy(&made, (char *)o - OBJ_PAD, sizeof made);
+      if (obj_bytes(o) != sz || sz - OBJ_PAD < made)
+        pygc__contract_failed(
+            o->type, "size() answers differently from one call to the next, or less than the object's own block");
+#endif
+      bytes += sz;
     }
     if (!bad && l->gc_prev != prev) {
       snprintf(msg, msgsize, "%s: tail link is wrong", lists[i].name);
       bad = 1;
     }
   }
-  if (!bad && h->trash != NULL) {
+  /* A release in progress (verify called from a finalizer or a hook while
+   * a refcount chain comes down): objects deferred by the trashcan wait,
+   * refcount 0 and whole, on h->trash; the ones being deallocated now are
+   * on h->dying, half cleared.  Both are counted, neither is marked live:
+   * nothing may refer to an object whose refcount is 0 (visit_count
+   * reports a reference to an object it has not marked). */
+  int releasing = h->trash_depth > 0;
+  size_t dying_bytes_unknown = 0;
+  if (!bad && h->trash != NULL && !releasing) {
     snprintf(msg, msgsize, "trashcan holds objects outside a deallocation");
     bad = 1;
   }
+  for (pygc_object *o = h->trash; o && !bad; o = o->gc_next) {
+    if (o->refcnt != 0 || (o->flags & (F_LIST_STATE | F_MARK)) || o->gc_prev != NULL) {
+      snprintf(msg, msgsize, "trashcan: %s at %p has refcount %u, flags %#x", o->type->name, (void *)o, o->refcnt,
+               o->flags);
+      bad = 1;
+    }
+    count++;
+    bytes += obj_bytes(o); /* not cleared yet: its size is exact */
+  }
+  if (!bad && h->dying > (size_t)h->trash_depth) {
+    snprintf(msg, msgsize, "%zu objects counted as dying in %d nested deallocations", h->dying, h->trash_depth);
+    bad = 1;
+  }
+  count += h->dying;
+  /* half cleared: storage a dying object detached is still allocated */
+  dying_bytes_unknown = h->dying > 0;
   if (!bad && count != h->nobjects) {
     snprintf(msg, msgsize, "heap counts %zu objects, lists hold %zu", h->nobjects, count);
     bad = 1;
@@ -188,29 +229,30 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
     gc_head *l = lists[i].head;
     for (pygc_object *o = l->gc_next; o != l && !bad; o = o->gc_next) {
       if (o->type == &pygc_dict_type)
-        bad = dict_verify(o, msg, msgsize);
+        bad = pygc__dict_verify(o, msg, msgsize);
       else if (o->type == &pygc_instance_type)
-        bad = instance_verify(o, msg, msgsize);
+        bad = pygc__instance_verify(o, msg, msgsize);
       else if (o->type == &pygc_list_type && ((list_obj *)o)->len > ((list_obj *)o)->cap) {
         snprintf(msg, msgsize, "list at %p is longer than its capacity", (void *)o);
         bad = 1;
       }
       if (bad) break;
       c.owner = o;
-      if (o->type->traverse) o->type->traverse(o, visit_count, &c);
-      if (o->type == &pygc_instance_type) visit_count(&(pygc_value){PYGC_TOBJ, {.o = ((instance_obj *)o)->cls}}, &c);
-      if (o->type == &pygc_class_type && ((class_obj *)o)->name)
-        visit_count(&(pygc_value){PYGC_TOBJ, {.o = ((class_obj *)o)->name}}, &c);
-      if (o->type == &pygc_dict_type || o->type == &pygc_instance_type) {
-        /* str keys are not visited by traverse of instances; count them */
-        const table *t = o->type == &pygc_dict_type ? &((dict_obj *)o)->t : &((instance_obj *)o)->attrs;
-        size_t pos = 0;
-        pygc_value k;
-        while (o->type == &pygc_instance_type && tab_next(t, &pos, &k, NULL)) visit_count(&k, &c);
-      }
+      /* every reference the object owns: the cycle edges traverse visits
+       * and the owned ones it skips (class, attribute names) */
+      obj_visit(o, PYGC_EDGE_CYCLE | PYGC_EDGE_OWNED, visit_count, &c);
       bad = c.bad;
     }
   }
+  /* objects deferred by the trashcan still own all their references */
+  for (pygc_object *o = h->trash; o && !bad; o = o->gc_next) {
+    c.owner = o;
+    obj_visit(o, PYGC_EDGE_CYCLE | PYGC_EDGE_OWNED, visit_count, &c);
+    bad = c.bad;
+  }
+  /* mid-release, the dying objects' detached references are invisible:
+   * the exact balance cannot be checked, the upper bound still can */
+  if (releasing) exact = 0;
   /* the heap's own reference to garbage */
   if (!bad) h->garbage->gc_refs++;
   /* 3. no object is referenced more often than its count says */
@@ -218,8 +260,8 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
     gc_head *l = lists[i].head;
     for (pygc_object *o = l->gc_next; o != l; o = o->gc_next) {
       if (o->refcnt != REFCNT_MAX && o->gc_refs > (int64_t)o->refcnt) {
-        snprintf(msg, msgsize, "%s at %p has refcount %u but %lld references from the heap", pygc_type_name(pygc_obj(o)),
-                 (void *)o, o->refcnt, (long long)o->gc_refs);
+        snprintf(msg, msgsize, "%s at %p has refcount %u but %lld references from the heap",
+                 pygc_type_name(pygc_obj(o)), (void *)o, o->refcnt, (long long)o->gc_refs);
         bad = 1;
         break;
       }
@@ -239,7 +281,7 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
   /* every byte is accounted: objects with their storage, the intern set,
    * and buffers handed to hosts */
   bytes += h->intern_cap * sizeof *h->intern + h->scratch_bytes;
-  if (!bad && bytes != h->bytes) {
+  if (!bad && (dying_bytes_unknown ? bytes > h->bytes : bytes != h->bytes)) {
     snprintf(msg, msgsize, "heap accounts %zu bytes, objects and tables hold %zu", h->bytes, bytes);
     bad = 1;
   }
@@ -254,32 +296,37 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
   return bad;
 }
 
-/* Every value an object holds, atomic ones included: list and tuple items,
- * dict keys and values, instance attribute values; host types through
- * their traverse. */
+/* get_referents: the REFERENTS edges, handed to a pygc_visit_fn */
 int pygc_referents(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
-    int is_list = o->type == &pygc_list_type;
-    size_t len = is_list ? ((list_obj *)o)->len : ((tuple_obj *)o)->len;
-    pygc_value *items = is_list ? ((list_obj *)o)->items : ((tuple_obj *)o)->items;
-    for (size_t i = 0; i < len; i++) {
-      int r = visit(&items[i], arg);
-      if (r) return r;
-    }
-    return 0;
-  }
-  if (o->type == &pygc_dict_type || o->type == &pygc_instance_type) {
-    int is_dict = o->type == &pygc_dict_type;
-    table *t = is_dict ? &((dict_obj *)o)->t : &((instance_obj *)o)->attrs;
-    if (t->mem == NULL) return 0;
-    tab_entry *ents = tab_entries(t);
-    for (uint32_t i = 0; i < t->nentries; i++) {
-      if (ents[i].key.tag == TAG_DEAD) continue;
-      int r;
-      if (is_dict && (r = visit(&ents[i].key, arg)) != 0) return r;
-      if ((r = visit(&ents[i].value, arg)) != 0) return r;
-    }
-    return 0;
-  }
-  return o->type->traverse ? o->type->traverse(o, visit, arg) : 0;
+  if (o == NULL || visit == NULL) return 0;
+  traverse_adapt a = {visit, arg};
+  return obj_visit(o, REFERENTS, traverse_adapt_fn, &a);
+}
+
+/* ---- labelled edges ------------------------------------------------------- */
+
+typedef struct edges_ctx {
+  pygc_object *self;
+  pygc_edge_fn fn;
+  void *arg;
+} edges_ctx;
+
+static int visit_edge(EDGE_PARAMS) {
+  edges_ctx *c = arg;
+  pygc_edge e;
+  e.child = *slot;
+  e.kind = kind;
+  e.label = label;
+  e.index = index;
+  e.key = key ? *key : pygc_none();
+  e.name = NULL;
+  if (label == PYGC_LABEL_SLOT && c->self->type->slot_name) e.name = c->self->type->slot_name(c->self, slot);
+  return c->fn(&e, c->arg);
+}
+
+int pygc_edges(pygc_heap *h, pygc_object *o, unsigned kinds, pygc_edge_fn fn, void *arg) {
+  (void)h;
+  if (o == NULL || fn == NULL) return 0;
+  edges_ctx c = {o, fn, arg};
+  return obj_visit(o, kinds, visit_edge, &c);
 }

@@ -3,16 +3,8 @@
  */
 #include "pygc_int.h"
 
-static int list_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  list_obj *l = (list_obj *)o;
-  for (size_t i = 0; i < l->len; i++) {
-    if (l->items[i].tag == PYGC_TOBJ) {
-      int r = visit(&l->items[i], arg);
-      if (r) return r;
-    }
-  }
-  return 0;
-}
+/* the items, as obj_visit enumerates them (pygc_int.h) */
+static int list_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
 /* Detach the items first, then drop them: a finalizer run by a decref may
  * look at (or append to) this list and must see a consistent object. */
@@ -23,12 +15,12 @@ static void list_clear(pygc_heap *h, pygc_object *o) {
   l->items = NULL;
   l->len = l->cap = 0;
   for (size_t i = 0; i < len; i++) val_decref(h, items[i]);
-  heap_free_mem(h, items, cap * sizeof *items);
+  pygc__heap_free_mem(h, items, cap * sizeof *items);
 }
 
 static void list_free(pygc_heap *h, pygc_object *o) {
   list_obj *l = (list_obj *)o;
-  heap_free_mem(h, l->items, l->cap * sizeof *l->items);
+  pygc__heap_free_mem(h, l->items, l->cap * sizeof *l->items);
   l->items = NULL;
   l->len = l->cap = 0;
 }
@@ -49,26 +41,26 @@ const pygc_type pygc_list_type = {
 
 pygc_object *pygc_list_new(pygc_heap *h, size_t capacity) {
   if (capacity > ((size_t)-1) / sizeof(pygc_value) / 2) return NULL;
-  list_obj *l = (list_obj *)heap_new_object(h, &pygc_list_type, sizeof(list_obj));
+  list_obj *l = (list_obj *)pygc__heap_new_object(h, &pygc_list_type, sizeof(list_obj));
   if (l == NULL) return NULL;
   if (capacity) {
-    l->items = heap_alloc(h, capacity * sizeof(pygc_value));
+    l->items = pygc__heap_alloc(h, capacity * sizeof(pygc_value));
     if (l->items == NULL) {
       pygc_decref(h, &l->h);
       return NULL;
     }
     l->cap = capacity;
   }
-  heap_track(h, &l->h);
-  gc_maybe_collect(h);
+  pygc__heap_track(h, &l->h);
+  pygc__gc_maybe_collect(h);
   return &l->h;
 }
 
-size_t pygc_list_len(const pygc_object *o) { return ((const list_obj *)o)->len; }
+size_t pygc_list_len(const pygc_object *o) { return is_type(o, &pygc_list_type) ? ((const list_obj *)o)->len : 0; }
 
 int pygc_list_get(const pygc_object *o, size_t i, pygc_value *out) {
   const list_obj *l = (const list_obj *)o;
-  if (o->type != &pygc_list_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_list_type)) return PYGC_ETYPE;
   if (i >= l->len) return PYGC_EINDEX;
   *out = l->items[i];
   return PYGC_OK;
@@ -76,7 +68,8 @@ int pygc_list_get(const pygc_object *o, size_t i, pygc_value *out) {
 
 int pygc_list_set(pygc_heap *h, pygc_object *o, size_t i, pygc_value v) {
   list_obj *l = (list_obj *)o;
-  if (o->type != &pygc_list_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_list_type)) return PYGC_ETYPE;
+  if (!val_ok(v)) return PYGC_EVALUE;
   if (i >= l->len) return PYGC_EINDEX;
   pygc_value old = l->items[i];
   val_incref(v);
@@ -90,7 +83,7 @@ static int list_reserve(pygc_heap *h, list_obj *l, size_t need) {
   size_t ncap = l->cap + (l->cap >> 3) + (l->cap < 9 ? 3 : 6); /* CPython's growth */
   if (ncap < need) ncap = need;
   if (ncap > ((size_t)-1) / sizeof(pygc_value) / 2) return PYGC_EOVERFLOW;
-  pygc_value *n = heap_realloc(h, l->items, l->cap * sizeof(pygc_value), ncap * sizeof(pygc_value));
+  pygc_value *n = pygc__heap_realloc(h, l->items, l->cap * sizeof(pygc_value), ncap * sizeof(pygc_value));
   if (n == NULL) return PYGC_ENOMEM;
   l->items = n;
   l->cap = ncap;
@@ -99,7 +92,8 @@ static int list_reserve(pygc_heap *h, list_obj *l, size_t need) {
 
 int pygc_list_append(pygc_heap *h, pygc_object *o, pygc_value v) {
   list_obj *l = (list_obj *)o;
-  if (o->type != &pygc_list_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_list_type)) return PYGC_ETYPE;
+  if (!val_ok(v)) return PYGC_EVALUE;
   int st = list_reserve(h, l, l->len + 1);
   if (st) return st;
   val_incref(v);
@@ -109,7 +103,8 @@ int pygc_list_append(pygc_heap *h, pygc_object *o, pygc_value v) {
 
 int pygc_list_insert(pygc_heap *h, pygc_object *o, size_t i, pygc_value v) {
   list_obj *l = (list_obj *)o;
-  if (o->type != &pygc_list_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_list_type)) return PYGC_ETYPE;
+  if (!val_ok(v)) return PYGC_EVALUE;
   if (i > l->len) return PYGC_EINDEX;
   int st = list_reserve(h, l, l->len + 1);
   if (st) return st;
@@ -122,14 +117,14 @@ int pygc_list_insert(pygc_heap *h, pygc_object *o, size_t i, pygc_value v) {
 
 int pygc_list_pop(pygc_heap *h, pygc_object *o, size_t i, pygc_value *out) {
   list_obj *l = (list_obj *)o;
-  if (o->type != &pygc_list_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_list_type)) return PYGC_ETYPE;
   if (i >= l->len) return PYGC_EINDEX;
   pygc_value v = l->items[i];
   memmove(l->items + i, l->items + i + 1, (l->len - i - 1) * sizeof(pygc_value));
   l->len--;
   if (l->len < l->cap / 4 && l->cap > 16) { /* give memory back, never fails */
     size_t ncap = l->cap / 2;
-    pygc_value *n = heap_realloc(h, l->items, l->cap * sizeof(pygc_value), ncap * sizeof(pygc_value));
+    pygc_value *n = pygc__heap_realloc(h, l->items, l->cap * sizeof(pygc_value), ncap * sizeof(pygc_value));
     if (n) {
       l->items = n;
       l->cap = ncap;
@@ -143,5 +138,5 @@ int pygc_list_pop(pygc_heap *h, pygc_object *o, size_t i, pygc_value *out) {
 }
 
 void pygc_list_clear(pygc_heap *h, pygc_object *o) {
-  if (o->type == &pygc_list_type) list_clear(h, o);
+  if (is_type(o, &pygc_list_type)) list_clear(h, o);
 }

@@ -28,6 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define PYGC_VERSION "0.1.0"
 
 #if defined(__GNUC__)
@@ -107,6 +111,10 @@ struct pygc_object {
 /* A flag bit the heap never touches, for the host (the Lua binding marks
  * objects that have had a handle). */
 #define PYGC_FLAG_HOST1 0x100u
+/* More host bits, high enough to stay clear of the heap's own. */
+#define PYGC_FLAG_HOST2 0x10000u
+#define PYGC_FLAG_HOST3 0x20000u
+#define PYGC_FLAG_HOST4 0x40000u
 
 /* Called by traverse once for every slot that holds an object reference
  * (slot->tag == PYGC_TOBJ).  A non-zero return stops the traversal and is
@@ -126,7 +134,11 @@ struct pygc_type {
   /* Visit every slot holding an object the object owns a reference to
    * (tp_traverse).  Must visit each owned reference exactly once: a missed
    * reference leaks cycles, an extra one frees live objects.  Must not
-   * allocate, free, or call back into the heap. */
+   * allocate, free, or call back into the heap.  This one function is what
+   * every walk sees of the type: the collector, get_referents,
+   * get_referrers, the verifier and pygc_edges.  A visited slot that holds
+   * no object is skipped; in PYGC_DEBUG builds it, and a slot visited
+   * twice, stop the program with a message naming the type. */
   int (*traverse)(pygc_object *self, pygc_visit_fn visit, void *arg);
   /* Drop the references that can form cycles, leaving a valid object
    * (tp_clear).  The collector calls it on cyclic garbage.  Detach first,
@@ -152,6 +164,14 @@ struct pygc_type {
    * cyclic garbage, like CPython's tp_del (NULL: no). */
   int (*has_finalizer)(const pygc_object *self);
   int (*is_legacy)(const pygc_object *self);
+  /* Optional, for tools only (pygc_edges): a name for one of the slots
+   * traverse visits ("left", "items[3]" is too much: a static string),
+   * or NULL.  Without it, edges of host objects are labelled by the
+   * order traverse visits them.  Must not touch the heap. */
+  const char *(*slot_name)(const pygc_object *self, const pygc_value *slot);
+  /* Optional: the object's repr, written into buf (NUL-terminated, at most
+   * size bytes).  NULL: "<name object at 0x...>".  Must not touch the heap. */
+  void (*repr)(const pygc_object *self, char *buf, size_t size);
 };
 
 /* The built-in types, for comparisons with o->type. */
@@ -192,6 +212,10 @@ typedef struct pygc_hooks {
    * with its size) or is about to be freed (alive 0).  Must not touch the
    * heap (tracemalloc-style tools record where the allocation happened). */
   void (*traced)(void *ud, pygc_heap *h, pygc_object *obj, size_t size, int alive);
+  /* The finalizer phase of a collection has ended: every finalizer of its
+   * unreachable set has run, and the resurrection check comes next.  A
+   * host that lent out borrowed references to the set ends them here. */
+  void (*finalized)(void *ud, pygc_heap *h);
 } pygc_hooks;
 
 /* ==== the heap ============================================================== */
@@ -234,14 +258,21 @@ PYGC_API size_t pygc_heap_bytes(const pygc_heap *h);
 /* Check every invariant of the heap: list links, flags, counts, byte
  * accounting, table structure, and that no object is referenced more often
  * than its refcount says.  Returns 0 when sound, else non-zero with a
- * description in msg (msg may be NULL).  Returns 0 during a collection. */
+ * description in msg (msg may be NULL).  Returns 0 during a collection.
+ * Called in the middle of a refcount chain release (from a finalizer or a
+ * hook), it stays exact: objects the trashcan deferred and the ones being
+ * deallocated are accounted for, and none of them may be referenced.
+ * In PYGC_DEBUG builds it also stops (and names the type) when a host
+ * type's size() answers inconsistently. */
 PYGC_API int pygc_heap_verify(pygc_heap *h, char *msg, size_t msgsize);
 /* How many references to o the host holds (its roots). */
 typedef size_t (*pygc_external_fn)(pygc_object *o, void *ud);
 /* The same checks, plus an exact balance: every object's refcount must
  * equal the references from the heap plus external(o) (external NULL: the
  * host holds none).  This is what catches a traverse that misses a
- * reference, or a reference the host leaked. */
+ * reference, or a reference the host leaked.  During a chain release the
+ * balance cannot be exact (the objects being cleared hold references
+ * nobody can see) and only the checks of pygc_heap_verify are made. */
 PYGC_API int pygc_heap_verify_refs(pygc_heap *h, pygc_external_fn external, void *ud, char *msg, size_t msgsize);
 
 /* ==== reference counting ===================================================== */
@@ -274,6 +305,24 @@ PYGC_API void pygc_untrack(pygc_heap *h, pygc_object *o);
 PYGC_API int pygc_is_tracked(const pygc_object *o);
 /* Has the object's finalizer run (gc.is_finalized)? */
 PYGC_API int pygc_is_finalized(const pygc_object *o);
+/* Cross-heap analysis, for a host whose objects are also another
+ * collector's (lib/cross.c says more).  Finds the tracked objects that only
+ * tracked objects and the host's handles refer to (one reference per object
+ * with flag `held` counts as the host's), and among them those that reach
+ * an object with flag `leaf` through such objects; sets `mark` on each and
+ * calls fn(o, arg) for it (fn may take references, nothing else).  Returns
+ * how many, 0 when no tracked object has `leaf`, -1 during a collection or
+ * without memory.  Runs no host code. */
+PYGC_API intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mark,
+                                 int (*fn)(pygc_object *o, void *arg), void *arg);
+/* A full collection (pygc_collect(h, 2)) in which one reference of each
+ * object with flag `held` is the host's own, lent for the collection and
+ * dropped by the host after it: garbage kept only by those references is
+ * found, finalized, cleared and counted like any other. */
+PYGC_API intptr_t pygc_collect_holding(pygc_heap *h, unsigned held);
+/* Is the object in the unreachable set of the collection whose finalizers
+ * are running now?  (Only then can host code see such an object.) */
+PYGC_API int pygc_is_unreachable(const pygc_object *o);
 /* Ask for hooks.freed when o is about to be freed. */
 PYGC_API void pygc_watch(pygc_object *o);
 /* Python's type name of a value: "NoneType", "int", ..., a class's name
@@ -286,8 +335,52 @@ PYGC_API size_t pygc_sizeof(const pygc_object *o);
 PYGC_API int pygc_traverse(pygc_object *o, pygc_visit_fn visit, void *arg);
 /* Visit every value o holds, atomic values included (get_referents):
  * list and tuple items, dict keys and values, instance attribute values;
- * host types through their traverse.  Slots are borrowed. */
+ * host types through their traverse.  Slots are borrowed.  The same walk
+ * as pygc_edges(h, o, PYGC_EDGE_CYCLE | PYGC_EDGE_VALUE, ...). */
 PYGC_API int pygc_referents(pygc_object *o, pygc_visit_fn visit, void *arg);
+
+/* ---- edges: every reference an object holds, labelled ----------------------
+ * Each type has one enumeration of its children; the collector, the
+ * verifier, get_referents, get_referrers and pygc_edges all walk it, so a
+ * host type's traverse is seen by every tool.  An edge has a kind: */
+#define PYGC_EDGE_CYCLE 1u /* a reference traverse visits: the collector counts it */
+#define PYGC_EDGE_OWNED 2u /* owned, but never part of a cycle, so traverse skips it: an
+                            * instance's class, attribute names, a class's name */
+#define PYGC_EDGE_VALUE 4u /* an atomic value in a slot (None, bool, int, float): no reference */
+#define PYGC_EDGE_ALL 7u
+/* ... and a label saying where in the object the child sits: */
+typedef enum {
+  PYGC_LABEL_INDEX = 1,  /* list or tuple item number `index` */
+  PYGC_LABEL_DICT_KEY,   /* a dict key itself (`key` is the child too) */
+  PYGC_LABEL_DICT_VALUE, /* the value stored under `key` */
+  PYGC_LABEL_ATTR,       /* the instance attribute named `key` (a str) */
+  PYGC_LABEL_ATTR_NAME,  /* an attribute's name str itself (OWNED) */
+  PYGC_LABEL_CLASS,      /* an instance's class (OWNED) */
+  PYGC_LABEL_CLASS_NAME, /* a class's name str (OWNED) */
+  PYGC_LABEL_SLOT        /* a host type's slot: `index` counts traverse's visits
+                          * from 0; `name` is type->slot_name's answer or NULL */
+} pygc_label;
+typedef struct pygc_edge {
+  pygc_value child; /* the referenced value, borrowed */
+  unsigned kind;    /* one PYGC_EDGE_* bit */
+  int label;        /* pygc_label */
+  size_t index;     /* INDEX, SLOT; the entry position for dict and attribute labels */
+  pygc_value key;   /* DICT_KEY, DICT_VALUE: the key; ATTR, ATTR_NAME: the name; else None */
+  const char *name; /* SLOT: the host's name for the slot, or NULL */
+} pygc_edge;
+/* Return non-zero to stop the walk (pygc_edges returns that value). */
+typedef int (*pygc_edge_fn)(const pygc_edge *e, void *arg);
+/* Call fn for each edge of o whose kind is in `kinds` (PYGC_EDGE_ALL for
+ * all), in the object's order.  fn must not create or free objects.  h is
+ * the heap o lives in (used to report a host type that breaks the traverse
+ * contract in PYGC_DEBUG builds; may be NULL). */
+PYGC_API int pygc_edges(pygc_heap *h, pygc_object *o, unsigned kinds, pygc_edge_fn fn, void *arg);
+
+/* The typed accessors below check the type of the object they are given
+ * (NULL included): a wrong one gets PYGC_ETYPE from functions returning a
+ * status, and 0, NULL or "no entry" from the others, never a read of the
+ * wrong layout.  Setters refuse values that are not values (a tag outside
+ * pygc_tag, an object value holding NULL) with PYGC_EVALUE. */
 
 /* ==== str ==================================================================== */
 /* A new reference to an immutable string (bytes, any content).  Strings of
@@ -301,7 +394,7 @@ PYGC_API const char *pygc_str_data(const pygc_object *o, size_t *len);
 /* ==== list =================================================================== */
 /* A new, empty, tracked list with room for `capacity` items (new ref). */
 PYGC_API pygc_object *pygc_list_new(pygc_heap *h, size_t capacity);
-PYGC_API size_t pygc_list_len(const pygc_object *l);
+PYGC_API size_t pygc_list_len(const pygc_object *l); /* 0 for a non-list */
 /* Item i (0-based) into *out, borrowed.  PYGC_EINDEX, PYGC_ETYPE. */
 PYGC_API int pygc_list_get(const pygc_object *l, size_t i, pygc_value *out);
 /* Replace item i; the list takes its own reference to v. */
@@ -318,16 +411,17 @@ PYGC_API void pygc_list_clear(pygc_heap *h, pygc_object *l);
 /* ==== tuple ================================================================== */
 /* A new tuple of n values copied from items (each gets a reference; items
  * may be NULL for n Nones).  Tracked unless empty; a collection untracks a
- * tuple that holds no trackable object.  New reference or NULL. */
+ * tuple that holds no trackable object.  New reference or NULL (no
+ * memory, or an item that is no value). */
 PYGC_API pygc_object *pygc_tuple_new(pygc_heap *h, size_t n, const pygc_value *items);
-PYGC_API size_t pygc_tuple_len(const pygc_object *t);
+PYGC_API size_t pygc_tuple_len(const pygc_object *t); /* 0 for a non-tuple */
 /* Item i into *out, borrowed. */
 PYGC_API int pygc_tuple_get(const pygc_object *t, size_t i, pygc_value *out);
 
 /* ==== dict ==================================================================== */
 /* A new, empty dict (new reference); untracked until its first insertion. */
 PYGC_API pygc_object *pygc_dict_new(pygc_heap *h);
-PYGC_API size_t pygc_dict_len(const pygc_object *d);
+PYGC_API size_t pygc_dict_len(const pygc_object *d); /* 0 for a non-dict */
 /* Look key up; the value goes to *out, borrowed.  PYGC_EKEY when absent;
  * PYGC_EUNHASHABLE / PYGC_ENAN for keys that cannot be keys.  Keys compare
  * as in Python: 1, 1.0 and True are one key. */
@@ -340,11 +434,18 @@ PYGC_API int pygc_dict_del(pygc_heap *h, pygc_object *d, pygc_value key);
 /* Iterate in insertion order: *pos starts at 0; returns 1 with borrowed key
  * and value (either may be NULL) while entries remain, 0 at the end. */
 PYGC_API int pygc_dict_next(const pygc_object *d, size_t *pos, pygc_value *key, pygc_value *value);
-/* The hash of a value as a key (PYGC_EUNHASHABLE, PYGC_ENAN, or
- * PYGC_EOVERFLOW for tuples nested over 1000 deep).  h may be NULL. */
+/* The hash of a value as a key (PYGC_EUNHASHABLE, PYGC_ENAN,
+ * PYGC_EOVERFLOW for tuples nested over 1000 deep, PYGC_EVALUE for a value
+ * whose tag is no pygc_tag or an object value holding NULL).  h may be
+ * NULL. */
 PYGC_API int pygc_hash(pygc_heap *h, pygc_value v, uint64_t *out);
 /* Python's == for keys: numbers across types, strings by content, tuples
- * item by item, other objects by identity. */
+ * item by item, other objects by identity.  Returns 1 or 0, exactly:
+ * shared substructure (t = (t, t) many levels deep) is compared in linear
+ * time.  Returns -1 ("cannot tell") only for tuples nested over 1000 deep
+ * in non-last items or that would take over 2*10^7 item comparisons; dict
+ * operations then fail with PYGC_EOVERFLOW.  Values that are not values
+ * (bad tag) are unequal to everything. */
 PYGC_API int pygc_equal(pygc_value a, pygc_value b);
 
 /* ==== classes and instances ====================================================== */
@@ -352,7 +453,8 @@ PYGC_API int pygc_equal(pygc_value a, pygc_value b);
 #define PYGC_CLASS_LEGACY 2u    /* instances are uncollectable in cyclic garbage */
 /* A new class named name[0..len) (new reference; untracked). */
 PYGC_API pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned flags);
-/* The class's name, borrowed (NUL-terminated). */
+/* The class's name, borrowed (NUL-terminated); NULL if cls is not a class
+ * (flags and host then answer 0; set_host does nothing). */
 PYGC_API const char *pygc_class_name(const pygc_object *cls);
 PYGC_API unsigned pygc_class_flags(const pygc_object *cls);
 /* One word the host may keep on a class (the binding keeps its Lua data). */
@@ -447,4 +549,7 @@ PYGC_API int pygc_repr(pygc_heap *h, pygc_value v, pygc_buf *buf);
 PYGC_API int pygc_repr_limited(pygc_heap *h, pygc_value v, pygc_buf *buf, size_t maxlen);
 PYGC_API void pygc_buf_free(pygc_heap *h, pygc_buf *buf);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

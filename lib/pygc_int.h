@@ -6,7 +6,8 @@
  * one doubly linked list -- the untracked list, one of the three
  * generations, the permanent generation, or one of the collector's
  * temporary lists during a collection -- except while it waits on the
- * trashcan stack (refcount 0, unlinked).  Tracked <=> on a generation list.
+ * trashcan stack (refcount 0, unlinked) or is being deallocated (refcount
+ * 0, on no list, counted in h->dying).  Tracked <=> on a generation list.
  */
 #ifndef PYGC_INT_H
 #define PYGC_INT_H
@@ -14,12 +15,23 @@
 #include "pygc.h"
 #include "pygc_config.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
+/* Functions shared between lib/'s files: pygc__-prefixed, and hidden from
+ * the shared library's exports whatever the compiler flags (nm of the
+ * static library shows them, prefixed; tools/check_symbols.sh checks). */
+#if defined(__GNUC__)
+#define PYGC_INTERNAL __attribute__((visibility("hidden")))
+#else
+#define PYGC_INTERNAL
+#endif
+
+/* Invariant checks, on in PYGC_DEBUG builds (the sanitizer, fuzz and OOM
+ * builds define it) whatever NDEBUG says: they report and abort. */
+PYGC_INTERNAL void pygc__assert_failed(const char *where, const char *what);
 #ifdef PYGC_DEBUG
-#define pygc_assert(c) assert(c)
+#define pygc_assert(c) ((c) ? (void)0 : pygc__assert_failed(__FILE__, "assertion failed: " #c))
 #else
 #define pygc_assert(c) ((void)0)
 #endif
@@ -37,6 +49,12 @@
 #define F_REGION 0x200u     /* in the region an increment is building */
 #define F_SPACE 0x400u      /* incremental mode: visited iff equal to the heap's visited_space */
 #define F_FROZEN 0x800u     /* in the permanent generation */
+
+/* What an object's flags say about the lists it is on and the collector's
+ * view of it.  Whenever an object leaves the generation lists (untracked,
+ * deferred by the trashcan, resurrected by its finalizer, freed) these
+ * are cleared together -- one mask, so that none is forgotten. */
+#define F_LIST_STATE (F_TRACKED | F_COLLECTING | F_UNREACHABLE | F_FROZEN | F_REGION)
 
 #define REFCNT_MAX UINT32_MAX /* saturated: immortal */
 
@@ -99,6 +117,7 @@ struct pygc_heap {
   int64_t long_lived_pending;
   int enabled;
   int collecting;
+  unsigned held; /* pygc_collect_holding's flag, during its collection */
   /* the incremental collector (pygc_set_incremental): the old generation
    * is gen[2] (pending this pass) plus `visited`; an object's F_SPACE bit
    * says which, and flipping visited_space starts a new pass */
@@ -120,6 +139,10 @@ struct pygc_heap {
   /* trashcan: deallocation depth and objects whose release was deferred */
   int trash_depth;
   pygc_object *trash; /* singly linked through gc_next */
+  /* objects being deallocated now (refcount 0, one per dealloc_one frame
+   * on the C stack, on no list): counted so that the verifier, called from
+   * a finalizer in the middle of a release, still accounts for every object */
+  size_t dying;
 
   /* accounting */
   size_t nobjects;
@@ -191,6 +214,12 @@ typedef struct table {
   uint32_t cap;      /* entry capacity */
 } table;
 
+/* the entry array: after the index of an indexed table, at the start of a
+ * small one */
+static inline tab_entry *tab_entries(const table *t) {
+  return t->log2size ? (tab_entry *)((char *)t->mem + ((size_t)4 << t->log2size)) : (tab_entry *)t->mem;
+}
+
 typedef struct dict_obj {
   pygc_object h;
   table t;
@@ -209,14 +238,153 @@ typedef struct instance_obj {
   table attrs;
 } instance_obj;
 
+/* ---- the one child enumeration ----------------------------------------------
+ * Every walk over an object's children -- the collector's passes, the
+ * built-in types' traverse, get_referents, get_referrers, the verifier and
+ * pygc_edges -- goes through obj_visit below: one function per type says
+ * what the type holds, and each walk asks for the kinds of edge it wants
+ * (pygc.h: PYGC_EDGE_CYCLE, _OWNED, _VALUE).
+ *
+ * The visitor gets the slot, the edge's kind and its label (pygc_label,
+ * with an index and, for tables, the entry's key).  Everything is inline:
+ * called with a constant `kinds` and a visitor that is itself inline, the
+ * compiler folds the kind tests and label arguments away, so the hot
+ * passes of gc.c cost what a hand-written loop over the slots costs (one
+ * switch on the type, no indirect call per reference).  Host types go
+ * through their traverse, one indirect call per reference. */
+
+#if defined(__GNUC__)
+#define PYGC_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define PYGC_ALWAYS_INLINE inline
+#endif
+
+typedef int (*edge_visit_fn)(pygc_value *slot, unsigned kind, int label, size_t index, const pygc_value *key,
+                             void *arg);
+/* a visitor's parameter list, for visitors that use few of them */
+#define EDGE_PARAMS pygc_value *slot, unsigned kind, int label, size_t index, const pygc_value *key, void *arg
+#define EDGE_UNUSED ((void)slot, (void)kind, (void)label, (void)index, (void)key, (void)arg)
+
+/* the kind of the edge a value slot makes: a reference or an atomic value */
+static PYGC_ALWAYS_INLINE unsigned slot_kind(const pygc_value *v) {
+  return v->tag == PYGC_TOBJ ? PYGC_EDGE_CYCLE : PYGC_EDGE_VALUE;
+}
+
+/* list and tuple: their items, labelled by position */
+static PYGC_ALWAYS_INLINE int items_visit(pygc_value *items, size_t len, unsigned kinds, edge_visit_fn fn,
+                                          void *arg) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned k = slot_kind(&items[i]);
+    if (kinds & k) {
+      int r = fn(&items[i], k, PYGC_LABEL_INDEX, i, NULL, arg);
+      if (r) return r;
+    }
+  }
+  return 0;
+}
+
+/* a table: a dict's keys and values, or an instance's attribute names
+ * (owned strs: never in a cycle) and values */
+static PYGC_ALWAYS_INLINE int table_visit(table *t, int is_dict, unsigned kinds, edge_visit_fn fn, void *arg) {
+  if (t->mem == NULL) return 0;
+  tab_entry *e = tab_entries(t);
+  for (uint32_t i = 0; i < t->nentries; i++) {
+    if (e[i].key.tag == TAG_DEAD) continue;
+    int r;
+    unsigned kk = is_dict ? slot_kind(&e[i].key) : PYGC_EDGE_OWNED;
+    if ((kinds & kk) &&
+        (r = fn(&e[i].key, kk, is_dict ? PYGC_LABEL_DICT_KEY : PYGC_LABEL_ATTR_NAME, i, &e[i].key, arg)) != 0)
+      return r;
+    unsigned kv = slot_kind(&e[i].value);
+    if ((kinds & kv) &&
+        (r = fn(&e[i].value, kv, is_dict ? PYGC_LABEL_DICT_VALUE : PYGC_LABEL_ATTR, i, &e[i].key, arg)) != 0)
+      return r;
+  }
+  return 0;
+}
+
+/* a host type: its traverse, each visit an edge labelled by its order */
+typedef struct host_edges {
+  edge_visit_fn fn;
+  void *arg;
+  size_t n; /* visits so far: the SLOT label's index */
+  pygc_object *self;
+#ifdef PYGC_DEBUG
+  const pygc_value *seen[64]; /* the first slots visited: a slot visited twice breaks the contract */
+#endif
+} host_edges;
+PYGC_INTERNAL int pygc__host_edge(pygc_value *slot, void *arg);
+/* a host type broke the contract pygc.h states (debug builds): say which, and stop */
+PYGC_INTERNAL void pygc__contract_failed(const pygc_type *t, const char *what);
+PYGC_INTERNAL int pygc__host_visit(pygc_object *o, edge_visit_fn fn, void *arg);
+
+static PYGC_ALWAYS_INLINE int obj_visit(pygc_object *o, unsigned kinds, edge_visit_fn fn, void *arg) {
+  const pygc_type *t = o->type;
+  if (t == &pygc_list_type) return items_visit(((list_obj *)o)->items, ((list_obj *)o)->len, kinds, fn, arg);
+  if (t == &pygc_instance_type) {
+    instance_obj *in = (instance_obj *)o;
+    if ((kinds & PYGC_EDGE_OWNED) && in->cls) {
+      pygc_value c = pygc_obj(in->cls);
+      int r = fn(&c, PYGC_EDGE_OWNED, PYGC_LABEL_CLASS, 0, NULL, arg);
+      if (r) return r;
+    }
+    return table_visit(&in->attrs, 0, kinds, fn, arg);
+  }
+  if (t == &pygc_dict_type) return table_visit(&((dict_obj *)o)->t, 1, kinds, fn, arg);
+  if (t == &pygc_tuple_type) return items_visit(((tuple_obj *)o)->items, ((tuple_obj *)o)->len, kinds, fn, arg);
+  if (t == &pygc_class_type) {
+    class_obj *c = (class_obj *)o;
+    if (!(kinds & PYGC_EDGE_OWNED) || c->name == NULL) return 0;
+    pygc_value nm = pygc_obj(c->name);
+    return fn(&nm, PYGC_EDGE_OWNED, PYGC_LABEL_CLASS_NAME, 0, NULL, arg);
+  }
+  if (t == &pygc_str_type || t->traverse == NULL || !(kinds & PYGC_EDGE_CYCLE)) return 0;
+  return pygc__host_visit(o, fn, arg);
+}
+
+/* the built-in types' traverse members, from the same enumeration */
+typedef struct traverse_adapt {
+  pygc_visit_fn visit;
+  void *arg;
+} traverse_adapt;
+static inline int traverse_adapt_fn(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  traverse_adapt *a = arg;
+  return a->visit(slot, a->arg);
+}
+static inline int obj_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
+  traverse_adapt a = {visit, arg};
+  return obj_visit(o, PYGC_EDGE_CYCLE, traverse_adapt_fn, &a);
+}
+
 /* ---- internal functions ------------------------------------------------ */
-void *heap_alloc(pygc_heap *h, size_t n);
-void *heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize);
-void heap_free_mem(pygc_heap *h, void *p, size_t n);
-pygc_object *heap_new_object(pygc_heap *h, const pygc_type *t, size_t size);
-void heap_track(pygc_heap *h, pygc_object *o);
-void heap_dealloc(pygc_heap *h, pygc_object *o);
-void gc_maybe_collect(pygc_heap *h);
+PYGC_INTERNAL void *pygc__heap_alloc(pygc_heap *h, size_t n);
+PYGC_INTERNAL void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize);
+PYGC_INTERNAL void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n);
+PYGC_INTERNAL pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size);
+PYGC_INTERNAL void pygc__heap_track(pygc_heap *h, pygc_object *o);
+/* Give back the block of an object whose storage is gone (after free). */
+PYGC_INTERNAL void pygc__heap_free_object(pygc_heap *h, pygc_object *o);
+/* Debug builds put the size an object was made with in front of its block,
+ * so that a size() that answers something else is caught (and named)
+ * instead of corrupting the pools. */
+#ifdef PYGC_DEBUG
+#define OBJ_PAD 16u
+#else
+#define OBJ_PAD 0u
+#endif
+/* the bytes an object's block and storage hold, as the heap accounts them */
+static inline size_t obj_bytes(const pygc_object *o) { return o->type->size(o) + OBJ_PAD; }
+PYGC_INTERNAL void pygc__heap_dealloc(pygc_heap *h, pygc_object *o);
+PYGC_INTERNAL void pygc__gc_maybe_collect(pygc_heap *h);
+
+/* Does o want its finalizer run now (PEP 442: once; the type's predicate
+ * decides when it has one)?  The one test both the collector and
+ * deallocation ask. */
+static inline int obj_wants_finalizer(const pygc_object *o) {
+  const pygc_type *t = o->type;
+  return t->finalize && !(o->flags & F_FINALIZED) && (t->has_finalizer == NULL || t->has_finalizer(o));
+}
 
 /* values */
 static inline void val_incref(pygc_value v) {
@@ -225,33 +393,37 @@ static inline void val_incref(pygc_value v) {
 static inline void val_decref(pygc_heap *h, pygc_value v) {
   if (v.tag == PYGC_TOBJ) pygc_decref(h, v.u.o);
 }
+/* Is v a value at all?  A host can hand the public functions anything;
+ * a tag outside pygc_tag, or an object value without an object, would
+ * be read as a pointer by every later walk.  Setters refuse it
+ * (PYGC_EVALUE) before storing. */
+static inline int val_ok(pygc_value v) { return v.tag < PYGC_TOBJ || (v.tag == PYGC_TOBJ && v.u.o != NULL); }
+/* Is o an object of type t?  The typed accessors check before they cast. */
+static inline int is_type(const pygc_object *o, const pygc_type *t) { return o != NULL && o->type == t; }
+
 /* is the value an object the collector may track? */
 static inline int val_may_be_tracked(pygc_value v) {
   if (v.tag != PYGC_TOBJ) return 0;
   if (v.u.o->type == &pygc_tuple_type) return (v.u.o->flags & F_TRACKED) != 0;
   return (v.u.o->flags & F_GC) != 0;
 }
-uint64_t str_hash_bytes(const pygc_heap *h, const char *s, size_t len);
-pygc_object *str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t hash);
-void str_intern_remove(pygc_heap *h, pygc_object *s);
-void str_intern_free(pygc_heap *h);
-pygc_object *str_name_lookup(pygc_heap *h, const char *s, size_t len, uint64_t *hash);
+PYGC_INTERNAL uint64_t pygc__str_hash_bytes(const pygc_heap *h, const char *s, size_t len);
+PYGC_INTERNAL pygc_object *pygc__str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t hash);
+PYGC_INTERNAL void pygc__str_intern_remove(pygc_heap *h, pygc_object *s);
+PYGC_INTERNAL void pygc__str_intern_free(pygc_heap *h);
+PYGC_INTERNAL pygc_object *pygc__str_name_lookup(pygc_heap *h, const char *s, size_t len, uint64_t *hash);
 
 /* tables */
-int tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size_t *ix);
-int tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value value, int *added);
-int tab_delete(pygc_heap *h, table *t, pygc_value key, uint64_t hash);
-int tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *value);
-int tab_traverse(table *t, pygc_visit_fn visit, void *arg, int keys);
-void tab_clear(pygc_heap *h, table *t);
-void tab_free(pygc_heap *h, table *t);
-size_t tab_bytes(const table *t);
-int tab_verify(const table *t, char *msg, size_t n);
-static inline tab_entry *tab_entries(const table *t) {
-  return t->log2size ? (tab_entry *)((char *)t->mem + ((size_t)4 << t->log2size)) : (tab_entry *)t->mem;
-}
+PYGC_INTERNAL int pygc__tab_lookup(pygc_heap *h, const table *t, pygc_value key, uint64_t hash, size_t *ix);
+PYGC_INTERNAL int pygc__tab_insert(pygc_heap *h, table *t, pygc_value key, uint64_t hash, pygc_value value, int *added);
+PYGC_INTERNAL int pygc__tab_delete(pygc_heap *h, table *t, pygc_value key, uint64_t hash);
+PYGC_INTERNAL int pygc__tab_next(const table *t, size_t *pos, pygc_value *key, pygc_value *value);
+PYGC_INTERNAL void pygc__tab_clear(pygc_heap *h, table *t);
+PYGC_INTERNAL void pygc__tab_free(pygc_heap *h, table *t);
+PYGC_INTERNAL size_t pygc__tab_bytes(const table *t);
+PYGC_INTERNAL int pygc__tab_verify(const table *t, char *msg, size_t n);
 
-int dict_verify(const pygc_object *o, char *msg, size_t n);
-int instance_verify(const pygc_object *o, char *msg, size_t n);
+PYGC_INTERNAL int pygc__dict_verify(const pygc_object *o, char *msg, size_t n);
+PYGC_INTERNAL int pygc__instance_verify(const pygc_object *o, char *msg, size_t n);
 
 #endif

@@ -18,7 +18,7 @@ static int buf_reserve(pygc_heap *h, pygc_buf *b, size_t extra) {
     if (ncap > ((size_t)-1) / 2) return PYGC_EOVERFLOW;
     ncap *= 2;
   }
-  char *n = heap_realloc(h, b->data, b->cap, ncap);
+  char *n = pygc__heap_realloc(h, b->data, b->cap, ncap);
   if (n == NULL) return PYGC_ENOMEM;
   h->scratch_bytes += ncap - b->cap;
   b->data = n;
@@ -38,7 +38,7 @@ static int buf_add(pygc_heap *h, pygc_buf *b, const char *s, size_t n) {
 static int buf_adds(pygc_heap *h, pygc_buf *b, const char *s) { return buf_add(h, b, s, strlen(s)); }
 
 void pygc_buf_free(pygc_heap *h, pygc_buf *b) {
-  heap_free_mem(h, b->data, b->cap);
+  pygc__heap_free_mem(h, b->data, b->cap);
   h->scratch_bytes -= b->cap;
   b->data = NULL;
   b->len = b->cap = 0;
@@ -158,6 +158,13 @@ static int repr_leaf(pygc_heap *h, pygc_buf *b, pygc_value v) {
     if (st == PYGC_OK) st = buf_adds(h, b, pygc_class_name(o));
     return st ? st : buf_adds(h, b, "'>");
   }
+  if (o->type->repr) {
+    char own[128];
+    own[0] = 0;
+    o->type->repr(o, own, sizeof own);
+    own[sizeof own - 1] = 0;
+    return buf_adds(h, b, own);
+  }
   int st = buf_adds(h, b, "<");
   if (st == PYGC_OK) st = buf_adds(h, b, pygc_type_name(v));
   snprintf(tmp, sizeof tmp, " object at %p>", (void *)o);
@@ -198,7 +205,7 @@ int pygc_repr_limited(pygc_heap *h, pygc_value v, pygc_buf *b, size_t maxlen) {
         } else {
           if (depth == cap) {
             size_t ncap = cap ? cap * 2 : 16;
-            frame *n = heap_realloc(h, stack, cap * sizeof *stack, ncap * sizeof *stack);
+            frame *n = pygc__heap_realloc(h, stack, cap * sizeof *stack, ncap * sizeof *stack);
             if (n == NULL) {
               st = PYGC_ENOMEM;
               break;
@@ -243,7 +250,7 @@ int pygc_repr_limited(pygc_heap *h, pygc_value v, pygc_buf *b, size_t maxlen) {
         have_next = 1;
       } else {
         pygc_value k;
-        if (tab_next(t, &f->pos, &k, NULL)) {
+        if (pygc__tab_next(t, &f->pos, &k, NULL)) {
           if (!f->first) st = buf_adds(h, b, ", ");
           f->first = 0;
           next = k;
@@ -259,6 +266,6 @@ int pygc_repr_limited(pygc_heap *h, pygc_value v, pygc_buf *b, size_t maxlen) {
     if (st) break;
   }
   while (depth > 0) stack[--depth].o->flags &= ~F_MARK;
-  heap_free_mem(h, stack, cap * sizeof *stack);
+  pygc__heap_free_mem(h, stack, cap * sizeof *stack);
   return st;
 }

@@ -7,16 +7,8 @@
  */
 #include "pygc_int.h"
 
-static int tuple_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
-  tuple_obj *t = (tuple_obj *)o;
-  for (size_t i = 0; i < t->len; i++) {
-    if (t->items[i].tag == PYGC_TOBJ) {
-      int r = visit(&t->items[i], arg);
-      if (r) return r;
-    }
-  }
-  return 0;
-}
+/* the items, as obj_visit enumerates them (pygc_int.h) */
+static int tuple_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
 /* CPython's tuples have no tp_clear; ours do, so that a tuple can never be
  * what keeps a garbage cycle alive (a C host can build such cycles). */
@@ -46,7 +38,9 @@ const pygc_type pygc_tuple_type = {
 
 pygc_object *pygc_tuple_new(pygc_heap *h, size_t n, const pygc_value *items) {
   if (n > (((size_t)-1) - sizeof(tuple_obj)) / sizeof(pygc_value) / 2) return NULL;
-  tuple_obj *t = (tuple_obj *)heap_new_object(h, &pygc_tuple_type, tuple_bytes(n));
+  for (size_t i = 0; items && i < n; i++)
+    if (!val_ok(items[i])) return NULL;
+  tuple_obj *t = (tuple_obj *)pygc__heap_new_object(h, &pygc_tuple_type, tuple_bytes(n));
   if (t == NULL) return NULL;
   t->len = n;
   for (size_t i = 0; i < n; i++) {
@@ -54,17 +48,17 @@ pygc_object *pygc_tuple_new(pygc_heap *h, size_t n, const pygc_value *items) {
     val_incref(t->items[i]);
   }
   if (n > 0) {
-    heap_track(h, &t->h);
-    gc_maybe_collect(h);
+    pygc__heap_track(h, &t->h);
+    pygc__gc_maybe_collect(h);
   }
   return &t->h;
 }
 
-size_t pygc_tuple_len(const pygc_object *o) { return ((const tuple_obj *)o)->len; }
+size_t pygc_tuple_len(const pygc_object *o) { return is_type(o, &pygc_tuple_type) ? ((const tuple_obj *)o)->len : 0; }
 
 int pygc_tuple_get(const pygc_object *o, size_t i, pygc_value *out) {
   const tuple_obj *t = (const tuple_obj *)o;
-  if (o->type != &pygc_tuple_type) return PYGC_ETYPE;
+  if (!is_type(o, &pygc_tuple_type)) return PYGC_ETYPE;
   if (i >= t->len) return PYGC_EINDEX;
   *out = t->items[i];
   return PYGC_OK;

@@ -46,7 +46,7 @@ static uint64_t siphash13(uint64_t k0, uint64_t k1, const unsigned char *in, siz
   return v0 ^ v1 ^ v2 ^ v3;
 }
 
-uint64_t str_hash_bytes(const pygc_heap *h, const char *s, size_t len) {
+uint64_t pygc__str_hash_bytes(const pygc_heap *h, const char *s, size_t len) {
   uint64_t x = siphash13(h->seed[0], h->seed[1], (const unsigned char *)s, len);
   return x == (uint64_t)-1 ? (uint64_t)-2 : x;
 }
@@ -59,7 +59,7 @@ static size_t str_size(const pygc_object *o) {
 
 static void str_free(pygc_heap *h, pygc_object *o) {
   if (o->flags & F_INTERNED) {
-    str_intern_remove(h, o);
+    pygc__str_intern_remove(h, o);
     for (size_t i = 0; i < sizeof h->names / sizeof h->names[0]; i++)
       if (h->names[i].str == o) h->names[i].str = NULL;
   }
@@ -67,14 +67,14 @@ static void str_free(pygc_heap *h, pygc_object *o) {
 
 /* The interned str for name bytes a host passes, if one exists: from the
  * cache, else from the intern set (the cache learns it).  Borrowed. */
-pygc_object *str_name_lookup(pygc_heap *h, const char *s, size_t len, uint64_t *hash) {
+pygc_object *pygc__str_name_lookup(pygc_heap *h, const char *s, size_t len, uint64_t *hash) {
   struct name_cache *c = &h->names[((uintptr_t)s >> 3 ^ len) & 63];
   if (c->str && c->ptr == s && c->len == len && memcmp(((str_obj *)c->str)->data, s, len) == 0) {
     *hash = ((str_obj *)c->str)->hash;
     return c->str;
   }
-  *hash = str_hash_bytes(h, s, len);
-  pygc_object *o = len <= PYGC_INTERN_MAX ? str_intern_find(h, s, len, *hash) : NULL;
+  *hash = pygc__str_hash_bytes(h, s, len);
+  pygc_object *o = len <= PYGC_INTERN_MAX ? pygc__str_intern_find(h, s, len, *hash) : NULL;
   if (o) {
     c->ptr = s;
     c->len = len;
@@ -91,7 +91,7 @@ const pygc_type pygc_str_type = {
 
 static size_t intern_slot(const pygc_heap *h, uint64_t hash) { return (size_t)hash & (h->intern_cap - 1); }
 
-pygc_object *str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t hash) {
+pygc_object *pygc__str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t hash) {
   if (h->intern_cap == 0) return NULL;
   for (size_t i = intern_slot(h, hash);; i = (i + 1) & (h->intern_cap - 1)) {
     str_obj *e = (str_obj *)h->intern[i];
@@ -102,7 +102,7 @@ pygc_object *str_intern_find(pygc_heap *h, const char *s, size_t len, uint64_t h
 
 static int intern_grow(pygc_heap *h) {
   size_t ncap = h->intern_cap ? h->intern_cap * 2 : 64;
-  pygc_object **n = heap_alloc(h, ncap * sizeof *n);
+  pygc_object **n = pygc__heap_alloc(h, ncap * sizeof *n);
   if (n == NULL) return PYGC_ENOMEM;
   memset(n, 0, ncap * sizeof *n);
   for (size_t i = 0; i < h->intern_cap; i++) {
@@ -112,7 +112,7 @@ static int intern_grow(pygc_heap *h) {
     while (n[j]) j = (j + 1) & (ncap - 1);
     n[j] = &e->h;
   }
-  heap_free_mem(h, h->intern, h->intern_cap * sizeof *n);
+  pygc__heap_free_mem(h, h->intern, h->intern_cap * sizeof *n);
   h->intern = n;
   h->intern_cap = ncap;
   return PYGC_OK;
@@ -128,7 +128,7 @@ static int intern_add(pygc_heap *h, pygc_object *o) {
   return PYGC_OK;
 }
 
-void str_intern_remove(pygc_heap *h, pygc_object *o) {
+void pygc__str_intern_remove(pygc_heap *h, pygc_object *o) {
   size_t mask = h->intern_cap - 1;
   size_t i = intern_slot(h, ((str_obj *)o)->hash);
   while (h->intern[i] != o) i = (i + 1) & mask;
@@ -152,24 +152,24 @@ void str_intern_remove(pygc_heap *h, pygc_object *o) {
   }
 }
 
-void str_intern_free(pygc_heap *h) {
-  heap_free_mem(h, h->intern, h->intern_cap * sizeof *h->intern);
+void pygc__str_intern_free(pygc_heap *h) {
+  pygc__heap_free_mem(h, h->intern, h->intern_cap * sizeof *h->intern);
   h->intern = NULL;
   h->intern_cap = h->intern_used = 0;
 }
 
 pygc_object *pygc_str_new(pygc_heap *h, const char *s, size_t len) {
   if (len > ((size_t)-1) / 2) return NULL;
-  uint64_t hash = str_hash_bytes(h, s, len);
+  uint64_t hash = pygc__str_hash_bytes(h, s, len);
   int intern = len <= PYGC_INTERN_MAX;
   if (intern) {
-    pygc_object *found = str_intern_find(h, s, len, hash);
+    pygc_object *found = pygc__str_intern_find(h, s, len, hash);
     if (found) {
       pygc_incref(found);
       return found;
     }
   }
-  str_obj *o = (str_obj *)heap_new_object(h, &pygc_str_type, offsetof(str_obj, data) + len + 1);
+  str_obj *o = (str_obj *)pygc__heap_new_object(h, &pygc_str_type, offsetof(str_obj, data) + len + 1);
   if (o == NULL) return NULL;
   o->len = len;
   o->hash = hash;
@@ -180,7 +180,7 @@ pygc_object *pygc_str_new(pygc_heap *h, const char *s, size_t len) {
 }
 
 const char *pygc_str_data(const pygc_object *o, size_t *len) {
-  if (o->type != &pygc_str_type) return NULL;
+  if (!is_type(o, &pygc_str_type)) return NULL;
   const str_obj *s = (const str_obj *)o;
   if (len) *len = s->len;
   return s->data;
@@ -231,6 +231,7 @@ static uint64_t hash_double(double d) {
 #define HASH_DEPTH_MAX 1000 /* nested tuples deeper than this are refused */
 
 static int hash_rec(pygc_value v, uint64_t *out, int depth) {
+  if (v.tag > PYGC_TOBJ || (v.tag == PYGC_TOBJ && v.u.o == NULL)) return PYGC_EVALUE;
   switch (v.tag) {
   case PYGC_TNONE: *out = 0xFCA86420u; return PYGC_OK;
   case PYGC_TBOOL: *out = (uint64_t)v.u.b; return PYGC_OK;
@@ -296,20 +297,37 @@ static int num_equal(pygc_value a, pygc_value b) {
   return (int64_t)f == i;
 }
 
-/* Equality of tuples walks their items; shared substructure could make
- * that exponential, so the walk has a budget.  Past it, two keys are taken
- * as different (only a structure compared item by item a million times
- * over gets there). */
-#define EQUAL_BUDGET 1000000
+/* Equality of tuples walks their items, with an explicit stack (no C
+ * recursion, whatever the depth) and three prunings that keep it exact:
+ *   - identity: a tuple equals itself;
+ *   - the hash cache: two tuples whose cached hashes differ are unequal
+ *     (dict keys always have theirs, at every level);
+ *   - a memo of pairs already compared (or being compared): shared
+ *     substructure -- t = (t, t) n levels deep -- would make the walk 2^n,
+ *     the memo makes it linear.  A hit is safe because tuples are
+ *     immutable and acyclic: a pair met again is equal, or it is unequal
+ *     and the walk will answer 0 when the first meeting finds out.  The
+ *     memo is direct-mapped and overwritten, so it holds the recent pairs,
+ *     which is where shared substructure repeats.
+ * Only an input the prunings cannot tame (nesting over EQUAL_DEPTH_MAX
+ * tuples that are not last items, or EQUAL_BUDGET item comparisons) gets
+ * -1: "cannot tell", never a wrong answer. */
+#define EQUAL_DEPTH_MAX HASH_DEPTH_MAX
+#define EQUAL_MEMO 256 /* a power of two */
+#define EQUAL_BUDGET 20000000L
 
-static int equal_rec(pygc_value a, pygc_value b, int depth, long *budget) {
-  int an = a.tag == PYGC_TBOOL || a.tag == PYGC_TINT || a.tag == PYGC_TFLOAT;
-  int bn = b.tag == PYGC_TBOOL || b.tag == PYGC_TINT || b.tag == PYGC_TFLOAT;
+static inline int is_number(uint32_t tag) { return tag == PYGC_TBOOL || tag == PYGC_TINT || tag == PYGC_TFLOAT; }
+
+/* 1 equal, 0 unequal, 2: two distinct tuples of one length whose items
+ * decide */
+static int equal_shallow(pygc_value a, pygc_value b) {
+  if (a.tag > PYGC_TOBJ || b.tag > PYGC_TOBJ) return 0; /* not values at all */
+  int an = is_number(a.tag), bn = is_number(b.tag);
   if (an || bn) return an && bn && num_equal(a, b);
   if (a.tag == PYGC_TNONE || b.tag == PYGC_TNONE) return a.tag == b.tag;
   pygc_object *x = a.u.o, *y = b.u.o;
-  if (x == y) return 1;
-  if (x->type != y->type) return 0;
+  if (x == y) return x != NULL;
+  if (x == NULL || y == NULL || x->type != y->type) return 0;
   if (x->type == &pygc_str_type) {
     const str_obj *s = (const str_obj *)x, *t = (const str_obj *)y;
     return s->len == t->len && s->hash == t->hash && memcmp(s->data, t->data, s->len) == 0;
@@ -317,18 +335,69 @@ static int equal_rec(pygc_value a, pygc_value b, int depth, long *budget) {
   if (x->type == &pygc_tuple_type) {
     const tuple_obj *s = (const tuple_obj *)x, *t = (const tuple_obj *)y;
     if (s->len != t->len || (s->hash && t->hash && s->hash != t->hash)) return 0;
-    for (size_t i = 0; i < s->len; i++) {
-      if (--*budget < 0 || depth >= HASH_DEPTH_MAX) return 0;
-      if (!equal_rec(s->items[i], t->items[i], depth + 1, budget)) return 0;
-    }
-    return 1;
+    return 2;
   }
-  return 0;
+  return 0; /* other objects compare by identity */
+}
+
+typedef struct eq_frame {
+  const tuple_obj *x, *y;
+  size_t i; /* the next item to compare */
+} eq_frame;
+
+/* out of line: its arrays stay off the stack of the common case */
+static __attribute__((noinline)) int equal_walk(pygc_value a, pygc_value b) {
+  int r;
+  eq_frame stack[EQUAL_DEPTH_MAX];
+  struct {
+    const void *x, *y;
+  } memo[EQUAL_MEMO];
+  memset(memo, 0, sizeof memo);
+  size_t depth = 0;
+  long budget = EQUAL_BUDGET;
+  const tuple_obj *x = (const tuple_obj *)a.u.o, *y = (const tuple_obj *)b.u.o;
+  size_t i = 0;
+  for (;;) {
+    if (i == x->len) { /* this pair is equal: back to the one that holds it */
+      if (depth == 0) return 1;
+      depth--;
+      x = stack[depth].x;
+      y = stack[depth].y;
+      i = stack[depth].i;
+      continue;
+    }
+    if (--budget < 0) return -1;
+    r = equal_shallow(x->items[i], y->items[i]);
+    if (r == 0) return 0;
+    if (r == 1) {
+      i++;
+      continue;
+    }
+    const tuple_obj *u = (const tuple_obj *)x->items[i].u.o, *v = (const tuple_obj *)y->items[i].u.o;
+    uintptr_t k = ((uintptr_t)u >> 4) * 31u + ((uintptr_t)v >> 4);
+    size_t slot = (size_t)(k ^ (k >> 9)) & (EQUAL_MEMO - 1);
+    if (memo[slot].x == u && memo[slot].y == v) { /* met before: see above */
+      i++;
+      continue;
+    }
+    memo[slot].x = u;
+    memo[slot].y = v;
+    if (i + 1 < x->len) { /* come back for the rest; a last item needs no frame */
+      if (depth == EQUAL_DEPTH_MAX) return -1;
+      stack[depth].x = x;
+      stack[depth].y = y;
+      stack[depth].i = i + 1;
+      depth++;
+    }
+    x = u;
+    y = v;
+    i = 0;
+  }
 }
 
 int pygc_equal(pygc_value a, pygc_value b) {
-  long budget = EQUAL_BUDGET;
-  return equal_rec(a, b, 0, &budget);
+  int r = equal_shallow(a, b);
+  return r == 2 ? equal_walk(a, b) : r;
 }
 
 /* ---- type names ----------------------------------------------------------- */
@@ -342,7 +411,11 @@ const char *pygc_type_name(pygc_value v) {
   default: break;
   }
   const pygc_object *o = v.u.o;
-  if (o->type == &pygc_instance_type) return pygc_class_name(((const instance_obj *)o)->cls);
+  if (v.tag != PYGC_TOBJ || o == NULL) return "?"; /* not a value */
+  if (o->type == &pygc_instance_type) {
+    const char *n = pygc_class_name(((const instance_obj *)o)->cls);
+    return n ? n : o->type->name;
+  }
   if (o->type == &pygc_class_type) return "type";
   return o->type->name;
 }

@@ -60,7 +60,6 @@ describe("bad arguments", function()
     errors_with(function() gc.class({}) end, "bad argument #1 to 'class' (string expected, got table)")
     errors_with(function() gc.class("X", 5) end, "bad argument #2 to 'class' (table expected, got number)")
     errors_with(function() gc.set_mode(5) end, "bad argument #1 to 'set_mode'")
-    errors_with(function() gc.get_referrers({}) end, "bad argument #1 to 'get_referrers' (pygc value expected, got table)")
     errors_with(function() gc.type() end, "bad argument #1 to 'type'")
     local Node = gc.class("Node")
     errors_with(function() Node(5) end, "table expected, got number")
@@ -83,10 +82,11 @@ describe("bad arguments", function()
 
   it("unstorable values never half-build a container", function()
     local before = gc.heap_info().objects
-    for _, v in ipairs { {}, print, coroutine.create(print), io.stdout } do
-      errors_with(function() gc.new_list{ 1, "a", v } end, "pygc: cannot store a")
-      errors_with(function() gc.new_tuple{ "b", v } end, "pygc: cannot store a")
-      errors_with(function() gc.new_dict{ k = v } end, "pygc: cannot store a")
+    local bad = setmetatable({}, { __len = function() return 3 end })
+    bad[1], bad[2] = 1, {} -- bad[3] is nil: the one value no container holds
+    for _ = 1, 3 do
+      errors_with(function() gc.new_list(bad) end, "pygc: cannot store a nil")
+      errors_with(function() gc.new_tuple(bad) end, "pygc: cannot store a nil")
     end
     collectgarbage(); collectgarbage()
     assert.are.equal(before, gc.heap_info().objects)

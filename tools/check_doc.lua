@@ -40,7 +40,13 @@ local function check(module, tbl, every_field)
 end
 
 check("pygc", require "pygc", true)
-for _, m in ipairs { "pygc.util", "pygc.tracemalloc", "pygc.objgraph" } do check(m, require(m), false) end
+-- every toolkit module: binding/pygc/NAME.lua is pygc.NAME
+local ls = assert(io.popen("ls binding/pygc/*.lua"))
+for file in ls:lines() do
+  local m = "pygc." .. file:match("([^/]+)%.lua$")
+  check(m, require(m), false)
+end
+ls:close()
 
 table.sort(missing)
 if #missing > 0 then

@@ -76,6 +76,13 @@ phase_plain() {
     LUA_CPATH="./?.so;;" $LUA "$ex" >"$LOG_DIR/ex-$(basename "$ex").log" 2>&1 </dev/null
     count_one "example $ex runs" $? "$LOG_DIR/ex-$(basename "$ex").log"
   done
+  make -s build/libpygc.so >/dev/null 2>&1
+  bash tools/check_symbols.sh build >"$LOG_DIR/symbols.log" 2>&1 </dev/null
+  count_one "nm: lib/ defines only pygc_-prefixed globals, exports no internals" $? "$LOG_DIR/symbols.log"
+  # pygc.monitor's report in headless Chromium (skips, saying so, without chromium)
+  python3 tools/browser_test.py >"$LOG_DIR/browser.log" 2>&1 </dev/null
+  count_c "browser: the monitor's report in headless Chromium" "$LOG_DIR/browser.log" $?
+  grep "skipped" "$LOG_DIR/browser.log" | sed "s/^ */   /"
   build/scene_host examples/host/scene.lua >"$LOG_DIR/scene_host.log" 2>&1 </dev/null
   count_one "examples/host: a C host type used from Lua, its cycles collected" $? "$LOG_DIR/scene_host.log"
   # install, then build programs outside the tree with pkg-config alone: the

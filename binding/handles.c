@@ -1,0 +1,505 @@
+/*
+ * handles.c -- handles, and values crossing between Lua and the heap.
+ *
+ * THE LIFETIME MODEL (read this before touching any handle code)
+ *
+ * A handle is a full userdata { obj, borrowed, inphase, slot } whose
+ * metatable is the shared, protected object metatable.  Who owns what:
+ *
+ *   owning handle    holds one reference to obj, like a C-level reference
+ *                    in CPython.  obj cannot die while the handle holds it;
+ *                    the reference is dropped by __gc, __close or
+ *                    gc.release, which set obj to NULL first.
+ *   borrowed handle  holds no reference.  It is lent to Lua only by hook
+ *                    code: a finalizer's self, the obj argument of
+ *                    gc.unraisablehook, and any handle made while a
+ *                    collection runs finalizers for an object of that
+ *                    collection's unreachable set (pygc_is_unreachable).
+ *                    Every borrowed handle is listed, from C, in one of two
+ *                    lists, and its borrow ends -- obj becomes NULL, so any
+ *                    later use raises "use of a released handle" -- at the
+ *                    first of:
+ *                      - the end of the hook call that lent it (B->scoped:
+ *                        run_protected in hooks.c opens and closes a scope
+ *                        around every hook);
+ *                      - the end of the collection's finalizer phase, for
+ *                        handles to its unreachable set (B->phase, ended by
+ *                        the core's `finalized` hook, before the
+ *                        resurrection check: reading a cycle inside __del
+ *                        never keeps it alive);
+ *                      - obj being freed (hooks.freed: the lists are
+ *                        searched, never only the weak cache);
+ *                      - Lua collecting the handle (__gc drops the slot).
+ *                    A borrowed handle becomes owning when a path that is
+ *                    not part of a collection's unreachable set yields its
+ *                    object (l[1] = self; local x = l[1]): identity holds,
+ *                    and the Lua side then keeps the object alive.
+ *
+ * The identity cache (registry KEY_CACHE: object address -> handle, weak
+ * values) only finds the live handle of an object so that every path
+ * yields the same userdata.  Nothing depends on it for safety: Lua clears
+ * weak entries before it runs finalizers, and scripts can clear it through
+ * debug.getregistry(); a lookup always checks that the handle it found
+ * still holds the object it is filed under.
+ *
+ * Threads.  Hooks (finalizers, gc.callbacks, unraisablehook) run on
+ * B->hookL, a thread made at luaopen and anchored in the registry: it is
+ * never suspended, never dead, never collected.  B->L is the thread that
+ * last entered pygc (the tracer reads its stack for tracebacks); it is
+ * anchored in the registry whenever it changes (lpygc_enter), so a
+ * coroutine that called pygc and then died cannot be freed under it.
+ *
+ * Allocation.  Any Lua allocation can run __gc, hence __del, hence any API
+ * function.  So: no raw pygc pointer is kept across a Lua allocation
+ * unless a reference is held (callers of lpygc_pushobject hold one), a
+ * handle's userdata is made before the reference it will own is taken (a
+ * memory error then leaks nothing), and list storage for borrowed handles
+ * comes from the state's allocator directly, which never runs Lua code.
+ */
+#include "lpygc_int.h"
+
+/* ---- the binding and handles -------------------------------------------- */
+
+binding *lpygc_getB(lua_State *L) {
+  binding *B = lua_touserdata(L, lua_upvalueindex(1));
+  if (B->closed) luaL_error(L, "pygc: the heap is closed");
+  lpygc_enter(B, L);
+  return B;
+}
+
+int lpygc_nomem(lua_State *L) { return luaL_error(L, "not enough memory"); }
+
+/* Is the value at idx a handle?  Compares metatables by identity (the
+ * registry keeps ours under a light key): luaL_testudata would look the
+ * name up as a string, which costs a strcmp on every call. */
+handle *lpygc_tohandle(lua_State *L, int idx) {
+  void *p = lua_touserdata(L, idx);
+  if (p == NULL || lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
+  int ok = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return ok ? p : NULL;
+}
+
+handle *lpygc_checkhandle(lua_State *L, int idx) {
+  handle *hd = lpygc_tohandle(L, idx);
+  if (hd == NULL) luaL_typeerror(L, idx, MT_OBJECT);
+  return hd;
+}
+
+int lpygc_is_none(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TUSERDATA) return 0;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_NONE);
+  int ok = lua_rawequal(L, -1, idx < 0 && idx > LUA_REGISTRYINDEX ? idx - 1 : idx);
+  lua_pop(L, 1);
+  return ok;
+}
+
+pygc_object *lpygc_checkobj(lua_State *L, int idx) {
+  handle *hd = lpygc_checkhandle(L, idx);
+  if (hd->obj == NULL) luaL_error(L, "pygc: use of a released handle");
+  return hd->obj;
+}
+
+static void pace(lua_State *L, binding *B) {
+  /* Lua does not see pygc's bytes, yet dead handles pin them: pay for
+   * pygc's growth with steps of Lua's collector */
+  size_t now = pygc_heap_bytes(B->heap);
+  if (now < B->paced) {
+    B->paced = now;
+  } else if (now - B->paced >= PACE_BYTES) {
+    size_t kb = (now - B->paced) / 1024;
+    B->paced = now;
+    lua_gc(L, LUA_GCSTEP, (int)(kb > 1 << 20 ? 1 << 20 : kb));
+  }
+}
+
+/* ---- borrowed handles ----------------------------------------------------- */
+
+/* Room for one more entry; raises a memory error (nothing to undo yet). */
+static void borrow_reserve(lua_State *L, binding *B, borrow_list *l) {
+  if (l->n < l->cap) return;
+  size_t ncap = l->cap ? l->cap * 2 : 16;
+  if (ncap > UINT32_MAX) lpygc_nomem(L);
+  handle **n = B->af(B->aud, l->items, l->cap * sizeof *n, ncap * sizeof *n);
+  if (n == NULL) lpygc_nomem(L);
+  l->items = n;
+  l->cap = ncap;
+}
+
+/* Room for `extra` more entries at once (a cross-heap collection makes
+ * sure its finalized handles find room without allocating). */
+void lpygc_borrow_reserve_n(lua_State *L, binding *B, borrow_list *l, size_t extra) {
+  while (l->cap - l->n < extra) {
+    size_t n = l->n;
+    l->n = l->cap; /* full: borrow_reserve doubles */
+    borrow_reserve(L, B, l);
+    l->n = n;
+  }
+}
+
+/* Take hd out of its list (its borrow ended some other way). */
+static void borrow_unlist(binding *B, handle *hd) {
+  borrow_list *l = hd->inphase ? &B->phase : &B->scoped;
+  if (hd->slot < l->n && l->items[hd->slot] == hd) l->items[hd->slot] = NULL;
+  hd->borrowed = 0;
+}
+
+/* End hd's borrow: released, and out of the identity cache.  Stores nil
+ * only, so it allocates nothing. */
+static void borrow_end_one(lua_State *L, handle *hd) {
+  pygc_object *o = hd->obj;
+  hd->obj = NULL;
+  hd->borrowed = 0;
+  if (o == NULL) return;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA && lua_touserdata(L, -1) == (void *)hd) {
+    lua_pushnil(L);
+    lua_rawsetp(L, -3, o);
+  }
+  lua_pop(L, 2);
+}
+
+/* End every borrow of l lent since mark (innermost first). */
+void lpygc_borrow_end(lua_State *L, binding *B, borrow_list *l, size_t mark) {
+  (void)B;
+  while (l->n > mark) {
+    handle *hd = l->items[--l->n];
+    if (hd) borrow_end_one(L, hd);
+  }
+}
+
+/* The borrowed handle of o, if one is listed (the cache may have lost it). */
+static handle *borrow_find(binding *B, const pygc_object *o) {
+  borrow_list *ls[2] = {&B->scoped, &B->phase};
+  for (int k = 0; k < 2; k++)
+    for (size_t i = ls[k]->n; i-- > 0;)
+      if (ls[k]->items[i] && ls[k]->items[i]->obj == o) return ls[k]->items[i];
+  return NULL;
+}
+
+/* o is being freed: end its borrowed handle, wherever it is known. */
+void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  handle *hd = NULL;
+  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+    hd = lua_touserdata(L, -1);
+    if (hd->obj != o) hd = NULL;
+  }
+  lua_pop(L, 2);
+  if (hd == NULL && (B->scoped.n || B->phase.n)) hd = borrow_find(B, o);
+  if (hd == NULL) return;
+  if (hd->borrowed) borrow_unlist(B, hd);
+  borrow_end_one(L, hd);
+}
+
+void lpygc_borrow_free(binding *B) {
+  B->af(B->aud, B->scoped.items, B->scoped.cap * sizeof(handle *), 0);
+  B->af(B->aud, B->phase.items, B->phase.cap * sizeof(handle *), 0);
+  memset(&B->scoped, 0, sizeof B->scoped);
+  memset(&B->phase, 0, sizeof B->phase);
+}
+
+/* Would a handle made now for o have to be borrowed? */
+static int must_borrow(const binding *B, const pygc_object *o) { return B->phase_open && pygc_is_unreachable(o); }
+
+/* Make a new handle for o on the stack and file it in the cache (at -1 on
+ * entry; removed).  Borrowed handles go into their list, owning ones take
+ * their reference only now that the userdata exists. */
+static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, borrow_list *l) {
+  if (borrowed) borrow_reserve(L, B, l);
+  handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
+  hd->obj = NULL;
+  hd->borrowed = 0;
+  /* the allocation may have run finalizers that made a handle for o */
+  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -2, o) == LUA_TUSERDATA &&
+      ((handle *)lua_touserdata(L, -1))->obj == o) {
+    handle *old = lua_touserdata(L, -1);
+    if (old->borrowed && !borrowed) {
+      pygc_incref(o);
+      o->flags |= PYGC_FLAG_HOST2;
+      borrow_unlist(B, old);
+    }
+    lua_remove(L, -2); /* drop ours: it has no metatable, nothing to finalize */
+    lua_remove(L, -2);
+    return;
+  }
+  if (o->flags & PYGC_FLAG_HOST1) lua_pop(L, 1);
+  if (borrowed) {
+    if (l->n == l->cap) borrow_reserve(L, B, l); /* finalizers above may have used the room */
+    hd->borrowed = 1;
+    hd->inphase = l == &B->phase;
+    hd->slot = (uint32_t)l->n;
+    l->items[l->n++] = hd;
+    pygc_watch(o); /* hooks.freed ends the borrow if o dies first */
+  } else {
+    pygc_incref(o);
+    o->flags |= PYGC_FLAG_HOST2; /* held by a handle: see luavalues.c */
+  }
+  hd->obj = o;
+  o->flags |= PYGC_FLAG_HOST1;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, -3, o);
+  lua_remove(L, -2);
+}
+
+/* Push the handle of o (the caller holds a reference for the call).
+ * Reuses the live handle if there is one. */
+void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
+  if (lpygc_is_lref(o)) { /* a Lua value held by the heap: Lua gets the value */
+    lpygc_push_lref(L, o);
+    return;
+  }
+  int borrow = must_borrow(B, o);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  /* an object that never had a handle has none to find */
+  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+    handle *hd = lua_touserdata(L, -1);
+    if (hd->obj == o) {
+      if (hd->borrowed && !borrow) { /* a path that yields the object gives ownership */
+        pygc_incref(o);
+        o->flags |= PYGC_FLAG_HOST2;
+        borrow_unlist(B, hd);
+      }
+      lua_remove(L, -2);
+      return;
+    }
+  }
+  if (o->flags & PYGC_FLAG_HOST1) lua_pop(L, 1);
+  new_handle(L, B, o, borrow, &B->phase);
+  if (!borrow) pace(L, B);
+}
+
+/* A borrowed handle for hook code (a finalizer's self, the object of an
+ * unraisable error): it ends with the hook call, or with the finalizer
+ * phase for an object of the collection's unreachable set. */
+void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+    if (((handle *)lua_touserdata(L, -1))->obj == o) {
+      lua_remove(L, -2);
+      return;
+    }
+  }
+  if (o->flags & PYGC_FLAG_HOST1) lua_pop(L, 1);
+  new_handle(L, B, o, 1, must_borrow(B, o) ? &B->phase : &B->scoped);
+}
+
+void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v) {
+  switch (v.tag) {
+  case PYGC_TNONE: lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_NONE); return;
+  case PYGC_TBOOL: lua_pushboolean(L, v.u.b); return;
+  case PYGC_TINT: lua_pushinteger(L, (lua_Integer)v.u.i); return;
+  case PYGC_TFLOAT: lua_pushnumber(L, v.u.f); return;
+  default: break;
+  }
+  pygc_object *o = v.u.o;
+  pygc_incref(o);
+  size_t len;
+  const char *s = pygc_str_data(o, &len);
+  if (s)
+    lua_pushlstring(L, s, len);
+  else
+    lpygc_pushobject(L, B, o);
+  pygc_decref(B->heap, o);
+}
+
+void lpygc_release_handle(lua_State *L, binding *B, handle *hd) {
+  pygc_object *o = hd->obj;
+  (void)L;
+  if (o == NULL) return;
+  hd->obj = NULL;
+  if (B->closed) return;
+  /* the cache entry may stay: its value is weak, and a lookup checks that
+   * the handle still holds the object it is filed under */
+  if (hd->borrowed) {
+    borrow_unlist(B, hd);
+  } else {
+    o->flags &= ~PYGC_FLAG_HOST2;
+    pygc_decref(B->heap, o);
+  }
+}
+
+/* A blank owning handle, filed nowhere: owns a reference the caller hands
+ * it (hd->obj = o), so that Lua's collector drops it if an error comes
+ * first.  Never given to Lua code. */
+handle *lpygc_new_box(lua_State *L) {
+  handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
+  hd->obj = NULL;
+  hd->borrowed = 0;
+  hd->inphase = 0;
+  hd->slot = 0;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
+  lua_setmetatable(L, -2);
+  return hd;
+}
+
+/* ---- Lua values to pygc values -------------------------------------------- */
+
+/* What a pygc container cannot hold: nil only (None is gc.None). */
+const char *lpygc_unstorable(lua_State *L, int idx) { return lua_isnil(L, idx) ? "nil" : NULL; }
+
+/* Is the value at idx a Lua value the heap holds through an lref? */
+int lpygc_is_luaref(lua_State *L, int idx) {
+  switch (lua_type(L, idx)) {
+  case LUA_TTABLE:
+  case LUA_TFUNCTION:
+  case LUA_TTHREAD:
+  case LUA_TLIGHTUSERDATA: return 1;
+  case LUA_TUSERDATA: return !lpygc_tohandle(L, idx) && !lpygc_is_none(L, idx);
+  default: return 0;
+  }
+}
+
+static int p_prepare(lua_State *L) { return lpygc_prepare(L, lua_touserdata(L, 1), 2); }
+
+/* The lref of the Lua value at idx, made if need be (a new reference). */
+static pygc_value luaref_value(lua_State *L, binding *B, int idx, pygc_value *pending) {
+  pygc_value v;
+  if (lpygc_lref_value(L, idx, &v)) return v;
+  int top = lua_gettop(L);
+  idx = lua_absindex(L, idx);
+  if (pending) { /* making it can fail: drop the pending value first */
+    lua_pushcfunction(L, p_prepare);
+    lua_pushlightuserdata(L, B);
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+      pygc_value_decref(B->heap, *pending);
+      lua_error(L);
+    }
+  } else {
+    lpygc_prepare(L, B, idx);
+  }
+  if (!lpygc_lref_value(L, idx, &v)) { /* cannot happen: the box holds it */
+    if (pending) pygc_value_decref(B->heap, *pending);
+    lpygc_nomem(L);
+  }
+  lua_settop(L, top);
+  return v;
+}
+
+/* Convert the Lua value at idx; the result is a new reference.  On error,
+ * *pending (if any) is released first so nothing leaks.  A Lua value seen
+ * for the first time gets its lref, which can run any Lua code: callers
+ * that hold raw pointers call lpygc_prepare first. */
+pygc_value lpygc_tovalue_p(lua_State *L, binding *B, int idx, const char *where, pygc_value *pending) {
+  /* the common case first: a handle (one metatable check, not two) */
+  handle *hd = lua_type(L, idx) == LUA_TUSERDATA ? lpygc_tohandle(L, idx) : NULL;
+  if (hd) {
+    if (hd->obj == NULL) {
+      if (pending) pygc_value_decref(B->heap, *pending);
+      luaL_error(L, "pygc: use of a released handle");
+    }
+    pygc_incref(hd->obj);
+    return pygc_obj(hd->obj);
+  }
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL:
+    if (pending) pygc_value_decref(B->heap, *pending);
+    luaL_error(L, "pygc: cannot store a nil in a pygc %s", where);
+    break;
+  case LUA_TBOOLEAN: return pygc_bool(lua_toboolean(L, idx));
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, idx)) return pygc_int((int64_t)lua_tointeger(L, idx));
+    return pygc_float((double)lua_tonumber(L, idx));
+  case LUA_TSTRING: {
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    pygc_object *o = pygc_str_new(B->heap, s, len);
+    if (o == NULL) {
+      if (pending) pygc_value_decref(B->heap, *pending);
+      lpygc_nomem(L);
+    }
+    return pygc_obj(o);
+  }
+  default: break;
+  }
+  if (lpygc_is_none(L, idx)) return pygc_none();
+  return luaref_value(L, B, idx, pending);
+}
+
+pygc_value lpygc_tovalue(lua_State *L, binding *B, int idx, const char *where) {
+  return lpygc_tovalue_p(L, B, idx, where, NULL);
+}
+
+const char *lpygc_kind_of(const pygc_object *o) {
+  if (o->type == &pygc_list_type) return "list";
+  if (o->type == &pygc_dict_type) return "dict";
+  if (o->type == &pygc_tuple_type) return "tuple";
+  if (o->type == &pygc_instance_type) return "instance";
+  if (o->type == &pygc_class_type) return "class";
+  return o->type->name;
+}
+
+/* the innermost unhashable type inside a key (a tuple may hide a list) */
+static const char *unhashable_name(pygc_value key) {
+  for (int depth = 0; depth < 1000 && key.tag == PYGC_TOBJ; depth++) {
+    pygc_object *o = key.u.o;
+    if (o->type != &pygc_tuple_type) return pygc_type_name(key);
+    size_t n = pygc_tuple_len(o), i;
+    pygc_value item = pygc_none();
+    for (i = 0; i < n; i++) {
+      pygc_tuple_get(o, i, &item);
+      uint64_t hh;
+      if (pygc_hash(NULL, item, &hh) != PYGC_OK) break;
+    }
+    if (i == n) return "tuple";
+    key = item;
+  }
+  return pygc_type_name(key);
+}
+
+int lpygc_raise_status(lua_State *L, int st, pygc_value key) {
+  switch (st) {
+  case PYGC_ENOMEM: return lpygc_nomem(L);
+  case PYGC_EUNHASHABLE: return luaL_error(L, "unhashable type: '%s'", unhashable_name(key));
+  case PYGC_ENAN: return luaL_error(L, "pygc: NaN cannot be a dict key");
+  case PYGC_EOVERFLOW: return luaL_error(L, "pygc: %s", "size or nesting too large");
+  default: return luaL_error(L, "pygc: %s", pygc_strerror(st));
+  }
+}
+
+int lpygc_mm_gc(lua_State *L) {
+  binding *B = lua_touserdata(L, lua_upvalueindex(1));
+  handle *hd = lpygc_checkhandle(L, 1);
+  if (B->closed) {
+    hd->obj = NULL;
+    return 0;
+  }
+  /* Lua found this handle garbage while a collection of both heaps mirrors
+   * its object: the object is garbage too, or alive without it.  Its
+   * finalizer may still read this handle from the Lua tables of its cycle
+   * (nothing is cleared before every finalizer has run): lend it for the
+   * coming finalizer phase instead of releasing it outright. */
+  pygc_object *o = hd->obj;
+  if (B->mirroring && o && !hd->borrowed && (o->flags & PYGC_FLAG_HOST4) && B->phase.n < B->phase.cap &&
+      B->lent < B->lent_cap) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_LENT); /* keeps the userdata while it is listed */
+    lua_pushvalue(L, 1);
+    lua_rawseti(L, -2, (lua_Integer)++B->lent);
+    lua_pop(L, 1);
+    o->flags &= ~PYGC_FLAG_HOST2;
+    hd->borrowed = 1;
+    hd->inphase = 1;
+    hd->slot = (uint32_t)B->phase.n;
+    B->phase.items[B->phase.n++] = hd;
+    pygc_watch(o);
+    pygc_decref(B->heap, o); /* the collection holds o meanwhile: no finalizer runs here */
+    return 0;
+  }
+  lpygc_release_handle(L, B, hd);
+  return 0;
+}
+
+int lpygc_mm_close(lua_State *L) {
+  binding *B = lua_touserdata(L, lua_upvalueindex(1));
+  handle *hd = lpygc_checkhandle(L, 1);
+  if (B->closed) {
+    hd->obj = NULL;
+    return 0;
+  }
+  lpygc_release_handle(L, B, hd);
+  return 0;
+}

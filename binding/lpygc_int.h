@@ -1,0 +1,186 @@
+#ifndef LPYGC_INT_H
+#define LPYGC_INT_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lpygc.h"
+
+#define MT_OBJECT "pygc.object"
+#define MT_HEAP "pygc.heap"
+#define MT_NONE "pygc.None"
+#define PACE_BYTES (256 * 1024)
+
+/* light keys in the registry: their addresses are the keys */
+extern const char lpygc_key_binding, lpygc_key_module, lpygc_key_cache, lpygc_key_classes, lpygc_key_none,
+    lpygc_key_methods, lpygc_key_mt, lpygc_key_thread, lpygc_key_hooks, lpygc_key_anchors, lpygc_key_vals,
+    lpygc_key_mirror, lpygc_key_handmap, lpygc_key_keeper_mt, lpygc_key_lent;
+#define KEY_BINDING lpygc_key_binding
+#define KEY_MODULE lpygc_key_module
+#define KEY_CACHE lpygc_key_cache
+#define KEY_CLASSES lpygc_key_classes
+#define KEY_NONE lpygc_key_none
+#define KEY_METHODS lpygc_key_methods
+#define KEY_MT lpygc_key_mt
+#define KEY_THREAD lpygc_key_thread
+#define KEY_HOOKS lpygc_key_hooks
+#define KEY_ANCHORS lpygc_key_anchors
+#define KEY_VALS lpygc_key_vals
+#define KEY_MIRROR lpygc_key_mirror
+#define KEY_HANDMAP lpygc_key_handmap
+#define KEY_KEEPER_MT lpygc_key_keeper_mt
+#define KEY_LENT lpygc_key_lent
+
+/* lrefs made before a cross-heap collection may run automatically */
+#if !defined(LPYGC_CROSS_MIN)
+#define LPYGC_CROSS_MIN 1000
+#endif
+
+/* ---- allocation tracing (pygc.tracemalloc) ----
+ * Each traced object maps to the traceback where it was made.  Tracebacks
+ * are interned; both tables live in memory from Lua's allocator, outside
+ * the pygc heap they describe (tracemalloc leaves itself out too). */
+#define TRACE_MAX_FRAMES 32
+
+typedef struct trace_frame {
+  char src[LUA_IDSIZE];
+  int line;
+} trace_frame;
+
+typedef struct trace {
+  uint64_t hash;
+  int nframes;
+  trace_frame frames[TRACE_MAX_FRAMES];
+} trace;
+
+typedef struct trace_rec {
+  pygc_object *obj; /* NULL: empty slot; (void*)1: deleted */
+  uint32_t trace;   /* index into traces */
+  size_t size;      /* bytes when made */
+} trace_rec;
+
+typedef struct tracer {
+  int on, nframes;
+  trace_rec *recs;
+  size_t rcap, rused, rdead;
+  trace **traces;
+  size_t ntraces, tcap;
+  uint32_t *tindex; /* open-addressing set of trace indices, by hash */
+  size_t ticap;
+  size_t current, peak;
+} tracer;
+
+struct handle;
+
+/* Borrowed handles still valid, in the order they were lent (see the
+ * lifetime model in handles.c).  Slots of handles that ended early hold
+ * NULL. */
+typedef struct borrow_list {
+  struct handle **items;
+  size_t n, cap;
+} borrow_list;
+
+typedef struct binding {
+  pygc_heap *heap;
+  lua_State *L;     /* the thread that last entered pygc: compared only (see lpygc_enter) */
+  lua_State *hookL; /* the thread hooks run on (anchored: KEY_HOOKS) */
+  int closed;
+  borrow_list scoped; /* lent inside open hook calls: end when their hook call returns */
+  borrow_list phase;  /* lent for a collection's unreachable set: end with the finalizer phase */
+  int phase_open;     /* a collection's finalizer phase is running */
+  size_t nlref;       /* live lrefs (Lua values held by the heap) */
+  size_t lref_made;   /* lrefs made since the last collection of both heaps */
+  size_t lref_live;   /* lrefs alive after it */
+  int crossing;       /* a collection of both heaps is running */
+  int mirroring;      /* ... and the values of its set are out of their anchors */
+  size_t lent, lent_cap; /* handles lent to its finalizer phase (KEY_LENT), room */
+  size_t paced; /* heap bytes when Lua's collector was last paced */
+  pygc_buf buf; /* reused by tostring */
+  lua_Alloc af;
+  void *aud;
+  tracer tr;
+} binding;
+
+typedef struct handle {
+  pygc_object *obj;       /* NULL once released */
+  unsigned char borrowed; /* owns no reference: listed in B->scoped or B->phase */
+  unsigned char inphase;  /* which of the two lists */
+  uint32_t slot;          /* its index there */
+} handle;
+
+/* handles.c */
+binding *lpygc_getB(lua_State *L);
+int lpygc_nomem(lua_State *L);
+handle *lpygc_tohandle(lua_State *L, int idx);
+handle *lpygc_checkhandle(lua_State *L, int idx);
+int lpygc_is_none(lua_State *L, int idx);
+pygc_object *lpygc_checkobj(lua_State *L, int idx);
+void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o);
+void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o);
+void lpygc_borrow_end(lua_State *L, binding *B, borrow_list *l, size_t mark);
+void lpygc_borrow_free(binding *B);
+void lpygc_borrow_reserve_n(lua_State *L, binding *B, borrow_list *l, size_t extra);
+void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o);
+void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v);
+void lpygc_release_handle(lua_State *L, binding *B, handle *hd);
+const char *lpygc_unstorable(lua_State *L, int idx);
+pygc_value lpygc_tovalue_p(lua_State *L, binding *B, int idx, const char *where, pygc_value *pending);
+pygc_value lpygc_tovalue(lua_State *L, binding *B, int idx, const char *where);
+const char *lpygc_kind_of(const pygc_object *o);
+int lpygc_raise_status(lua_State *L, int st, pygc_value key);
+int lpygc_mm_gc(lua_State *L);
+int lpygc_mm_close(lua_State *L);
+
+/* Remember L as the thread now running pygc code (the tracer reads its
+ * stack).  Kept in a weak slot, KEY_THREAD[1], so pygc never keeps a
+ * coroutine alive; B->L only spares the store when the thread is the same
+ * (it is compared, never dereferenced).  No allocation: the slot exists. */
+static inline void lpygc_enter(binding *B, lua_State *L) {
+  if (B->L != L) {
+    B->L = L;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_THREAD);
+    lua_pushthread(L);
+    lua_rawseti(L, -2, 1);
+    lua_pop(L, 1);
+  }
+}
+
+handle *lpygc_new_box(lua_State *L);
+int lpygc_is_luaref(lua_State *L, int idx);
+
+/* luavalues.c */
+int lpygc_is_lref(const pygc_object *o);
+const char *lpygc_lua_kind(lua_State *L, int idx);
+void lpygc_push_lref(lua_State *L, const pygc_object *o);
+int lpygc_lref_value(lua_State *L, int idx, pygc_value *out);
+int lpygc_prepare(lua_State *L, binding *B, int idx);
+intptr_t lpygc_cross_collect(lua_State *L, binding *B);
+void lpygc_cross_pace(lua_State *L, binding *B);
+void lpygc_luavalues_open(lua_State *L);
+
+/* hooks.c */
+void lpygc_hook_finalized(void *ud, pygc_heap *h);
+int lpygc_default_unraisablehook(lua_State *L);
+void lpygc_hook_finalize(void *ud, pygc_heap *h, pygc_object *o);
+void lpygc_hook_callback(void *ud, pygc_heap *h, const char *phase, const pygc_collect_info *info);
+void lpygc_hook_freed(void *ud, pygc_heap *h, pygc_object *o);
+void lpygc_hook_unraisable(void *ud, pygc_heap *h, int status, const char *what, pygc_object *obj);
+
+/* tracer.c */
+void lpygc_tracer_reset(binding *B);
+void lpygc_hook_traced(void *ud, pygc_heap *h, pygc_object *o, size_t size, int alive);
+int lpygc_trace_start(lua_State *L);
+int lpygc_trace_stop(lua_State *L);
+int lpygc_trace_clear(lua_State *L);
+int lpygc_trace_info(lua_State *L);
+int lpygc_trace_snapshot(lua_State *L);
+int lpygc_trace_object(lua_State *L);
+
+/* metamethods.c */
+extern const luaL_Reg lpygc_object_mt[];
+
+/* functions.c */
+extern const luaL_Reg lpygc_funcs[];
+#endif

@@ -1,0 +1,275 @@
+/*
+ * metamethods.c -- what Lua syntax does with a handle: indexing, length,
+ * pairs, tostring, calls.
+ */
+#include "lpygc_int.h"
+
+/* ---- metamethods ------------------------------------------------------------ */
+
+/* a Lua key as a 0-based index, or -1 */
+static lua_Integer index_of(lua_State *L, int idx, int *ok) {
+  int isnum;
+  lua_Integer i = lua_tointegerx(L, idx, &isnum);
+  *ok = isnum && lua_type(L, idx) == LUA_TNUMBER;
+  return i;
+}
+
+static int mm_index(lua_State *L) {
+  binding *B = lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj(L, 1);
+  pygc_value v;
+  if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
+    int ok;
+    lua_Integer i = index_of(L, 2, &ok);
+    int st = !ok || i < 1 ? PYGC_EINDEX
+             : o->type == &pygc_list_type ? pygc_list_get(o, (size_t)(i - 1), &v)
+                                          : pygc_tuple_get(o, (size_t)(i - 1), &v);
+    if (st != PYGC_OK) return 0;
+    lpygc_pushvalue(L, B, v);
+    return 1;
+  }
+  if (o->type == &pygc_dict_type) {
+    if (lua_isnil(L, 2)) return 0;
+    pygc_value key;
+    if (lpygc_is_luaref(L, 2)) { /* a Lua value no container holds is no key */
+      if (!lpygc_lref_value(L, 2, &key)) return 0;
+    } else {
+      key = lpygc_tovalue(L, B, 2, "dict key");
+    }
+    int st = pygc_dict_get(B->heap, o, key, &v);
+    if (st == PYGC_OK) lpygc_pushvalue(L, B, v);
+    pygc_value_decref(B->heap, key);
+    if (st == PYGC_OK) return 1;
+    if (st == PYGC_EKEY) return 0;
+    return lpygc_raise_status(L, st, key);
+  }
+  pygc_object *cls = o->type == &pygc_instance_type ? pygc_instance_class(o) : o;
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  if (o->type == &pygc_instance_type) {
+    size_t len;
+    const char *name = lua_tolstring(L, 2, &len);
+    if (pygc_getattr(B->heap, o, name, len, &v) == PYGC_OK) {
+      lpygc_pushvalue(L, B, v);
+      return 1;
+    }
+  } else if (o->type == &pygc_class_type && strcmp(lua_tostring(L, 2), "__name") == 0) {
+    lua_pushstring(L, pygc_class_name(o));
+    return 1;
+  }
+  if (o->type != &pygc_instance_type && o->type != &pygc_class_type) {
+    /* a host type: the methods its host registered */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_METHODS);
+    if (lua_rawgetp(L, -1, o->type) != LUA_TTABLE) return 0;
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    return 1;
+  }
+  if (cls == NULL || cls->type != &pygc_class_type) return 0;
+  /* class attributes: the spec given to gc.class */
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
+  if (lua_rawgetp(L, -1, cls) != LUA_TTABLE) return 0;
+  lua_getfield(L, -1, "spec");
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+static int mm_newindex(lua_State *L) {
+  binding *B = lpygc_getB(L);
+  lua_settop(L, 3);
+  /* Lua values first: making their lrefs may run any code */
+  if (lpygc_prepare(L, B, 2) + lpygc_prepare(L, B, 3)) lpygc_cross_pace(L, B);
+  pygc_object *o = lpygc_checkobj(L, 1);
+  int st;
+  if (o->type == &pygc_list_type) {
+    int ok;
+    lua_Integer i = index_of(L, 2, &ok);
+    if (!ok) return luaL_error(L, "list indices must be integers, not %s", luaL_typename(L, 2));
+    lua_Integer n = (lua_Integer)pygc_list_len(o);
+    if (lua_isnil(L, 3)) {
+      if (i == n && n > 0) {
+        st = pygc_list_pop(B->heap, o, (size_t)(n - 1), NULL);
+        return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
+      }
+      if (i < 1 || i > n) return 0; /* nothing there: nothing to do */
+      return luaL_error(L, "list assignment index out of range");
+    }
+    if (i < 1 || i > n + 1) return luaL_error(L, "list assignment index out of range");
+    pygc_value v = lpygc_tovalue(L, B, 3, "list");
+    st = i == n + 1 ? pygc_list_append(B->heap, o, v) : pygc_list_set(B->heap, o, (size_t)(i - 1), v);
+    pygc_value_decref(B->heap, v);
+    return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
+  }
+  if (o->type == &pygc_tuple_type) return luaL_error(L, "tuple is immutable");
+  if (o->type == &pygc_dict_type) {
+    if (lua_isnil(L, 2)) return luaL_error(L, "pygc: nil cannot be a dict key (use gc.None)");
+    if (lua_isnil(L, 3)) {
+      pygc_value key = lpygc_tovalue(L, B, 2, "dict key");
+      st = pygc_dict_del(B->heap, o, key);
+      pygc_value_decref(B->heap, key);
+      if (st == PYGC_OK || st == PYGC_EKEY) return 0;
+      return lpygc_raise_status(L, st, key);
+    }
+    const char *bad = lpygc_unstorable(L, 3);
+    if (bad) return luaL_error(L, "pygc: cannot store a %s in a pygc dict", bad);
+    pygc_value key = lpygc_tovalue(L, B, 2, "dict key");
+    pygc_value v = lpygc_tovalue_p(L, B, 3, "dict", &key);
+    st = pygc_dict_set(B->heap, o, key, v);
+    pygc_value_decref(B->heap, v);
+    pygc_value_decref(B->heap, key);
+    return st ? lpygc_raise_status(L, st, key) : 0;
+  }
+  if (o->type == &pygc_instance_type) {
+    if (lua_type(L, 2) != LUA_TSTRING)
+      return luaL_error(L, "attribute name must be string, not '%s'", luaL_typename(L, 2));
+    size_t len;
+    const char *name = lua_tolstring(L, 2, &len);
+    if (lua_isnil(L, 3)) {
+      st = pygc_delattr(B->heap, o, name, len);
+      return st == PYGC_OK || st == PYGC_EKEY ? 0 : lpygc_raise_status(L, st, pygc_none());
+    }
+    pygc_value v = lpygc_tovalue(L, B, 3, "instance");
+    st = pygc_setattr(B->heap, o, name, len, v);
+    pygc_value_decref(B->heap, v);
+    return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
+  }
+  return luaL_error(L, "pygc: cannot set attributes of %s", lpygc_kind_of(o));
+}
+
+static int mm_len(lua_State *L) {
+  lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj(L, 1);
+  if (o->type == &pygc_list_type) lua_pushinteger(L, (lua_Integer)pygc_list_len(o));
+  else if (o->type == &pygc_tuple_type) lua_pushinteger(L, (lua_Integer)pygc_tuple_len(o));
+  else if (o->type == &pygc_dict_type) lua_pushinteger(L, (lua_Integer)pygc_dict_len(o));
+  else return luaL_error(L, "object of type '%s' has no len()", pygc_type_name(pygc_obj(o)));
+  return 1;
+}
+
+static int seq_next(lua_State *L) {
+  binding *B = lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj(L, 1);
+  lua_Integer i = luaL_optinteger(L, 2, 0) + 1;
+  pygc_value v;
+  int st = i < 1 ? PYGC_EINDEX
+           : o->type == &pygc_list_type ? pygc_list_get(o, (size_t)(i - 1), &v)
+                                        : pygc_tuple_get(o, (size_t)(i - 1), &v);
+  if (st != PYGC_OK) return 0;
+  lua_pushinteger(L, i);
+  lpygc_pushvalue(L, B, v);
+  return 2;
+}
+
+/* dict and attribute iteration: upvalues 2 = position, 3 = size at start,
+ * 4 = entries still to come */
+static int map_next(lua_State *L) {
+  binding *B = lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj(L, 1);
+  int is_dict = o->type == &pygc_dict_type;
+  size_t size = is_dict ? pygc_dict_len(o) : pygc_attr_count(o);
+  if ((lua_Integer)size != lua_tointeger(L, lua_upvalueindex(3)))
+    return luaL_error(L, "%s changed size during iteration", is_dict ? "dict" : "instance");
+  size_t pos = (size_t)lua_tointeger(L, lua_upvalueindex(2));
+  pygc_value k, v;
+  int more = is_dict ? pygc_dict_next(o, &pos, &k, &v) : pygc_attr_next(o, &pos, &k, &v);
+  if (!more) return 0;
+  /* same size but more entries than it had: keys were deleted and added
+   * (CPython: "dictionary keys changed during iteration") */
+  lua_Integer remaining = lua_tointeger(L, lua_upvalueindex(4));
+  if (remaining <= 0) return luaL_error(L, "%s keys changed during iteration", is_dict ? "dict" : "instance");
+  lua_pushinteger(L, remaining - 1);
+  lua_replace(L, lua_upvalueindex(4));
+  lua_pushinteger(L, (lua_Integer)pos);
+  lua_replace(L, lua_upvalueindex(2));
+  pygc_value_incref(k); /* hold both: pushing the first may run finalizers */
+  pygc_value_incref(v);
+  lpygc_pushvalue(L, B, k);
+  lpygc_pushvalue(L, B, v);
+  pygc_value_decref(B->heap, k);
+  pygc_value_decref(B->heap, v);
+  return 2;
+}
+
+static int mm_pairs(lua_State *L) {
+  lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj(L, 1);
+  if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, seq_next, 1);
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, 0);
+    return 3;
+  }
+  if (o->type != &pygc_dict_type && o->type != &pygc_instance_type)
+    return luaL_error(L, "'%s' object is not iterable", lpygc_kind_of(o));
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushinteger(L, 0);
+  lua_Integer size = (lua_Integer)(o->type == &pygc_dict_type ? pygc_dict_len(o) : pygc_attr_count(o));
+  lua_pushinteger(L, size);
+  lua_pushinteger(L, size);
+  lua_pushcclosure(L, map_next, 4);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+static int mm_tostring(lua_State *L) {
+  handle *hd = lpygc_checkhandle(L, 1);
+  if (hd->obj == NULL) {
+    lua_pushstring(L, "<pygc released handle>");
+    return 1;
+  }
+  binding *B = lpygc_getB(L);
+  B->buf.len = 0;
+  int st = pygc_repr(B->heap, pygc_obj(hd->obj), &B->buf);
+  if (st) return lpygc_raise_status(L, st, pygc_none());
+  lua_pushlstring(L, B->buf.data, B->buf.len);
+  if (B->buf.cap > 1 << 20) pygc_buf_free(B->heap, &B->buf); /* do not keep a huge buffer */
+  return 1;
+}
+
+static int new_instance(lua_State *L, binding *B, pygc_object *cls) {
+  int nargs = lua_gettop(L) - 1;
+  pygc_object *o = pygc_instance_new(B->heap, cls);
+  if (o == NULL) return lpygc_nomem(L);
+  lpygc_pushobject(L, B, o);
+  pygc_decref(B->heap, o);
+  int self = lua_gettop(L);
+  if (pygc_class_host(cls) == 0 && nargs == 0) return 1; /* no __init, no attributes */
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
+  lua_rawgetp(L, -1, cls);
+  if (lua_istable(L, -1) && lua_getfield(L, -1, "__init") == LUA_TFUNCTION) {
+    lua_pushvalue(L, self);
+    for (int i = 2; i <= nargs + 1; i++) lua_pushvalue(L, i);
+    lua_call(L, nargs + 1, 0);
+    lua_settop(L, self);
+    return 1;
+  }
+  lua_settop(L, self);
+  if (nargs >= 1 && !lua_isnil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+      if (lua_type(L, -2) != LUA_TSTRING)
+        return luaL_error(L, "attribute name must be string, not '%s'", luaL_typename(L, -2));
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_settable(L, self); /* through __newindex */
+    }
+  }
+  lua_settop(L, self);
+  return 1;
+}
+
+static int mm_call(lua_State *L) {
+  binding *B = lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj(L, 1);
+  if (o->type != &pygc_class_type) return luaL_error(L, "'%s' object is not callable", pygc_type_name(pygc_obj(o)));
+  return new_instance(L, B, o);
+}
+
+const luaL_Reg lpygc_object_mt[] = {
+    {"__index", mm_index},   {"__newindex", mm_newindex}, {"__len", mm_len},   {"__pairs", mm_pairs},
+    {"__tostring", mm_tostring}, {"__gc", lpygc_mm_gc},         {"__close", lpygc_mm_close}, {"__call", mm_call},
+    {NULL, NULL}};
+
