@@ -15,27 +15,32 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -Ilib $(LUA_INC) $(EXTR
 LIB_CFLAGS = $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -Ilib $(EXTRA_CFLAGS)
 LDLIBS    := -lm
 
+# The one place the sources are listed: every lib/*.c is the core, every
+# binding/*.c the Lua binding (the rockspec builds through this Makefile).
 LIB_SRC   := $(wildcard lib/*.c)
 LIB_HDR   := $(wildcard lib/*.h)
+BIND_SRC  := $(wildcard binding/*.c)
+BIND_HDR  := $(wildcard binding/*.h)
 BUILD     ?= build
 LIB_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
+BIND_OBJ  := $(patsubst binding/%.c,$(BUILD)/binding/%.o,$(BIND_SRC))
+# The version is stated once, as PYGC_VERSION in lib/pygc.h.
+VERSION   := $(shell sed -n 's/^\#define PYGC_VERSION "\([^"]*\)".*/\1/p' lib/pygc.h)
+SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
-.PHONY: bench-lua all test check conformance fuzz oom bench bench-quick demo install uninstall clean help ctest asan valgrind check-symbols
+.PHONY: all test check conformance fuzz oom bench bench-quick bench-lua demo install uninstall clean help ctest asan valgrind \
+        check-symbols dist src-rock rockspec rock rock-install lint print-version doc FORCE
 all: pygc.so $(BUILD)/libpygc.a $(BUILD)/posixlite.so
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-BIND_SRC  := $(wildcard binding/*.c)
-BIND_HDR  := $(wildcard binding/*.h)
-BIND_OBJ  := $(patsubst binding/%.c,$(BUILD)/binding/%.o,$(BIND_SRC))
-
-$(BUILD)/binding/%.o: binding/%.c $(BIND_HDR) lib/pygc.h
+$(BUILD)/binding/%.o: binding/%.c $(BIND_HDR) $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Ibinding -c $< -o $@
 
 $(BUILD)/libpygc.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -149,39 +154,119 @@ bench-lua: pygc.so $(BUILD)/hrclock.so $(BUILD)/floor.so
 bench-quick: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 	python3 bench/run.py --quick
 
-demo: pygc.so
+# builds what every example needs (posixlite for fork_freeze.lua, the C
+# host build/scene_host for examples/host), runs the flagship
+demo: all $(BUILD)/scene_host
 	$(LUA) examples/flagship.lua
 
-# the core as a shared library (the module links the objects directly)
+# ---- for C programs: shared and static libraries, headers, pkg-config ----
+# libpygc (the core) and libpygc_lua (the binding, for C programs that embed
+# Lua 5.4), each with a soname; the Lua module links the objects directly.
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+PUB_HDR := lib/pygc.h binding/lpygc.h
+LUA_LIB ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
+comma   := ,
+# A libdir the dynamic linker does not search by default gets an rpath in
+# the .pc files, so programs built with pkg-config run without LD_LIBRARY_PATH.
+SYS_LIBDIRS := /lib /usr/lib /usr/local/lib $(foreach m,$(shell $(CC) -print-multiarch 2>/dev/null),/lib/$(m) /usr/lib/$(m))
+PC_RPATH = $(if $(filter $(SYS_LIBDIRS),$(patsubst %/,%,$(LIBDIR))),,-Wl$(comma)-rpath$(comma)$${libdir})
+
 $(BUILD)/libpygc.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libpygc.so.0 -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) -shared -Wl,-soname,libpygc.so.$(SOVERSION) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/libpygc_lua.so: $(BIND_OBJ) $(BUILD)/libpygc.so
+	$(CC) -shared -Wl,-soname,libpygc_lua.so.$(SOVERSION) -o $@ $(BIND_OBJ) -L$(BUILD) -lpygc $(LDFLAGS) $(LUA_LIB) $(LDLIBS)
 
 $(BUILD)/libpygc_lua.a: $(BIND_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/pygc.pc: tools/pygc.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+$(BUILD)/%.pc: tools/%.pc.in lib/pygc.h Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@RPATH@|$(PC_RPATH)|g' $< > $@
 
-VERSION := 0.1.0
-LIBDIR  ?= $(PREFIX)/lib
-INCDIR  ?= $(PREFIX)/include
+C_LIBS := $(BUILD)/libpygc.a $(BUILD)/libpygc_lua.a $(BUILD)/libpygc.so $(BUILD)/libpygc_lua.so $(BUILD)/pygc.pc $(BUILD)/pygc-lua.pc
 
-install: all $(BUILD)/libpygc.so $(BUILD)/libpygc_lua.a $(BUILD)/pygc.pc
+# The .pc files hold PREFIX: rebuild them on every install.
+install: all
+	rm -f $(BUILD)/pygc.pc $(BUILD)/pygc-lua.pc
+	$(MAKE) $(C_LIBS)
 	install -d $(DESTDIR)$(LUA_CMOD) $(DESTDIR)$(LUA_LMOD)/pygc $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 755 pygc.so $(DESTDIR)$(LUA_CMOD)/pygc.so
-	install -m 644 lib/pygc.h binding/lpygc.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(PUB_HDR) $(DESTDIR)$(INCDIR)/
 	install -m 644 $(BUILD)/libpygc.a $(BUILD)/libpygc_lua.a $(DESTDIR)$(LIBDIR)/
-	install -m 755 $(BUILD)/libpygc.so $(DESTDIR)$(LIBDIR)/libpygc.so.$(VERSION)
-	ln -sf libpygc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpygc.so.0
-	ln -sf libpygc.so.0 $(DESTDIR)$(LIBDIR)/libpygc.so
-	install -m 644 $(BUILD)/pygc.pc $(DESTDIR)$(LIBDIR)/pkgconfig/pygc.pc
+	for l in libpygc libpygc_lua; do \
+	  install -m 755 $(BUILD)/$$l.so $(DESTDIR)$(LIBDIR)/$$l.so.$(VERSION) && \
+	  ln -sf $$l.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$$l.so.$(SOVERSION) && \
+	  ln -sf $$l.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/$$l.so || exit 1; done
+	install -m 644 $(BUILD)/pygc.pc $(BUILD)/pygc-lua.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	for f in binding/pygc/*.lua; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(LUA_LMOD)/pygc/ || true; done
+	@# as root into the real system: refresh the dynamic linker's cache
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LUA_CMOD)/pygc.so $(DESTDIR)$(INCDIR)/pygc.h $(DESTDIR)$(INCDIR)/lpygc.h
-	rm -f $(DESTDIR)$(LIBDIR)/libpygc.a $(DESTDIR)$(LIBDIR)/libpygc_lua.a $(DESTDIR)$(LIBDIR)/libpygc.so*
-	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/pygc.pc
+	rm -f $(DESTDIR)$(LIBDIR)/libpygc.a $(DESTDIR)$(LIBDIR)/libpygc_lua.a $(DESTDIR)$(LIBDIR)/libpygc.so* $(DESTDIR)$(LIBDIR)/libpygc_lua.so*
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/pygc.pc $(DESTDIR)$(LIBDIR)/pkgconfig/pygc-lua.pc
 	rm -rf $(DESTDIR)$(LUA_LMOD)/pygc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# ---- releases: a tarball, the rockspec, a .src.rock ----
+DIST     := pygc-$(VERSION)
+ROCKSPEC := pygc-$(VERSION)-1.rockspec
+
+# every file git knows (tracked or new, not ignored); outside git, the tree
+$(BUILD)/$(DIST).tar.gz: FORCE
+	@mkdir -p $(BUILD)
+	@{ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then git ls-files -co --exclude-standard; \
+	   else find . -type f ! -path './build*' ! -path './.git/*' ! -name '*.so' ! -name '*.o' ! -name '*.a' | sed 's|^\./||'; fi; } | \
+	  while read -r f; do [ -f "$$f" ] && echo "$$f"; done | LC_ALL=C sort | \
+	  tar -czf $@ --transform 's|^|$(DIST)/|' --owner=0 --group=0 --mtime=@0 -T -
+	@echo "$@"
+
+dist: $(BUILD)/$(DIST).tar.gz
+
+# a .src.rock is a zip of the rockspec and the source tarball it names
+src-rock: dist
+	@rm -f $(BUILD)/$(DIST)-1.src.rock
+	@mkdir -p $(BUILD)/src-rock && cp $(ROCKSPEC) $(BUILD)/$(DIST).tar.gz $(BUILD)/src-rock/
+	cd $(BUILD)/src-rock && zip -q ../$(DIST)-1.src.rock $(ROCKSPEC) $(DIST).tar.gz
+	@rm -rf $(BUILD)/src-rock
+	@echo "$(BUILD)/$(DIST)-1.src.rock"
+
+print-version:
+	@echo $(VERSION)
+
+# after a version change in lib/pygc.h: rename the rockspec and set its V
+rockspec:
+	@old=$$(ls pygc-*-1.rockspec | head -n 1); \
+	if [ "$$old" != "$(ROCKSPEC)" ]; then git mv "$$old" $(ROCKSPEC) 2>/dev/null || mv "$$old" $(ROCKSPEC); fi; \
+	sed -i 's/^local V = ".*"/local V = "$(VERSION)"/' $(ROCKSPEC); echo $(ROCKSPEC)
+
+# what the rockspec's build.type = "make" runs: the module, then its install
+ROCK_CMOD ?= $(LUA_CMOD)
+ROCK_LMOD ?= $(LUA_LMOD)
+rock: pygc.so
+
+rock-install: pygc.so
+	install -d $(ROCK_CMOD) $(ROCK_LMOD)/pygc
+	install -m 755 pygc.so $(ROCK_CMOD)/pygc.so
+	install -m 644 binding/pygc/*.lua $(ROCK_LMOD)/pygc/
+
+FORCE:
+
+# the API reference (LDoc, config.ld): build/doc/index.html.  Fails on any
+# LDoc warning, and when a public function is missing from the reference.
+doc: pygc.so
+	@rm -rf $(BUILD)/doc
+	@out=$$(ldoc . 2>&1); st=$$?; warn=$$(printf '%s\n' "$$out" | grep -v -e '^reading configuration from' -e '^output written to'); \
+	if [ $$st -ne 0 ] || [ -n "$$warn" ]; then printf '%s\n' "$$out"; exit 1; fi
+	@LUA_CPATH="./?.so;;" LUA_PATH="./binding/?.lua;;" $(LUA) tools/check_doc.lua
+	@echo "$(BUILD)/doc/index.html"
+
+# luacheck over binding/ spec/ examples/ bench/ (.luacheckrc says which files)
+lint:
+	luacheck -q .
 
 # Sanitizer build in its own directory (module + C tests).
 asan:
@@ -203,5 +288,8 @@ help:
 	@echo "make oom      allocation-failure injection"
 	@echo "make bench    side-by-side benchmarks (BENCH_REPS=5), make bench-quick a smoke"
 	@echo "make install  PREFIX=/usr/local"
+	@echo "make doc      the LDoc API reference in build/doc/"
+	@echo "make lint     luacheck over binding/ spec/ examples/ bench/"
+	@echo "make dist     build/pygc-VERSION.tar.gz; make src-rock: its .src.rock"
 	@echo "make check-symbols     nm: lib/ exports only pygc_ names"
 	@echo "make compile_commands.json   for editors (clangd)"

@@ -22,7 +22,7 @@ end
 
 print("1. reference counting frees acyclic objects at once")
 do
-  local tmp <close> = Node{ name = "temporary" }
+  local tmp <close> = Node{ name = "temporary" } -- luacheck: ignore (closed at scope end)
 end -- released here: __del runs now, no collection needed
 
 print("2. a graph with cycles needs the cycle collector")

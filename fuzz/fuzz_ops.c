@@ -328,7 +328,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   F = &z;
   z.h = pygc_heap_new(fz_allocf, &z.alloc, 7);
   if (!z.h) return 0;
-  pygc_hooks hk = {&z, hook_finalize, hook_callback, hook_write, NULL, hook_unraisable, NULL};
+  pygc_hooks hk = {&z, hook_finalize, hook_callback, hook_write, NULL, hook_unraisable, NULL, NULL};
   pygc_set_hooks(z.h, &hk);
   z.cls[0] = pygc_class_new(z.h, "Plain", 5, 0);
   z.cls[1] = pygc_class_new(z.h, "Fin", 3, PYGC_CLASS_FINALIZER);

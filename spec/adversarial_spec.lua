@@ -158,7 +158,7 @@ describe("hostile finalizers and callbacks", function()
   it("mutating a list while iterating it neither crashes nor loops forever", function()
     local l = gc.new_list{ 1, 2, 3 }
     local n = 0
-    for i, v in ipairs(l) do
+    for i in ipairs(l) do
       n = n + 1
       if i == 1 then l[#l] = nil end
       if n > 10 then break end

@@ -2,7 +2,7 @@
 -- python3 (CPython is the oracle) and once under pygc, in fresh processes;
 -- what they print must match line for line, after masking addresses and
 -- timings, except where a scenario declares a divergence and why.
-local S = require "spec.support"
+require "spec.support"
 local suite = require "spec.conformance.scenarios"
 
 local PY = os.getenv("PYGC_PYTHON") or "python3"

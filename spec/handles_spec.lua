@@ -63,7 +63,7 @@ describe("the heap and its handles", function()
     local freed = false
     local C = gc.class("C", { __del = function() freed = true end })
     do
-      local o <close> = C()
+      local o <close> = C() -- luacheck: ignore (closed at the end of the block)
       assert.is_false(freed)
     end
     assert.is_true(freed)
@@ -72,7 +72,7 @@ describe("the heap and its handles", function()
   it("Lua's collector releases a dropped handle", function()
     local freed = false
     local C = gc.class("C", { __del = function() freed = true end })
-    local o = C()
+    local o = C() -- luacheck: ignore (dropped at once)
     o = nil
     collectgarbage(); collectgarbage()
     assert.is_true(freed)

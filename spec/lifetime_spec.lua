@@ -21,7 +21,7 @@ describe("borrowed handles", function()
     local o = C { x = 1 }
     gc.release(o); o = nil
     local outcome
-    local T = setmetatable({ h = s }, { __gc = function(t)
+    local T = setmetatable({ h = s }, { __gc = function(t) -- luacheck: ignore (dropped at once: its __gc runs)
       local h = t.h
       gc.release(L1) -- frees the resurrected object
       outcome = released(h)

@@ -110,14 +110,14 @@ describe("pygc.monitor", function()
     for _ = 1, 100 do gc.collect(0) end
     local s = monitor.summary{ collect = false }
     assert.are.equal(100, #s.events)
-    local read = {}
+    local read_seqs = {}
     for _, e in ipairs(s.events) do
       assert.are.equal(e.objects == nil, e.bytes == nil)
-      if e.bytes then read[#read + 1] = e.seq end
+      if e.bytes then read_seqs[#read_seqs + 1] = e.seq end
     end
-    assert.are.equal(#read, s.reads)
-    assert.are.equal(1, read[1])
-    for k = 2, #read do assert.are.equal(9, read[k] - read[k - 1]) end
+    assert.are.equal(#read_seqs, s.reads)
+    assert.are.equal(1, read_seqs[1])
+    for k = 2, #read_seqs do assert.are.equal(9, read_seqs[k] - read_seqs[k - 1]) end
     -- full collections are always read
     ticks = ticks + 1000
     gc.collect(0); gc.collect(2); gc.collect(2); gc.collect(0)

@@ -9,4 +9,5 @@ $SUDO apt-get install -y -q --no-install-recommends \
   ca-certificates gcc make pkg-config git \
   lua5.4 liblua5.4-dev lua-busted luarocks valgrind \
   python3 lua-posix graphviz clang libclang-rt-14-dev time \
-  chromium
+  chromium \
+  lua-check lua-ldoc lua-markdown zip

@@ -85,14 +85,35 @@ phase_plain() {
   grep "skipped" "$LOG_DIR/browser.log" | sed "s/^ */   /"
   build/scene_host examples/host/scene.lua >"$LOG_DIR/scene_host.log" 2>&1 </dev/null
   count_one "examples/host: a C host type used from Lua, its cycles collected" $? "$LOG_DIR/scene_host.log"
-  # install, then build a program outside the tree with pkg-config alone
+  # install, then build programs outside the tree with pkg-config alone: the
+  # core (pygc.pc) and a Lua host (pygc-lua.pc); they run without
+  # LD_LIBRARY_PATH (the .pc files carry an rpath for this prefix)
   local prefix=$PWD/build/prefix out=$PWD/build/outside
-  rm -rf "$prefix" "$out" && mkdir -p "$out" && cp spec/c/outside/outside.c "$out/"
-  { make -s install PREFIX="$prefix" &&
-    (cd "$out" && export PKG_CONFIG_PATH="$prefix/lib/pkgconfig" &&
-      cc -std=c11 -Wall -Werror $(pkg-config --cflags pygc) outside.c $(pkg-config --libs pygc) -o outside &&
-      LD_LIBRARY_PATH="$prefix/lib" ./outside); } >"$LOG_DIR/outside.log" 2>&1 </dev/null
-  count_one "make install + pkg-config: a program outside the tree" $? "$LOG_DIR/outside.log"
+  rm -rf "$prefix" "$out" && mkdir -p "$out" && cp spec/c/outside/outside.c spec/c/outside/outside_lua.c "$out/"
+  make -s install PREFIX="$prefix" >"$LOG_DIR/install.log" 2>&1 </dev/null
+  count_one "make install PREFIX=build/prefix" $? "$LOG_DIR/install.log"
+  (cd "$out" && export PKG_CONFIG_PATH="$prefix/lib/pkgconfig" && unset LD_LIBRARY_PATH &&
+    cc -std=c11 -Wall -Wextra -Werror outside.c $(pkg-config --cflags --libs pygc) -o outside && ./outside) \
+    >"$LOG_DIR/outside.log" 2>&1 </dev/null
+  count_one "pkg-config pygc: a C program outside the tree, shared libpygc found" $? "$LOG_DIR/outside.log"
+  (cd "$out" && export PKG_CONFIG_PATH="$prefix/lib/pkgconfig" && unset LD_LIBRARY_PATH &&
+    cc -std=c11 -Wall -Wextra -Werror outside_lua.c $(pkg-config --cflags --libs pygc-lua) -o outside_lua &&
+    ./outside_lua) >"$LOG_DIR/outside_lua.log" 2>&1 </dev/null
+  count_one "pkg-config pygc-lua: a Lua host outside the tree (lpygc.h), libraries found" $? "$LOG_DIR/outside_lua.log"
+  bash tools/check_version.sh >"$LOG_DIR/version.log" 2>&1 </dev/null
+  count_one "one version: lib/pygc.h, Makefile, rockspec, .pc files, gc._VERSION, CHANGELOG" $? "$LOG_DIR/version.log"
+  if command -v ldoc >/dev/null; then
+    make -s doc >"$LOG_DIR/doc.log" 2>&1 </dev/null
+    count_one "make doc: the LDoc reference builds without warnings, every public function in it" $? "$LOG_DIR/doc.log"
+  else
+    echo "   ldoc missing (tools/install-deps.sh installs lua-ldoc)"; FAILED=$((FAILED + 1))
+  fi
+  if command -v luacheck >/dev/null; then
+    luacheck -q . >"$LOG_DIR/luacheck.log" 2>&1 </dev/null
+    count_one "luacheck: binding/ spec/ examples/ bench/" $? "$LOG_DIR/luacheck.log"
+  else
+    echo "   luacheck missing (tools/install-deps.sh installs lua-check)"; FAILED=$((FAILED + 1))
+  fi
   if command -v luarocks >/dev/null; then
     local tree=$PWD/build/rocktree
     rm -rf "$tree"
@@ -100,6 +121,19 @@ phase_plain() {
       (cd /tmp && $LUA -e "package.cpath='$tree/lib/lua/5.4/?.so'; local gc = require 'pygc'
         assert(tostring(gc.new_list{1}) == '[1]')"); } >"$LOG_DIR/rock.log" 2>&1 </dev/null
     count_one "luarocks make builds the rock offline and it loads" $? "$LOG_DIR/rock.log"
+    # the release path: make src-rock, then luarocks install of the .src.rock
+    local tree2=$PWD/build/rocktree-src root=$PWD rock
+    rm -rf "$tree2"
+    { rock=$(make -s src-rock | tail -n 1) &&
+      (cd /tmp && luarocks --lua-version=5.4 install --tree "$tree2" "$root/$rock") &&
+      (cd /tmp && $LUA -e "package.cpath='$tree2/lib/lua/5.4/?.so'; package.path='$tree2/share/lua/5.4/?.lua'
+        local gc = require 'pygc'; local util = require 'pygc.util'
+        assert(tostring(gc.new_list{1}) == '[1]' and util.force_collect)"); } >"$LOG_DIR/src-rock.log" 2>&1 </dev/null
+    count_one "make src-rock, then luarocks install of the .src.rock offline" $? "$LOG_DIR/src-rock.log"
+    # the rockspec's test section (plain busted via .busted); one spec file here,
+    # the whole suite ran above
+    luarocks --lua-version=5.4 test -- spec/values_spec.lua >"$LOG_DIR/rock-test.log" 2>&1 </dev/null
+    count_one "luarocks test runs the busted specs under Lua 5.4" $? "$LOG_DIR/rock-test.log"
   fi
 }
 

@@ -1,11 +1,11 @@
--- pygc.monitor -- see the heap: a recorder of every collection of a run
+--- See the heap: a recorder of every collection of a run
 -- (through gc.callbacks) and a report of it as one self-contained HTML file.
 --
---   local monitor = require "pygc.monitor"
---   monitor.start{ capacity = 4096, sample = 50 }
---   ... the program runs ...
---   monitor.report("build/heap.html")   -- or monitor.summary() for the figures
---   monitor.stop()
+--     local monitor = require "pygc.monitor"
+--     monitor.start{ capacity = 4096, sample = 50 }
+--     ... the program runs ...
+--     monitor.report("build/heap.html")   -- or monitor.summary() for the figures
+--     monitor.stop()
 --
 -- What it costs: one "stop" callback per collection that writes a few
 -- numbers into the ring's columns (no table per event) and reads the heap's
@@ -17,6 +17,7 @@
 -- about one in a hundred.  Per-type
 -- sampling (opts.sample) walks gc.get_objects() and is off by default.  The monitor keeps no handle to any pygc object, so it never keeps
 -- one alive and never shows up in a why_alive chain.
+-- @module pygc.monitor
 local gc = require "pygc"
 local util = require "pygc.util"
 local tracemalloc = require "pygc.tracemalloc"
@@ -103,12 +104,13 @@ local function push_sample(rec, s)
   rec.samples[(n - 1) % rec.sample_capacity + 1] = s
 end
 
--- Start recording.  opts: capacity (events kept, default 4096), sample
+--- Start recording.  Starting while running is an error.
+-- @tparam[opt] table opts `capacity` (events kept, default 4096), `sample`
 -- (per-type counts every N collections; 0, the default, is off),
--- sample_capacity (samples kept, default 256), read_budget (the share of
+-- `sample_capacity` (samples kept, default 256), `read_budget` (the share of
 -- the run that reading the heap's counters may take, default 0.02; 1 reads
--- after every collection), clock (a function giving seconds, default
--- os.clock).  Starting while running is an error.
+-- after every collection), `clock` (a function giving seconds, default
+-- `os.clock`)
 function M.start(opts)
   opts = check_opts(1, "start", opts)
   local capacity = opt_integer(1, "start", opts, "capacity", 4096, 1)
@@ -192,9 +194,10 @@ function M.start(opts)
   return M
 end
 
--- Stop recording: removes the monitor's own callback (wherever it now is in
--- gc.callbacks) and nothing else.  The recording stays for report() and
--- summary().  Stopping when not running does nothing.
+--- Stop recording: removes the monitor's own callback (wherever it now is in
+-- `gc.callbacks`) and nothing else.  The recording stays for `report` and
+-- `summary`.  Stopping when not running does nothing.
+-- @treturn boolean whether it was running
 function M.stop()
   if not (R and R.running) then return false end
   R.running = false
@@ -208,6 +211,8 @@ function M.stop()
   return true
 end
 
+--- Whether the monitor is recording.
+-- @treturn boolean
 function M.is_running() return R ~= nil and R.running end
 
 -- For the specs: how many slots the ring's columns hold.
@@ -419,6 +424,13 @@ local function summary(fname, n, opts)
   }
 end
 
+--- The figures of the recording as a Lua table (the README shows its shape).
+-- @tparam[opt] table opts `top` (growing types listed, 10), `chains`
+-- (why_alive chains for the top growing types, 3), `budget` (seconds per
+-- chain, 1), `longest` (pauses listed, 10), `collect` (a full collection
+-- before the final sample, true), `tracemalloc` (statistics lines, 10)
+-- @treturn table `events`, `totals`, `heap`, `samples`, `growth`, `chains`,
+-- `pauses`, `tracemalloc`, `settings`, and the recording's figures
 function M.summary(opts) return summary("summary", 1, opts) end
 
 -- ---- the HTML report ---------------------------------------------------------------
@@ -819,9 +831,12 @@ local function render(s)
 end
 M._render = render
 
--- Write the report of the recording to path (one HTML file that needs
--- nothing else).  opts as summary()'s, plus title.  Returns path and the
--- summary it drew.
+--- Write the report of the recording to path (one HTML file that needs
+-- nothing else).
+-- @string path where to write the HTML
+-- @tparam[opt] table opts as `summary`'s, plus `title`
+-- @treturn string path
+-- @treturn table the summary it drew
 function M.report(...)
   local path, opts = ...
   if type(path) ~= "string" then

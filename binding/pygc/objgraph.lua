@@ -1,21 +1,31 @@
--- pygc.objgraph -- objgraph's tools for the pygc heap: type counts and
--- growth, leaking objects, reference chains, and reference graphs written
--- as Graphviz DOT with the reference cycles highlighted.
+--- objgraph's tools for the pygc heap: type counts and growth, leaking
+-- objects, reference chains, and reference graphs written as Graphviz DOT
+-- with the reference cycles highlighted.
+--
+--     local objgraph = require "pygc.objgraph"
+-- @module pygc.objgraph
 local gc = require "pygc"
 local util = require "pygc.util"
 
 local M = {}
 
-local function is_handle(v) return type(v) == "userdata" and pcall(gc.id, v) end
+local is_handle = util._is_handle
 
--- How many tracked objects have this type name.
+--- Counting by type
+-- @section counts
+
+--- How many tracked objects have this type name.
+-- @string typename a `gc.type` name
+-- @treturn integer
 function M.count(typename)
   local n = 0
   for _, o in ipairs(gc.get_objects()) do if gc.type(o) == typename then n = n + 1 end end
   return n
 end
 
--- { {type, count}, ... }, most common first (limit 10 by default).
+--- The most common types of tracked objects, most common first.
+-- @int[opt=10] limit how many
+-- @treturn {table,...} `{type name, count}` pairs
 function M.most_common_types(limit)
   local counts = util.object_type_counts()
   local list = {}
@@ -26,14 +36,20 @@ function M.most_common_types(limit)
   return out
 end
 
+--- Print `most_common_types`, one `name count` line each.
+-- @int[opt=10] limit how many
+-- @func[opt=print] write called with each line
 function M.show_most_common_types(limit, write)
   write = write or print
   for _, e in ipairs(M.most_common_types(limit)) do write(("%-24s %d"):format(e[1], e[2])) end
 end
 
--- Types whose counts grew since the previous call (the first call compares
--- with nothing): { {type, count, delta}, ... }, biggest growth first.
 local last_counts = {}
+--- The types whose counts grew since the previous call (the first call
+-- compares with nothing), biggest growth first, printed and returned.
+-- @int[opt=10] limit how many
+-- @tparam[opt=print] func|false write called with each line; false prints nothing
+-- @treturn {table,...} `{type name, count, growth}` triples
 function M.show_growth(limit, write)
   local counts = util.object_type_counts()
   local growth = {}
@@ -51,16 +67,22 @@ function M.show_growth(limit, write)
   return out
 end
 
--- Every tracked object of this type name.
+--- Every tracked object of this type name.
+-- @string typename a `gc.type` name
+-- @treturn {userdata,...} handles
 function M.by_type(typename)
   local out = {}
   for _, o in ipairs(gc.get_objects()) do if gc.type(o) == typename then out[#out + 1] = o end end
   return out
 end
 
--- Tracked objects that no other tracked object refers to: what the heap
+--- Leaks and chains
+-- @section leaks
+
+--- Tracked objects that no other tracked object refers to: what the heap
 -- itself does not hold (held from outside, by Lua or a C host, or garbage
 -- that is about to go).
+-- @treturn {userdata,...} handles
 function M.get_leaking_objects()
   local objs = gc.get_objects()
   local referenced = {}
@@ -83,9 +105,13 @@ local function outside_holders()
   return held
 end
 
--- The shortest chain [root, ..., obj] along referrers from obj back to an
--- object satisfying predicate (default: one nothing in the heap refers
--- to, i.e. a root held from outside).  nil when none within max_depth.
+--- The shortest chain `{root, ..., obj}` along referrers from obj back to an
+-- object satisfying predicate.
+-- @param obj a handle
+-- @func[opt] predicate `predicate(o)` true for a root; default: an object
+-- nothing in the heap refers to, i.e. one held from outside
+-- @int[opt=20] max_depth
+-- @treturn ?{userdata,...} the chain, or nil when none within max_depth
 function M.find_backref_chain(obj, predicate, max_depth)
   max_depth = max_depth or 20
   local roots = predicate == nil and outside_holders() or nil
@@ -252,9 +278,23 @@ local function graph(objs, opts, backwards)
   return text, { nodes = #ids, edges = #edges, cyclic = cyclic }
 end
 
--- What objs refer to, as a DOT graph.
+--- Graphs
+-- @section graphs
+
+--- What objs refer to, as a Graphviz DOT graph (`dot -Tpng` renders it).
+-- Objects and edges on reference cycles are drawn in red, the starting
+-- objects in yellow.
+-- @param objs a handle or a sequence of handles
+-- @tparam[opt] table opts `max_depth` (3), `too_many` (the most edges
+-- followed from one object, 10), `filename` (also write the DOT there)
+-- @treturn string the DOT text
+-- @treturn table `{nodes =, edges =, cyclic = {[id] = true}}`
 function M.show_refs(objs, opts) return graph(objs, opts, false) end
--- What refers to objs, as a DOT graph.
+--- What refers to objs, as a Graphviz DOT graph; as `show_refs`.
+-- @param objs a handle or a sequence of handles
+-- @tparam[opt] table opts as `show_refs`
+-- @treturn string the DOT text
+-- @treturn table `{nodes =, edges =, cyclic = {[id] = true}}`
 function M.show_backrefs(objs, opts) return graph(objs, opts, true) end
 
 return M

@@ -1,26 +1,41 @@
--- pygc.tracemalloc -- Python's tracemalloc for the pygc heap: where (in
--- Lua source) the live pygc objects were made, and how much they occupy.
+--- Python's tracemalloc for the pygc heap: where (in Lua source) the live
+-- pygc objects were made, and how much they occupy.
 --
---   local tm = require "pygc.tracemalloc"
---   tm.start(5)                         -- keep 5 Lua frames per object
---   ...
---   local snap = tm.take_snapshot()
---   for _, stat in ipairs(snap:statistics("lineno")) do print(stat) end
---   local diff = tm.take_snapshot():compare_to(snap, "filename")
+--     local tm = require "pygc.tracemalloc"
+--     tm.start(5)                         -- keep 5 Lua frames per object
+--     ...
+--     local snap = tm.take_snapshot()
+--     for _, stat in ipairs(snap:statistics("lineno")) do print(stat) end
+--     local diff = tm.take_snapshot():compare_to(snap, "filename")
 --
--- Sizes are gc.sizeof at snapshot time; get_traced_memory() counts sizes
--- at allocation (as tracemalloc counts blocks when they are made).
+-- Sizes are `gc.sizeof` at snapshot time; `get_traced_memory()` counts sizes
+-- at allocation (as tracemalloc counts blocks when they are made). Frames
+-- are recorded in C, in the allocation hook.
+-- @module pygc.tracemalloc
 local gc = require "pygc"
 
 local M = {}
 
+--- Tracing
+-- @section tracing
+
+--- Start tracing: record where each new pygc object is made.
+-- @int[opt=1] nframes how many Lua frames to keep per object
 function M.start(nframes) gc._trace_start(nframes or 1) end
+--- Stop tracing (the traces are kept until `clear_traces`).
 function M.stop() gc._trace_stop() end
+--- Forget every trace.
 function M.clear_traces() gc._trace_clear() end
+--- Whether tracing is on.
+-- @treturn boolean
 function M.is_tracing() return (gc._trace_info()) end
+--- How many frames each trace keeps (`start`'s nframes).
+-- @treturn integer
 function M.get_traceback_limit() return select(4, gc._trace_info()) end
 
--- current and peak bytes of the traced objects (sizes when made)
+--- Current and peak bytes of the traced objects (sizes when made).
+-- @treturn integer current
+-- @treturn integer peak
 function M.get_traced_memory()
   local _, current, peak = gc._trace_info()
   return current, peak
@@ -28,6 +43,9 @@ end
 
 -- ---- tracebacks --------------------------------------------------------------------
 
+--- Where an object was made: a sequence of frames `{filename =, lineno =}`,
+-- most recent call first; `tostring` joins them as `file:line <- ...`.
+-- @type Traceback
 local Traceback = {}
 Traceback.__index = Traceback
 Traceback.__tostring = function(tb)
@@ -43,14 +61,20 @@ local function traceback(frames)
   return setmetatable(tb, Traceback)
 end
 
--- Lines of the traceback, most recent call first.
+--- Lines of the traceback, most recent call first: `  File "x.lua", line 3`.
+-- @treturn {string,...} the lines
 function Traceback:format()
   local out = {}
   for _, f in ipairs(self) do out[#out + 1] = ('  File "%s", line %d'):format(f.filename, f.lineno) end
   return out
 end
 
--- The traceback where obj was made, or nil (not traced).
+--- Objects
+-- @section objects
+
+--- The traceback where obj was made.
+-- @param obj a handle
+-- @treturn ?Traceback nil when obj was not traced
 function M.get_object_traceback(obj)
   local frames = gc._trace_object(obj)
   return frames and traceback(frames) or nil
@@ -68,14 +92,30 @@ local Filter = {}
 Filter.__index = Filter
 M.Filter = Filter
 
--- Filter(inclusive, filename_pattern [, lineno [, all_frames]]): keep
--- (inclusive) or drop the traces whose file matches the glob pattern.
+--- Filters
+-- @section filters
+
+--- Make a filter that keeps (inclusive) or drops the traces whose file
+-- matches a glob pattern (`*`, `?`); called as `tracemalloc.Filter(...)`.
+-- @bool inclusive keep (true) or drop (false) what matches
+-- @string filename_pattern a glob pattern
+-- @int[opt] lineno only this line
+-- @bool[opt=false] all_frames match any frame, not only the most recent
+-- @treturn Filter
 function M.Filter(inclusive, filename_pattern, lineno, all_frames)
   return setmetatable({ inclusive = inclusive, filename_pattern = filename_pattern, pattern = glob(filename_pattern),
     lineno = lineno, all_frames = all_frames or false }, Filter)
 end
 setmetatable(Filter, { __call = function(_, ...) return M.Filter(...) end })
 
+--- A filter for `Snapshot:filter_traces`: fields `inclusive`,
+-- `filename_pattern`, `pattern` (the glob as a Lua pattern), `lineno`,
+-- `all_frames`.
+-- @type Filter
+
+--- Whether the filter's pattern matches a traceback.
+-- @tparam Traceback tb
+-- @treturn boolean
 function Filter:matches(tb)
   local frames = self.all_frames and tb or { tb[1] }
   for _, f in ipairs(frames) do
@@ -90,6 +130,11 @@ local Snapshot = {}
 Snapshot.__index = Snapshot
 M.Snapshot = Snapshot
 
+--- Snapshots
+-- @section snapshots
+
+--- Take a snapshot of the traces (tracing must be on).
+-- @treturn Snapshot
 function M.take_snapshot()
   assert(M.is_tracing(), "the tracemalloc module must be tracing memory to take a snapshot")
   local raw = gc._trace_snapshot()
@@ -102,8 +147,15 @@ function M.take_snapshot()
   return setmetatable({ traces = traces, traceback_limit = M.get_traceback_limit() }, Snapshot)
 end
 
--- A new snapshot with only the traces the filters keep (inclusive filters
--- must all match one of... as tracemalloc: any inclusive, no exclusive).
+--- The traces of the live traced objects at one moment: `traces`, a
+-- sequence of `{traceback =, size =, count =}`, and `traceback_limit`.
+-- @type Snapshot
+
+--- A new snapshot with only the traces the filters keep: as tracemalloc,
+-- a trace is kept when some inclusive filter matches it (or there is none)
+-- and no exclusive filter does.
+-- @tparam {Filter,...} filters
+-- @treturn Snapshot
 function Snapshot:filter_traces(filters)
   local inc, exc = {}, {}
   for _, f in ipairs(filters) do (f.inclusive and inc or exc)[#(f.inclusive and inc or exc) + 1] = f end
@@ -117,6 +169,8 @@ function Snapshot:filter_traces(filters)
   return setmetatable({ traces = kept, traceback_limit = self.traceback_limit }, Snapshot)
 end
 
+-- One group of `Snapshot:statistics`: `traceback`, `size`, `count`;
+-- `tostring` gives `file:line: size=N B, count=N, average=N B`.
 local Statistic = {}
 Statistic.__index = Statistic
 Statistic.__tostring = function(s)
@@ -133,9 +187,13 @@ local function group_key(tb, key_type)
   return top.filename .. ":" .. top.lineno, setmetatable({ { filename = top.filename, lineno = top.lineno } }, Traceback)
 end
 
--- Statistics grouped by "filename", "lineno" or "traceback", biggest
+--- Statistics grouped by `"filename"`, `"lineno"` or `"traceback"`, biggest
 -- first.  With cumulative, every frame of a traceback counts (lineno and
 -- filename only).
+-- @string[opt="lineno"] key_type
+-- @bool[opt] cumulative
+-- @treturn {table,...} statistics: `traceback`, `size`, `count`
+-- (`tostring` gives `file:line: size=N B, count=N, average=N B`)
 function Snapshot:statistics(key_type, cumulative)
   key_type = key_type or "lineno"
   assert(key_type == "filename" or key_type == "lineno" or key_type == "traceback", "unknown key_type: " .. tostring(key_type))
@@ -175,8 +233,12 @@ StatisticDiff.__tostring = function(s)
   return ("%s: size=%d B (%+d B), count=%d (%+d)"):format(tostring(s.traceback), s.size, s.size_diff, s.count, s.count_diff)
 end
 
--- What changed since old: StatisticDiffs with size, size_diff, count,
--- count_diff, biggest change first.
+--- What changed since an older snapshot, biggest change first.
+-- @tparam Snapshot old
+-- @string[opt="lineno"] key_type
+-- @bool[opt] cumulative
+-- @treturn {table,...} differences: `traceback`, `size`, `size_diff`,
+-- `count`, `count_diff` (`tostring` gives `file:line: size=N B (+N B), count=N (+N)`)
 function Snapshot:compare_to(old, key_type, cumulative)
   local now, before = {}, {}
   for _, s in ipairs(self:statistics(key_type, cumulative)) do now[tostring(s.traceback)] = s end

@@ -1,33 +1,48 @@
--- pygc.util -- the helper pipeline Python users write around gc, for the
--- pygc heap, and "why is this alive?": the shortest chain from what holds
--- an object outside the heap (a Lua global, local, upvalue, registry entry
--- or table field) down to the object.
+--- The helper pipeline Python users write around gc, for the pygc heap,
+-- and "why is this alive?": the shortest chain from what holds an object
+-- outside the heap (a Lua global, local, upvalue, registry entry or table
+-- field) down to the object.
+--
+--     local util = require "pygc.util"
+-- @module pygc.util
 local gc = require "pygc"
 
 local M = {}
 
 -- ---- collection and tuning ---------------------------------------------------
 
--- A full collection after Lua has dropped its dead handles; returns the
--- number of unreachable objects found.
+--- Collection and tuning
+-- @section tuning
+
+--- A full collection after Lua has dropped its dead handles:
+-- `collectgarbage()` twice, then `gc.collect(2)`.
+-- @treturn integer the number of unreachable objects found
 function M.force_collect()
   collectgarbage()
   collectgarbage()
   return gc.collect(2)
 end
 
+--- The counts of `gc.get_count` by name.
+-- @treturn table `{gen0 =, gen1 =, gen2 =}`
 function M.gc_counts()
   local a, b, c = gc.get_count()
   return { gen0 = a, gen1 = b, gen2 = c }
 end
 
+--- The thresholds of `gc.get_threshold` by name.
+-- @treturn table `{gen0 =, gen1 =, gen2 =}`
 function M.gc_thresholds()
   local a, b, c = gc.get_threshold()
   return { gen0 = a, gen1 = b, gen2 = c }
 end
 
--- tune_gc(g0 [, g1 [, g2]]) sets thresholds (missing ones keep their
--- value); tune_gc() restores CPython's defaults.  Returns the thresholds.
+--- Set thresholds (missing ones keep their value); `tune_gc()` restores
+-- CPython's defaults, 700, 10, 10.
+-- @int[opt] g0 threshold 0
+-- @int[opt] g1 threshold 1
+-- @int[opt] g2 threshold 2
+-- @treturn table the thresholds, as `gc_thresholds`
 function M.tune_gc(g0, g1, g2)
   if g0 == nil then
     gc.set_threshold(700, 10, 10)
@@ -38,7 +53,9 @@ function M.tune_gc(g0, g1, g2)
   return M.gc_thresholds()
 end
 
--- { [type name] = count } over the tracked objects (of one generation).
+--- Counts of the tracked objects by type name.
+-- @int[opt] generation only this generation (0, 1 or 2)
+-- @treturn table `{[type name] = count}`
 function M.object_type_counts(generation)
   local counts = {}
   for _, o in ipairs(gc.get_objects(generation)) do
@@ -48,9 +65,11 @@ function M.object_type_counts(generation)
   return counts
 end
 
--- The tracked objects that refer to obj.  The tool's own temporaries are
--- Lua tables, which the heap never sees, so nothing needs filtering out
--- but obj itself when it refers to itself is kept (it is a referrer).
+--- The tracked objects that refer to obj.  The tool's own temporaries are
+-- Lua tables, which the heap never sees, so nothing needs filtering out;
+-- obj itself, when it refers to itself, is kept (it is a referrer).
+-- @param obj a handle
+-- @treturn {userdata,...} a Lua sequence of handles
 function M.find_referrers(obj)
   return gc.get_referrers(obj)
 end
@@ -62,8 +81,11 @@ local function short(o)
   return ("<%s>"):format(gc.type(o))
 end
 
--- Breadth-first lines of who refers to whom, up to max_depth levels from
--- obj: "depth 2: <dict len=1> -> <list len=3>".
+--- Breadth-first lines of who refers to whom, up to max_depth levels from
+-- obj: `"depth 2: <dict len=1> -> <list len=3>"`.
+-- @param obj a handle
+-- @int[opt=3] max_depth levels of referrers to follow
+-- @treturn {string,...} the lines
 function M.ref_chain(obj, max_depth)
   max_depth = max_depth or 3
   local lines, seen = {}, { [gc.id(obj)] = true }
@@ -85,7 +107,9 @@ function M.ref_chain(obj, max_depth)
   return lines
 end
 
+-- A live pygc handle (the one definition the toolkit modules share).
 local function is_handle(v) return type(v) == "userdata" and pcall(gc.id, v) end
+M._is_handle = is_handle
 
 -- The pygc objects v refers to directly, with the label of each edge.
 local function object_children(v)
@@ -107,8 +131,10 @@ local function object_children(v)
 end
 M._object_children = object_children
 
--- True exactly when obj lies on a reference cycle: following referents
+--- True exactly when obj lies on a reference cycle: following referents
 -- from obj leads back to it.  Runs no collection.
+-- @param obj a handle
+-- @treturn boolean
 function M.has_cycle(obj)
   local target = gc.id(obj)
   local seen, stack = {}, { obj }
@@ -131,12 +157,18 @@ end
 
 -- ---- memory snapshots -------------------------------------------------------------
 
+--- Counts and bytes of the tracked objects at one moment.
+-- Fields: `groups` (`{[key] = {key =, count =, bytes =}}`), `top`,
+-- `key_type`, `heap_bytes`, `objects`, `time`.
+-- @type MemorySnapshot
 local MemorySnapshot = {}
 MemorySnapshot.__index = MemorySnapshot
 M.MemorySnapshot = MemorySnapshot
 
--- Count and bytes of the tracked objects, grouped by key_type: "type"
--- (default) or "generation".  top limits report() to the largest groups.
+--- Take a snapshot: count and bytes of the tracked objects, grouped.
+-- @int[opt=10] top how many groups `report` shows by default
+-- @string[opt="type"] key_type `"type"` or `"generation"`
+-- @treturn MemorySnapshot
 function MemorySnapshot.take(top, key_type)
   key_type = key_type or "type"
   assert(key_type == "type" or key_type == "generation", "key_type must be 'type' or 'generation'")
@@ -157,6 +189,8 @@ function MemorySnapshot.take(top, key_type)
     objects = info.objects, time = os.time() }, MemorySnapshot)
 end
 
+--- The groups, most bytes first.
+-- @treturn {table,...} `{key =, count =, bytes =}` each
 function MemorySnapshot:sorted()
   local list = {}
   for _, g in pairs(self.groups) do list[#list + 1] = g end
@@ -164,7 +198,9 @@ function MemorySnapshot:sorted()
   return list
 end
 
--- Lines "Node: 1000 objects, 72000 bytes", largest first.
+--- Lines `"Node: 1000 objects, 72000 bytes"`, largest first.
+-- @int[opt] n how many groups (default: the snapshot's `top`)
+-- @treturn {string,...} the lines
 function MemorySnapshot:report(n)
   local lines = {}
   for i, g in ipairs(self:sorted()) do
@@ -174,8 +210,16 @@ function MemorySnapshot:report(n)
   return lines
 end
 
--- Lines of the groups that changed between two snapshots, largest change
--- in bytes first: "Node: +1000 objects, +72000 bytes".
+--- Comparing snapshots
+-- @section diff
+
+--- Lines of the groups that changed between two snapshots, largest change
+-- in bytes first: `"Node: +1000 objects, +72000 bytes"`.
+-- @tparam MemorySnapshot before
+-- @tparam MemorySnapshot after
+-- @int[opt=10] top how many lines
+-- @treturn {string,...} the lines
+-- @treturn {table,...} every change, `{key =, count =, bytes =}`
 function M.memory_diff(before, after, top)
   local keys, diffs = {}, {}
   for k in pairs(before.groups) do keys[k] = true end
@@ -200,12 +244,17 @@ end
 
 -- ---- collector statistics ------------------------------------------------------------
 
+--- Statistics of the collections from `gc.callbacks`.
+-- Fields: `collections` (per generation), `collected`, `uncollectable`,
+-- `total_pause`, `longest_pause` (seconds).
+-- @type GCStatsCollector
 local GCStatsCollector = {}
 GCStatsCollector.__index = GCStatsCollector
 M.GCStatsCollector = GCStatsCollector
 
--- Count collections per generation, objects freed, total and longest
--- pause, from gc.callbacks, until uninstall().
+--- Start counting collections per generation, objects freed, total and
+-- longest pause, from `gc.callbacks`, until `uninstall`.
+-- @treturn GCStatsCollector
 function GCStatsCollector.install()
   local self = setmetatable({ collections = { 0, 0, 0 }, collected = 0, uncollectable = 0,
     total_pause = 0, longest_pause = 0 }, GCStatsCollector)
@@ -222,13 +271,16 @@ function GCStatsCollector.install()
   return self
 end
 
+--- Stop counting: remove the collector's callback from `gc.callbacks`.
 function GCStatsCollector:uninstall()
   for i = #gc.callbacks, 1, -1 do
     if gc.callbacks[i] == self.callback then table.remove(gc.callbacks, i) end
   end
 end
 
--- A table of the figures and a line of text.
+--- The figures and a line of text.
+-- @treturn table `collections` (`{gen0 =, gen1 =, gen2 =}`), `collected`,
+-- `uncollectable`, `total_pause`, `longest_pause`, and `text`
 function GCStatsCollector:report()
   local r = {
     collections = { gen0 = self.collections[1], gen1 = self.collections[2], gen2 = self.collections[3] },
@@ -241,10 +293,14 @@ function GCStatsCollector:report()
   return r
 end
 
--- Before os.fork(): collect, then move every object to the permanent
--- generation, so that collections in the child never write to (and so
--- never copy) the parent's pages.  Returns the number of frozen objects.
--- In the child, gc.enable() resumes automatic collection of new objects.
+--- Before fork
+-- @section fork
+
+--- Before `fork()`: disable, collect, then move every object to the
+-- permanent generation, so that collections in the child never write to
+-- (and so never copy) the parent's pages.  In the child, `gc.enable()`
+-- resumes automatic collection of new objects.
+-- @treturn integer the number of frozen objects
 function M.freeze_before_fork()
   gc.disable()
   M.force_collect()
@@ -284,10 +340,18 @@ local function lua_roots(level, skip)
   return roots
 end
 
--- The shortest chains from the Lua roots to obj, e.g.
---   _G.cache.users -> <list>[3] -> <Session>.conn -> <Socket>
--- (at most `limit` chains, shortest first; nil when nothing in Lua holds
--- it, e.g. only a C host or a cycle of garbage does).
+--- Why is this alive
+-- @section why
+
+--- The shortest chains from the Lua roots to obj, e.g.
+-- `_G.cache.users -> <list>[3] -> <Session>.conn -> <Socket>`.
+-- The roots are globals, the registry and the locals of the stack, with
+-- coroutines, upvalues, metatables and table fields followed from there;
+-- the caller's own locals holding obj are left out.
+-- @param obj a handle
+-- @int[opt=1] limit how many chains, shortest first
+-- @treturn string|{string,...} the chain (a sequence of chains when limit > 1),
+-- or nil when nothing in Lua holds obj (only a C host or a cycle of garbage does)
 function M.why_alive(obj, limit)
   limit = limit or 1
   local target = gc.id(obj)
