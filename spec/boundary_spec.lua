@@ -214,7 +214,7 @@ describe("protected metatables (defect 7)", function()
     assert.is_false((pcall(function() getmetatable(l).__index = function() return 42 end end)))
     -- every later handle still releases its object
     local before = gc.heap_info().objects
-    for _ = 1, 50 do local x = gc.new_list { 1 } end
+    for _ = 1, 50 do local _ = gc.new_list { 1 } end
     collectgarbage(); collectgarbage()
     assert.are.equal(before, gc.heap_info().objects)
     assert.is_nil(gc.new_list { 1 }[2])
@@ -285,7 +285,7 @@ describe("module state no script can release (defect 8)", function()
   it("releasing gc.garbage's handle leaves gc.garbage usable", function()
     gc.release(gc.garbage)
     garbage_works()
-    local g <close> = gc.garbage
+    local g <close> = gc.garbage -- luacheck: ignore g
   end)
 
   it("releasing the garbage list as found by get_objects leaves gc.garbage usable", function()
@@ -447,7 +447,7 @@ describe("conversions that fail midway leak nothing (defect 6)", function()
     leak_free("dict key", function(i) d[released] = ("v" .. i):rep(30) end)
     leak_free("dict unhashable", function(i) d[gc.new_list { ("s" .. i):rep(30) }] = ("v" .. i):rep(30) end)
     leak_free("attribute", function(i) o[("n" .. i):rep(30)] = released end)
-    leak_free("list item", function(i) local l = gc.new_list { 1 }; l[1] = released end)
+    leak_free("list item", function() local l = gc.new_list { 1 }; l[1] = released end)
     leak_free("class", function(i) return gc.class(("C" .. i):rep(30), { __del = 5 }) end)
     leak_free("lookup", function(i) return d[("k" .. i):rep(30)] .. released end)
     assert.are.equal(0, #d)
