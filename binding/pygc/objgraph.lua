@@ -47,7 +47,7 @@ local function public(name, impl)
   end
 end
 
-local function typename(v)
+local function tname(v)
   local mt = debug.getmetatable(v)
   if mt and type(rawget(mt, "__name")) == "string" then return rawget(mt, "__name") end
   if type(v) == "userdata" and mt == nil and tostring(v):find("^userdata") == nil then return "light userdata" end
@@ -56,7 +56,7 @@ end
 
 local function argerror(fname, n, msg) fail(("bad argument #%d to '%s' (%s)"):format(n, fname, msg)) end
 local function typeerror(fname, n, expected, v, field)
-  argerror(fname, n, ("%s%s expected, got %s"):format(field and (field .. ": ") or "", expected, typename(v)))
+  argerror(fname, n, ("%s%s expected, got %s"):format(field and (field .. ": ") or "", expected, tname(v)))
 end
 
 local function opt_integer(fname, n, v, default, field)
@@ -95,13 +95,6 @@ local function is_handle(v)
   if type(v) ~= "userdata" then return false end
   local mt = debug.getmetatable(v)
   return mt ~= nil and rawget(mt, "__name") == "pygc.object" and (pcall(gc.id, v))
-end
-
-local function check_object(fname, n, v)
-  if is_handle(v) then return v end
-  local mt = debug.getmetatable(v)
-  if mt and rawget(mt, "__name") == "pygc.object" then argerror(fname, n, "pygc.object expected, got released handle") end
-  typeerror(fname, n, "pygc.object", v)
 end
 
 local function check_string(fname, n, v)
@@ -356,7 +349,9 @@ public("get_new_ids", function(opts)
   opts = opt_table("get_new_ids", 1, opts)
   local limit = opt_count("get_new_ids", 1, opts.limit, 10, "limit")
   local sortby = opts.sortby or "deltas"
-  if not SORTBY[sortby] then argerror("get_new_ids", 1, "sortby: 'old', 'current', 'new' or 'deltas' expected, got " .. tostring(sortby)) end
+  if not SORTBY[sortby] then
+    argerror("get_new_ids", 1, "sortby: 'old', 'current', 'new' or 'deltas' expected, got " .. tostring(sortby))
+  end
   local write = opts.write
   if write ~= false then opt_function("get_new_ids", 1, write, "write") end
   opt_function("get_new_ids", 1, opts.progress, "progress")
@@ -573,7 +568,9 @@ public("get_leaking_objects", function(objects, opts)
   local out = {}
   for i = 1, total do
     local o = objs[i]
-    if o ~= nil and kind(o) and not referenced[o] and not skip[o] and not own[o] and not rawequal(o, objects) then out[#out + 1] = o end
+    if o ~= nil and kind(o) and not referenced[o] and not skip[o] and not own[o] and not rawequal(o, objects) then
+      out[#out + 1] = o
+    end
   end
   return out
 end)
@@ -885,7 +882,7 @@ local function start_objects(fname, objs)
   if type(objs) ~= "table" then typeerror(fname, 1, "pygc.object or table of objects", objs) end
   local list = {}
   for i, o in ipairs(objs) do
-    if kind(o) == nil then argerror(fname, 1, ("objects[%d]: object expected, got %s"):format(i, typename(o))) end
+    if kind(o) == nil then argerror(fname, 1, ("objects[%d]: object expected, got %s"):format(i, tname(o))) end
     list[#list + 1] = o
   end
   if #list == 0 then argerror(fname, 1, "no objects to draw") end
@@ -957,7 +954,8 @@ local function graph(fname, objs, o, backwards, argtable)
         if #ids + nextra >= o.max_nodes then refuse() end
         nextra = nextra + 1
         local name = ("too_many_%d"):format(nextra)
-        extras[#extras + 1] = ('  %s [label="%d more references", shape=box, style="dotted,filled", fillcolor=lightgray];')
+        extras[#extras + 1] =
+          ('  %s [label="%d more references", shape=box, style="dotted,filled", fillcolor=lightgray];')
           :format(name, skipped)
         local oid = ("%s%d"):format(key < 0 and "l" or "o", math.abs(key))
         extras[#extras + 1] = backwards and ("  %s -> %s [style=dotted];"):format(name, oid)
@@ -1047,7 +1045,8 @@ M._GRAPH_DOC = GRAPH_DOC
 public("show_refs", function(objs, opts)
   local o = graph_opts("show_refs", 2, opts)
   if o.lua_roots == nil then o.lua_roots = false end
-  local text, info = graph("show_refs", start_objects("show_refs", objs), o, false, type(objs) == "table" and objs or nil)
+  local argtable = type(objs) == "table" and objs or nil
+  local text, info = graph("show_refs", start_objects("show_refs", objs), o, false, argtable)
   return text, info
 end)
 
@@ -1060,7 +1059,8 @@ end)
 public("show_backrefs", function(objs, opts)
   local o = graph_opts("show_backrefs", 2, opts)
   if o.lua_roots == nil then o.lua_roots = true end
-  local text, info = graph("show_backrefs", start_objects("show_backrefs", objs), o, true, type(objs) == "table" and objs or nil)
+  local argtable = type(objs) == "table" and objs or nil
+  local text, info = graph("show_backrefs", start_objects("show_backrefs", objs), o, true, argtable)
   return text, info
 end)
 
@@ -1086,7 +1086,7 @@ public("show_chain", function(...)
     if c ~= nil then
       if type(c) ~= "table" then typeerror("show_chain", i, "table", c) end
       for j, x in ipairs(c) do
-        if kind(x) == nil then argerror("show_chain", i, ("chain[%d]: object expected, got %s"):format(j, typename(x))) end
+        if kind(x) == nil then argerror("show_chain", i, ("chain[%d]: object expected, got %s"):format(j, tname(x))) end
         members[x] = true
       end
       if #c > 0 then chains[#chains + 1] = c; depth = math.max(depth, #c - 1) end

@@ -56,7 +56,9 @@ local function argerror(fname, n, msg)
   if n == 0 then fail(("calling '%s' on bad self (%s)"):format(fname, msg)) end
   fail(("bad argument #%d to '%s' (%s)"):format(n, fname, msg))
 end
-local function typeerror(fname, n, expected, v) argerror(fname, n, ("%s expected, got %s"):format(expected, typename(v))) end
+local function typeerror(fname, n, expected, v)
+  argerror(fname, n, ("%s expected, got %s"):format(expected, typename(v)))
+end
 
 local function opt_integer(fname, n, v, default)
   if v == nil then return default end
@@ -82,7 +84,9 @@ local KEY_TYPES = { filename = true, lineno = true, traceback = true }
 local function opt_key_type(fname, n, v)
   if v == nil then return "lineno" end
   check_string(fname, n, v)
-  if not KEY_TYPES[v] then argerror(fname, n, "key_type must be 'filename', 'lineno' or 'traceback', got '" .. v .. "'") end
+  if not KEY_TYPES[v] then
+    argerror(fname, n, "key_type must be 'filename', 'lineno' or 'traceback', got '" .. v .. "'")
+  end
   return v
 end
 
@@ -351,7 +355,9 @@ setmetatable(Snapshot, { __call = function(_, ...) return new_snapshot(...) end 
 -- @treturn Snapshot `{ traces = {trace, ...}, traceback_limit = n }` (see
 -- the module's header for a trace)
 M.take_snapshot = guarded(function()
-  if not gc._trace_info() then fail("take_snapshot: the tracemalloc module must be tracing memory to take a snapshot") end
+  if not gc._trace_info() then
+    fail("take_snapshot: the tracemalloc module must be tracing memory to take a snapshot")
+  end
   local raw = gc._trace_snapshot()
   local traces = {}
   for i, frames in ipairs(raw.traces) do
@@ -404,7 +410,8 @@ local function group_key(tb, key_type)
   if key_type == "filename" then
     return top.filename, setmetatable({ { filename = top.filename, lineno = 0 } }, Traceback)
   end
-  return top.filename .. ":" .. top.lineno, setmetatable({ { filename = top.filename, lineno = top.lineno } }, Traceback)
+  local tb1 = setmetatable({ { filename = top.filename, lineno = top.lineno } }, Traceback)
+  return top.filename .. ":" .. top.lineno, tb1
 end
 
 local function statistics(self, key_type, cumulative)
@@ -454,7 +461,8 @@ end)
 local StatisticDiff = {}
 StatisticDiff.__index = StatisticDiff
 StatisticDiff.__tostring = function(s)
-  return ("%s: size=%d B (%+d B), count=%d (%+d)"):format(tostring(s.traceback), s.size, s.size_diff, s.count, s.count_diff)
+  return ("%s: size=%d B (%+d B), count=%d (%+d)"):format(tostring(s.traceback), s.size, s.size_diff, s.count,
+    s.count_diff)
 end
 
 local function compare(self, old, key_type, cumulative)
@@ -602,7 +610,9 @@ local function load(path)
   local data = f:read("a")
   f:close()
   local pos, lineno = 1, 0
-  local function bad(what) fail(("load: %s is not a pygc tracemalloc snapshot (record %d: %s)"):format(path, lineno, what)) end
+  local function bad(what)
+    fail(("load: %s is not a pygc tracemalloc snapshot (record %d: %s)"):format(path, lineno, what))
+  end
   local function line()
     local e = data:find("\n", pos, true)
     if not e then bad("unexpected end of file") end
@@ -629,7 +639,10 @@ local function load(path)
       if not ln then lineno = lineno + 1; bad("frame expected") end
       len = int(len, "length")
       local name = data:sub(rest, rest + len - 1)
-      if #name ~= len or data:sub(rest + len, rest + len) ~= "\n" then lineno = lineno + 1; bad("bad filename length") end
+      if #name ~= len or data:sub(rest + len, rest + len) ~= "\n" then
+        lineno = lineno + 1
+        bad("bad filename length")
+      end
       pos = rest + len + 1
       lineno = lineno + 1
       tb[j] = { filename = name, lineno = int(ln, "lineno") }
