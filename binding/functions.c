@@ -531,6 +531,7 @@ const luaL_Reg lpygc_funcs[] = {{"new_list", l_new_list},
                                  {"_trace_stop", lpygc_trace_stop},
                                  {"_trace_clear", lpygc_trace_clear},
                                  {"_trace_info", lpygc_trace_info},
+                                 {"_trace_reset_peak", lpygc_trace_reset_peak},
                                  {"_trace_snapshot", lpygc_trace_snapshot},
                                  {"_trace_object", lpygc_trace_object},
                                  {NULL, NULL}};

@@ -178,6 +178,7 @@ int lpygc_trace_start(lua_State *L);
 int lpygc_trace_stop(lua_State *L);
 int lpygc_trace_clear(lua_State *L);
 int lpygc_trace_info(lua_State *L);
+int lpygc_trace_reset_peak(lua_State *L);
 int lpygc_trace_snapshot(lua_State *L);
 int lpygc_trace_object(lua_State *L);
 

@@ -274,3 +274,10 @@ int lpygc_trace_object(lua_State *L) {
   lua_pushnil(L);
   return 1;
 }
+
+/* tracemalloc.reset_peak: the peak starts again from what is traced now */
+int lpygc_trace_reset_peak(lua_State *L) {
+  binding *B = lpygc_getB(L);
+  B->tr.peak = B->tr.current;
+  return 0;
+}
