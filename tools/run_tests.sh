@@ -85,6 +85,8 @@ phase_plain() {
   grep "skipped" "$LOG_DIR/browser.log" | sed "s/^ */   /"
   build/scene_host examples/host/scene.lua >"$LOG_DIR/scene_host.log" 2>&1 </dev/null
   count_one "examples/host: a C host type used from Lua, its cycles collected" $? "$LOG_DIR/scene_host.log"
+  build/scene_host spec/host/toolkit_host.lua >"$LOG_DIR/toolkit_host.log" 2>&1 </dev/null
+  count_one "a C host type seen by every introspection and toolkit function" $? "$LOG_DIR/toolkit_host.log"
   # install, then build programs outside the tree with pkg-config alone: the
   # core (pygc.pc) and a Lua host (pygc-lua.pc); they run without
   # LD_LIBRARY_PATH (the .pc files carry an rpath for this prefix)

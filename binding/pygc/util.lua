@@ -112,21 +112,15 @@ local function is_handle(v) return type(v) == "userdata" and pcall(gc.id, v) end
 M._is_handle = is_handle
 
 -- The pygc objects v refers to directly, with the label of each edge.
+-- What a pygc object refers to, as the collector sees it (gc._edges: one
+-- visitor per type, so C host types are walked like the built-in ones),
+-- each child with its label: [3], ['key'], .attr, __class__, a host slot.
+-- Lua values the object holds are children too.
 local function object_children(v)
+  local ok, ch, lab = pcall(gc._edges, v)
+  if not ok then return {} end
   local out = {}
-  local kind = gc.type(v)
-  if kind == "list" or kind == "tuple" then
-    for i, x in ipairs(v) do out[#out + 1] = { x, ("[%d]"):format(i) } end
-  elseif kind == "dict" then
-    for k, x in pairs(v) do
-      local label = type(k) == "string" and ("[%q]"):format(k) or ("[%s]"):format(tostring(k))
-      if is_handle(k) then out[#out + 1] = { k, label .. "<key>" } end
-      out[#out + 1] = { x, label }
-    end
-  elseif kind ~= "type" then
-    local ok = pcall(function() for k, x in pairs(v) do out[#out + 1] = { x, "." .. k } end end)
-    if not ok then out = {} end
-  end
+  for i = 1, #lab do out[#out + 1] = { ch[i], lab[i] } end
   return out
 end
 M._object_children = object_children

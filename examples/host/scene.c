@@ -33,6 +33,12 @@ static int node_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) {
   return 0;
 }
 
+/* names for the slots traverse visits, for the toolkit's labels */
+static const char *node_slot_name(const pygc_object *o, const pygc_value *slot) {
+  const node *n = (const node *)o;
+  return slot == &n->parent ? "parent" : slot == &n->children ? "children" : NULL;
+}
+
 static void node_clear(pygc_heap *h, pygc_object *o) {
   node *n = (node *)o;
   pygc_value p = n->parent, c = n->children; /* detach first, decref last */
@@ -66,6 +72,7 @@ static const pygc_type node_type = {
     .finalize = node_finalize,
     .free = node_free,
     .size = node_size,
+    .slot_name = node_slot_name,
 };
 
 static node *checknode(lua_State *L, int idx) {
