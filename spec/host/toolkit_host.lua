@@ -1,4 +1,5 @@
 -- Run by build/scene_host (tools/run_tests.sh): a C host type written
+-- luacheck: globals HOLD
 -- against pygc.h, seen by every introspection function and toolkit
 -- function through its one traverse.
 package.path = "./binding/?.lua;./binding/?/init.lua;" .. package.path
@@ -35,7 +36,7 @@ assert(#util.ref_chain(root, 3) > 1, "ref_chain sees no host children")
 local dot = objgraph.show_refs({ root }, { max_depth = 3 })
 assert(type(dot) == "string" and dot:find("SceneNode", 1, true), "show_refs draws no host objects")
 HOLD = nil
-root, child, leaf, ch, lab, refs, back, up, found = nil, nil, nil, nil, nil, nil, nil, nil, nil
+root, child, leaf, ch, lab, refs, back, up = nil, nil, nil, nil, nil, nil, nil, nil
 collectgarbage()
 assert(gc.collect() >= 3)
 assert(gc._verify())
