@@ -121,7 +121,8 @@ int luaopen_pygc(lua_State *L) {
                       lpygc_hook_freed,
                       lpygc_hook_unraisable,
                       lpygc_hook_traced,
-                      lpygc_hook_finalized};
+                      lpygc_hook_finalized,
+                      lpygc_hook_weakref};
   B->af = af;
   B->aud = aud;
   pygc_set_hooks(B->heap, &hooks);
@@ -156,6 +157,8 @@ int luaopen_pygc(lua_State *L) {
   lua_newtable(L);
   lua_pushvalue(L, bidx);
   luaL_setfuncs(L, lpygc_funcs, 1);
+  lua_pushvalue(L, bidx);
+  luaL_setfuncs(L, lpygc_weakref_funcs, 1);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_NONE);
   lua_setfield(L, -2, "None");
   lua_newtable(L);
