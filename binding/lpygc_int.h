@@ -171,6 +171,7 @@ void lpygc_hook_unraisable(void *ud, pygc_heap *h, int status, const char *what,
 /* weakrefs.c */
 extern const luaL_Reg lpygc_weakref_funcs[];
 pygc_object *lpygc_unproxy(lua_State *L, binding *B, int idx);
+void lpygc_push_referent(lua_State *L, binding *B, pygc_object *o);
 int lpygc_mm_eq(lua_State *L);
 void lpygc_hook_weakref(void *ud, pygc_heap *h, pygc_object *wr);
 

@@ -275,9 +275,7 @@ static int mm_call(lua_State *L) {
     if (lua_gettop(L) > 1) return luaL_error(L, "weakref() takes no arguments");
     pygc_object *r = pygc_weakref_get(o);
     if (r == NULL) return 0;
-    pygc_incref(r);
-    lpygc_pushobject(L, B, r);
-    pygc_decref(B->heap, r);
+    lpygc_push_referent(L, B, r);
     return 1;
   }
   if (o->type != &pygc_class_type) return luaL_error(L, "'%s' object is not callable", pygc_type_name(pygc_obj(o)));

@@ -75,14 +75,30 @@ static pygc_object *check_weakref(lua_State *L, int idx, const char *what) {
   return o;
 }
 
+/* Push the referent o of a weakref.  A weak path gives no ownership: if o
+ * has a borrowed handle (inside its own finalizer, say), that handle is
+ * given as it is, so reading r() in __del never resurrects the object. */
+void lpygc_push_referent(lua_State *L, binding *B, pygc_object *o) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+    handle *hd = lua_touserdata(L, -1);
+    if (hd->obj == o && hd->borrowed) {
+      lua_remove(L, -2);
+      return;
+    }
+  }
+  lua_settop(L, lua_gettop(L) - ((o->flags & PYGC_FLAG_HOST1) ? 2 : 1));
+  pygc_incref(o);
+  lpygc_pushobject(L, B, o);
+  pygc_decref(B->heap, o);
+}
+
 /* r(): the referent, or nil */
 static int l_deref(lua_State *L) {
   binding *B = lpygc_getB(L);
   pygc_object *o = pygc_weakref_get(check_weakref(L, 1, "weakref"));
   if (o == NULL) return 0;
-  pygc_incref(o);
-  lpygc_pushobject(L, B, o);
-  pygc_decref(B->heap, o);
+  lpygc_push_referent(L, B, o);
   return 1;
 }
 

@@ -275,8 +275,11 @@ static intptr_t run_chain(pygc_heap *h, weakref_obj *chain) {
     w->cbnext = NULL;
     if (w->callback.tag != PYGC_TNONE && h->hooks.weakref_callback && !h->destroying)
       h->hooks.weakref_callback(h->hooks.ud, h, &w->h);
-    /* a weakref has no finalizer: at 1 this reference is the last */
-    if (w->h.refcnt == 1) freed++;
+    /* a weakref has no finalizer: at 1 this reference is the last (plus
+     * the host's, lent for the collection by pygc_collect_holding, which
+     * goes right after it: freed by this collection all the same) */
+    uint32_t last = 1u + ((h->held && (w->h.flags & h->held)) ? 1u : 0u);
+    if (w->h.refcnt == last) freed++;
     pygc_decref(h, &w->h);
   }
   return freed;
