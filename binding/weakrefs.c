@@ -208,7 +208,9 @@ int lpygc_mm_eq(lua_State *L) {
   pygc_object *x = a->obj, *y = b->obj;
   if (x->type == &pygc_weakproxy_type) x = pygc_weakref_get(x);
   if (y->type == &pygc_weakproxy_type) y = pygc_weakref_get(y);
-  lua_pushboolean(L, x != NULL && y != NULL && (x == y || pygc_equal(pygc_obj(x), pygc_obj(y)) == 1));
+  /* only weakrefs compare by value: other handles keep Lua's identity */
+  int both_refs = x && y && x->type == &pygc_weakref_type && y->type == &pygc_weakref_type;
+  lua_pushboolean(L, x != NULL && y != NULL && (x == y || (both_refs && pygc_equal(pygc_obj(x), pygc_obj(y)) == 1)));
   return 1;
 }
 

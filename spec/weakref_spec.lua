@@ -110,6 +110,8 @@ describe("pygc.weakref", function()
       local r1, r2 = weakref.ref(o), weakref.ref(o, function() end)
       local r3 = weakref.ref(o, function() end)
       assert.is_true(r1 == r2)
+      -- other handles keep Lua's identity
+      assert.is_false(gc.new_tuple { 1 } == gc.new_tuple { 1 })
       local d = gc.new_dict()
       d[r1] = 1
       assert.equal(1, d[r2])
