@@ -206,3 +206,24 @@ void lpygc_hook_unraisable(void *ud, pygc_heap *h, int status, const char *what,
   run_protected(ud, p_unraisable, &a);
 }
 
+
+/* A weakref's callback: callback(wr), wr lent as a borrowed handle (as a
+ * finalizer's self); errors go to gc.unraisablehook. */
+static int p_weakref(lua_State *L) {
+  binding *B = lua_touserdata(L, 1);
+  pygc_object *wr = lua_touserdata(L, 2);
+  pygc_value cb = pygc_weakref_callback(wr);
+  if (cb.tag == PYGC_TNONE) return 0;
+  if (cb.tag == PYGC_TOBJ && lpygc_is_lref(cb.u.o))
+    lpygc_push_lref(L, cb.u.o);
+  else
+    lpygc_pushvalue(L, B, cb);
+  lpygc_pushborrowed(L, B, wr);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) report_unraisable(L, B, -1, "weakref callback", wr);
+  return 0;
+}
+
+void lpygc_hook_weakref(void *ud, pygc_heap *h, pygc_object *wr) {
+  (void)h;
+  run_protected(ud, p_weakref, wr);
+}

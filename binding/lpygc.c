@@ -17,12 +17,41 @@
  */
 #include "lpygc_int.h"
 
+#include <stdio.h>
+
 const char lpygc_key_binding = 'B', lpygc_key_module = 'M', lpygc_key_cache = 'C', lpygc_key_classes = 'K',
            lpygc_key_none = 'N', lpygc_key_methods = 'T', lpygc_key_mt = 'O', lpygc_key_thread = 'L',
            lpygc_key_hooks = 'H', lpygc_key_anchors = 'A', lpygc_key_vals = 'V', lpygc_key_mirror = 'R',
            lpygc_key_handmap = 'P', lpygc_key_keeper_mt = 'E', lpygc_key_lent = 'D';
 
 /* ---- the heap's anchor ------------------------------------------------------ */
+
+/* CPython's "gc: N uncollectable objects at shutdown": gc.garbage is not
+ * empty as the heap ends.  Under DEBUG_UNCOLLECTABLE the objects are
+ * listed (their repr), else the warning says how to list them. */
+static void warn_uncollectable(lua_State *L, binding *B) {
+  pygc_object *g = pygc_garbage(B->heap);
+  size_t n = pygc_list_len(g);
+  if (n == 0) return;
+  char head[96];
+  snprintf(head, sizeof head, "pygc: gc: %zu uncollectable objects at shutdown", n);
+  if (!(pygc_get_debug(B->heap) & PYGC_DEBUG_UNCOLLECTABLE)) {
+    lua_warning(L, head, 1);
+    lua_warning(L, "; use gc.set_debug(gc.DEBUG_UNCOLLECTABLE) to list them", 0);
+    return;
+  }
+  lua_warning(L, head, 1);
+  lua_warning(L, ":", 1);
+  for (size_t i = 0; i < n; i++) {
+    pygc_value v;
+    if (pygc_list_get(g, i, &v) != PYGC_OK) break;
+    B->buf.len = 0;
+    lua_warning(L, " ", 1);
+    (void)pygc_repr_limited(B->heap, v, &B->buf, 200); /* too long: what was written */
+    lua_warning(L, B->buf.data ? B->buf.data : "?", 1);
+  }
+  lua_warning(L, "", 0);
+}
 
 static int heap_gc(lua_State *L) {
   binding *B = luaL_checkudata(L, 1, MT_HEAP);
@@ -32,6 +61,7 @@ static int heap_gc(lua_State *L) {
    * last collection runs finalizers of cyclic garbage; what remains after
    * it is freed without finalizers */
   pygc_collect(B->heap, 2);
+  warn_uncollectable(L, B);
   pygc_buf_free(B->heap, &B->buf);
   B->tr.on = 0;
   lpygc_tracer_reset(B);
@@ -148,7 +178,8 @@ int luaopen_pygc(lua_State *L) {
                       lpygc_hook_freed,
                       lpygc_hook_unraisable,
                       lpygc_hook_traced,
-                      lpygc_hook_finalized};
+                      lpygc_hook_finalized,
+                      lpygc_hook_weakref};
   B->af = af;
   B->aud = aud;
   pygc_set_hooks(B->heap, &hooks);
@@ -187,6 +218,8 @@ int luaopen_pygc(lua_State *L) {
   luaL_setfuncs(L, lpygc_funcs, 1);
   lua_pushvalue(L, bidx);
   luaL_setfuncs(L, lpygc_funcs_more, 1);
+  lua_pushvalue(L, bidx);
+  luaL_setfuncs(L, lpygc_weakref_funcs, 1);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_NONE);
   lua_setfield(L, -2, "None");
   lua_newtable(L);

@@ -171,6 +171,13 @@ void lpygc_hook_callback(void *ud, pygc_heap *h, const char *phase, const pygc_c
 void lpygc_hook_freed(void *ud, pygc_heap *h, pygc_object *o);
 void lpygc_hook_unraisable(void *ud, pygc_heap *h, int status, const char *what, pygc_object *obj);
 
+/* weakrefs.c */
+extern const luaL_Reg lpygc_weakref_funcs[];
+pygc_object *lpygc_unproxy(lua_State *L, binding *B, int idx);
+void lpygc_push_referent(lua_State *L, binding *B, pygc_object *o);
+int lpygc_mm_eq(lua_State *L);
+void lpygc_hook_weakref(void *ud, pygc_heap *h, pygc_object *wr);
+
 /* tracer.c */
 void lpygc_tracer_reset(binding *B);
 void lpygc_hook_traced(void *ud, pygc_heap *h, pygc_object *o, size_t size, int alive);

@@ -17,6 +17,7 @@ static lua_Integer index_of(lua_State *L, int idx, int *ok) {
 static int mm_index(lua_State *L) {
   binding *B = lpygc_getB(L);
   pygc_object *o = lpygc_checkobj(L, 1);
+  if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   pygc_value v;
   if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
     int ok;
@@ -96,6 +97,7 @@ static int mm_newindex(lua_State *L) {
   handle *hk, *hv;
   if (lpygc_prepare_hd(L, B, 2, &hk) + lpygc_prepare_hd(L, B, 3, &hv)) lpygc_cross_pace(L, B);
   pygc_object *o = lpygc_checkobj(L, 1);
+  if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, B, 1);
   int st;
   if (o->type == &pygc_list_type) {
     int ok;
@@ -155,6 +157,7 @@ static int mm_newindex(lua_State *L) {
 static int mm_len(lua_State *L) {
   lpygc_getB(L);
   pygc_object *o = lpygc_checkobj(L, 1);
+  if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   if (o->type == &pygc_list_type) lua_pushinteger(L, (lua_Integer)pygc_list_len(o));
   else if (o->type == &pygc_tuple_type) lua_pushinteger(L, (lua_Integer)pygc_tuple_len(o));
   else if (o->type == &pygc_dict_type) lua_pushinteger(L, (lua_Integer)pygc_dict_len(o));
@@ -212,6 +215,7 @@ static int map_next(lua_State *L) {
 static int mm_pairs(lua_State *L) {
   lpygc_getB(L);
   pygc_object *o = lpygc_checkobj(L, 1);
+  if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushcclosure(L, seq_next, 1);
@@ -240,8 +244,10 @@ static int mm_tostring(lua_State *L) {
     return 1;
   }
   binding *B = lpygc_getB(L);
+  pygc_object *o = hd->obj;
+  if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, B, 1); /* str(proxy) is str(obj) */
   B->buf.len = 0;
-  int st = pygc_repr(B->heap, pygc_obj(hd->obj), &B->buf);
+  int st = pygc_repr(B->heap, pygc_obj(o), &B->buf);
   if (st) return lpygc_raise_status(L, st, pygc_none());
   lua_pushlstring(L, B->buf.data, B->buf.len);
   if (B->buf.cap > 1 << 20) pygc_buf_free(B->heap, &B->buf); /* do not keep a huge buffer */
@@ -288,6 +294,14 @@ static int new_instance(lua_State *L, binding *B, pygc_object *cls) {
 static int mm_call(lua_State *L) {
   binding *B = lpygc_getB(L);
   pygc_object *o = lpygc_checkobj(L, 1);
+  if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
+  if (o->type == &pygc_weakref_type) { /* r(): the referent or nil */
+    if (lua_gettop(L) > 1) return luaL_error(L, "weakref() takes no arguments");
+    pygc_object *r = pygc_weakref_get(o);
+    if (r == NULL) return 0;
+    lpygc_push_referent(L, B, r);
+    return 1;
+  }
   if (o->type != &pygc_class_type) return luaL_error(L, "'%s' object is not callable", pygc_type_name(pygc_obj(o)));
   return new_instance(L, B, o);
 }
@@ -295,5 +309,5 @@ static int mm_call(lua_State *L) {
 const luaL_Reg lpygc_object_mt[] = {
     {"__index", mm_index},   {"__newindex", mm_newindex}, {"__len", mm_len},   {"__pairs", mm_pairs},
     {"__tostring", mm_tostring}, {"__gc", lpygc_mm_gc},         {"__close", lpygc_mm_close}, {"__call", mm_call},
-    {NULL, NULL}};
+    {"__eq", lpygc_mm_eq}, {NULL, NULL}};
 

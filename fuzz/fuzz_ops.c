@@ -129,8 +129,10 @@ static void verify(fz *z, const char *after) {
 }
 
 static void put(fz *z, int i, pygc_object *o) {
-  if (z->slot[i]) pygc_decref(z->h, z->slot[i]);
+  /* detach first, decref last: the decref may run hooks that put too */
+  pygc_object *old = z->slot[i];
   z->slot[i] = o;
+  if (old) pygc_decref(z->h, old);
 }
 
 static pygc_value some_value(fz *z) {
@@ -197,11 +199,33 @@ static void hook_unraisable(void *ud, pygc_heap *h, int st, const char *what, py
   (void)o;
 }
 
+/* a weakref callback: allocates, makes weakrefs, collects, frees slots */
+static void hook_weakref(void *ud, pygc_heap *h, pygc_object *wr) {
+  fz *z = ud;
+  (void)wr;
+  z->in_hook++;
+  switch (z->fin_mode % 4) {
+  case 1: {
+    pygc_object *l = pygc_list_new(h, 0);
+    if (l) {
+      pygc_object *w = pygc_weakref_new(h, l, pygc_int(1), 0, NULL);
+      pygc_decref(h, l);
+      if (w) pygc_decref(h, w);
+    }
+    break;
+  }
+  case 2: pygc_collect(h, 2); break;
+  case 3: put(z, (int)(next(z) % NSLOTS), NULL); break;
+  default: break;
+  }
+  z->in_hook--;
+}
+
 static void step(fz *z) {
   pygc_heap *h = z->h;
   unsigned op = next(z), i = next(z) % NSLOTS, j = next(z) % NSLOTS;
   pygc_object *a = z->slot[i];
-  switch (op % 27) {
+  switch (op % 30) {
   case 0: put(z, (int)i, pygc_list_new(h, next(z) % 4)); break;
   case 1: put(z, (int)i, pygc_dict_new(h)); break;
   case 2: {
@@ -280,6 +304,19 @@ static void step(fz *z) {
     break;
   case 22: pygc_set_incremental(h, (int)(next(z) & 1)); break;
   case 23: pygc_collect(h, 1); break; /* an increment in incremental mode */
+  case 27: /* a weakref or proxy to a, with or without a callback */
+    if (a) put(z, (int)j, pygc_weakref_new(h, a, (next(z) & 1) ? pygc_int(1) : pygc_none(), (int)(next(z) & 1), NULL));
+    break;
+  case 28: /* read a weakref: hold what it gives */
+    if (a && pygc_weakref_get(a)) {
+      pygc_object *o = pygc_weakref_get(a);
+      pygc_incref(o);
+      put(z, (int)j, o);
+    }
+    break;
+  case 29:
+    if (a) (void)pygc_weakrefs(h, a, NULL, NULL);
+    break;
   case 24: {
     node *n = (node *)pygc_object_new(h, &node_type, sizeof(node));
     if (n) {
@@ -328,7 +365,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   F = &z;
   z.h = pygc_heap_new(fz_allocf, &z.alloc, 7);
   if (!z.h) return 0;
-  pygc_hooks hk = {&z, hook_finalize, hook_callback, hook_write, NULL, hook_unraisable, NULL, NULL};
+  pygc_hooks hk = {0};
+  hk.ud = &z;
+  hk.finalize = hook_finalize;
+  hk.callback = hook_callback;
+  hk.write = hook_write;
+  hk.unraisable = hook_unraisable;
+  hk.weakref_callback = hook_weakref;
   pygc_set_hooks(z.h, &hk);
   z.cls[0] = pygc_class_new(z.h, "Plain", 5, 0);
   z.cls[1] = pygc_class_new(z.h, "Fin", 3, PYGC_CLASS_FINALIZER);

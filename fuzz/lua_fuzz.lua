@@ -6,6 +6,8 @@
 --   lua5.4 fuzz/lua_fuzz.lua [seconds] [seed]
 if not os.getenv("LUA_CPATH") then package.cpath = "./?.so;" .. package.cpath end
 local gc = require "pygc"
+if not os.getenv("LUA_PATH") then package.path = "./binding/?.lua;" .. package.path end
+local weakref = require "pygc.weakref"
 
 local seconds = tonumber(arg[1]) or 5
 local seed = tonumber(arg[2]) or os.time()
@@ -18,6 +20,7 @@ local allowed = {
   "use of a released handle", "has no len", "not callable", "attribute name must be string",
   "cannot store a", "nil cannot be a dict key", "invalid generation", "bad argument",
   "cannot set attributes", "is not iterable", "fuzz:", "cannot switch collectors during a collection",
+  "cannot create weak reference", "weakly-referenced object no longer exists", "takes no arguments",
 }
 
 local function ok_error(e)
@@ -96,6 +99,22 @@ local ops = {
   end,
   function(i) local o = slots[i]; if o then gc.refcount(o); gc.sizeof(o); gc.is_tracked(o); gc.type(o) end end,
   function() gc.set_mode(R(2) == 1 and "incremental" or "generational") end,
+  -- weak references: made with callbacks that raise, collect, allocate or
+  -- make more weakrefs, stored in containers, called and dropped
+  function(i)
+    local o = slots[i]
+    local m = R(0, 4)
+    local cb = m == 0 and nil or function(w)
+      if m == 1 then error("fuzz: weakref callback raises")
+      elseif m == 2 then gc.collect()
+      elseif m == 3 then local l = gc.new_list(); l[1] = l; l[2] = w
+      else slots[R(NS)] = weakref.ref(keeper, function() end) end
+    end
+    slots[(i % NS) + 1] = (R(2) == 1 and weakref.ref or weakref.proxy)(o, cb)
+  end,
+  function(i) local o = slots[i]; if o and gc.type(o) == "weakref" then slots[(i % NS) + 1] = o() end end,
+  function(i) local o = slots[i]; if o and gc.type(o) == "weakproxy" then local _ = o.a; o.b = value() end end,
+  function(i) local o = slots[i]; if o then weakref.getweakrefcount(o); weakref.getweakrefs(o) end end,
 }
 
 local start, n, errors = os.clock(), 0, 0

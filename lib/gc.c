@@ -10,6 +10,8 @@
  *                      outside; everything it reaches is too; the rest is
  *                      tentatively unreachable
  *   move_legacy_finalizers   legacy objects and what they reach are kept
+ *   handle_weakrefs    weakrefs to the unreachable are cleared, callbacks
+ *                      of the reachable weakrefs run (weakref.c)
  *   finalize_garbage   PEP 442: each finalizer runs once
  *   handle_resurrected_objects   redo the analysis on the unreachable set;
  *                      whatever a finalizer made reachable again survives
@@ -396,7 +398,13 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   if (h->debug & PYGC_DEBUG_COLLECTABLE)
     for (pygc_object *o = unreachable.gc_next; o != &unreachable; o = o->gc_next) debug_cycle(h, "collectable", o);
 
-  size_t finalized = finalize_garbage(h, &unreachable);
+  /* clear weakrefs to the garbage and run the callbacks that may run
+   * (weakref.c), before any finalizer sees the set */
+  size_t wr_called = 0;
+  intptr_t wr_freed = pygc__handle_weakrefs(h, &unreachable, &wr_called);
+
+  /* callbacks are host code too: the set is checked again after them */
+  size_t finalized = finalize_garbage(h, &unreachable) + wr_called;
 
   gc_head final_unreachable;
   gclist_init(&final_unreachable);
@@ -412,7 +420,7 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
    * finalizer ran, else once (nothing ran that could resurrect) */
   CHECK_PHASE(&final_unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "before delete_garbage");
   /* CPython 3.9+ counts what is still unreachable after resurrection */
-  m = (intptr_t)gclist_size(&final_unreachable);
+  m = wr_freed + (intptr_t)gclist_size(&final_unreachable);
   delete_garbage(h, &final_unreachable, old);
 
   for (pygc_object *o = finalizers.gc_next; o != &finalizers; o = o->gc_next) {

@@ -240,6 +240,7 @@ void pygc_heap_free(pygc_heap *h) {
   free_list_objects(h, &h->visited);
   free_list_objects(h, &h->permanent);
   free_list_objects(h, &h->untracked);
+  pygc__weakref_free_table(h);
   pygc__str_intern_free(h);
   pool_release_pages(h);
   h->alloc(h->alloc_ud, h, sizeof *h, 0);
@@ -437,6 +438,8 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
   if (o->gc_next) gclist_remove(o);
   o->flags &= ~F_LIST_STATE;
   h->dying++;
+  /* not resurrected: its weakrefs are cleared and their callbacks run */
+  if (o->flags & F_WEAKLY) pygc__weakrefs_die(h, o);
   if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
   if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
   if (t->dealloc)

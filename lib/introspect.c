@@ -224,6 +224,7 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
     bad = 1;
   }
   /* 2. per-type structure, and internal references per object */
+  if (!bad) bad = pygc__weakref_verify(h, msg, msgsize);
   verify_ctx c = {msg, msgsize, NULL, 0};
   for (int i = 0; i < 6 && !bad; i++) {
     gc_head *l = lists[i].head;
@@ -280,7 +281,7 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
   }
   /* every byte is accounted: objects with their storage, the intern set,
    * and buffers handed to hosts */
-  bytes += h->intern_cap * sizeof *h->intern + h->scratch_bytes;
+  bytes += h->intern_cap * sizeof *h->intern + h->scratch_bytes + h->wr_cap * sizeof *h->wr_tab;
   if (!bad && (dying_bytes_unknown ? bytes > h->bytes : bytes != h->bytes)) {
     snprintf(msg, msgsize, "heap accounts %zu bytes, objects and tables hold %zu", h->bytes, bytes);
     bad = 1;

@@ -123,6 +123,7 @@ typedef int (*pygc_visit_fn)(pygc_value *slot, void *arg);
 
 /* Type flags */
 #define PYGC_TYPE_GC 1u /* objects can hold references that form cycles */
+#define PYGC_TYPE_WEAKREF 2u /* objects accept weak references (pygc_weakref_new) */
 
 /* A type: a table of functions, the way CPython's and QuickJS's are.  A
  * host type is a static const pygc_type; its objects come from
@@ -216,6 +217,11 @@ typedef struct pygc_hooks {
    * unreachable set has run, and the resurrection check comes next.  A
    * host that lent out borrowed references to the set ends them here. */
   void (*finalized)(void *ud, pygc_heap *h);
+  /* A weak reference with a callback lost its referent: call the callback
+   * (pygc_weakref_callback(wr)) with wr.  wr is held for the call; the
+   * heap is consistent and the hook may use it freely.  Errors cannot be
+   * raised: report them (pygc_report_unraisable or the host's own way). */
+  void (*weakref_callback)(void *ud, pygc_heap *h, pygc_object *wr);
 } pygc_hooks;
 
 /* ==== the heap ============================================================== */
@@ -478,6 +484,41 @@ PYGC_API int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t
 PYGC_API size_t pygc_attr_count(const pygc_object *o);
 /* Iterate attributes as pygc_dict_next does (names are str objects). */
 PYGC_API int pygc_attr_next(const pygc_object *o, size_t *pos, pygc_value *name, pygc_value *value);
+
+/* ==== weak references: Python's weakref ============================================= */
+/* A weak reference does not keep its referent alive; pygc_weakref_get
+ * answers NULL once the referent is gone.  Lists, dicts, instances,
+ * classes and host types with PYGC_TYPE_WEAKREF accept them; tuples, strs
+ * and weak references do not.  The rules are CPython's:
+ *   - death by refcount: the finalizer runs first, with the weak references
+ *     alive; unless it resurrects the object they are cleared, then the
+ *     callbacks run (hooks.weakref_callback), newest reference first;
+ *   - cyclic garbage: every weak reference to an unreachable object is
+ *     cleared before any finalizer runs; a callback runs only if its weak
+ *     reference is not itself garbage; weak references freed by their own
+ *     callbacks count in pygc_collect's result.
+ * Weak references are tracked GC objects holding their callback. */
+PYGC_API extern const pygc_type pygc_weakref_type;   /* "weakref" */
+PYGC_API extern const pygc_type pygc_weakproxy_type; /* "weakproxy": a proxy (the host forwards) */
+/* Does o accept weak references? */
+PYGC_API int pygc_weakref_accepts(const pygc_object *o);
+/* A new reference to a weak reference to obj (proxy != 0: a weakproxy).
+ * callback: None for none (a host value, called through the hook).  Without
+ * a callback the existing one without callback of that kind is returned, as
+ * CPython.  NULL with *status (may be NULL) set: PYGC_ETYPE when obj does
+ * not accept weak references, PYGC_EVALUE for a bad callback value,
+ * PYGC_ENOMEM. */
+PYGC_API pygc_object *pygc_weakref_new(pygc_heap *h, pygc_object *obj, pygc_value callback, int proxy, int *status);
+/* The referent, borrowed, or NULL once dead (or if wr is no weakref). */
+PYGC_API pygc_object *pygc_weakref_get(const pygc_object *wr);
+/* The callback (None when there is none or it was dropped), borrowed. */
+PYGC_API pygc_value pygc_weakref_callback(const pygc_object *wr);
+/* How many weak references refer to o; and each of them, in the order
+ * CPython's getweakrefs gives (fn gets borrowed ones, must not create or
+ * free objects; a non-zero return stops).  Returns the count. */
+PYGC_API size_t pygc_weakref_count(pygc_heap *h, const pygc_object *o);
+typedef int (*pygc_object_fn)(pygc_object *o, void *arg); /* as below, in introspection */
+PYGC_API size_t pygc_weakrefs(pygc_heap *h, const pygc_object *o, pygc_object_fn fn, void *arg);
 
 /* ==== the collector: Python's gc module ============================================ */
 #define PYGC_DEBUG_STATS 1

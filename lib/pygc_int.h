@@ -49,6 +49,7 @@ PYGC_INTERNAL void pygc__assert_failed(const char *where, const char *what);
 #define F_REGION 0x200u     /* in the region an increment is building */
 #define F_SPACE 0x400u      /* incremental mode: visited iff equal to the heap's visited_space */
 #define F_FROZEN 0x800u     /* in the permanent generation */
+#define F_WEAKLY 0x1000u    /* weakly referenced: has a list in h->wr_tab (weakref.c) */
 
 /* What an object's flags say about the lists it is on and the collector's
  * view of it.  Whenever an object leaves the generation lists (untracked,
@@ -169,6 +170,11 @@ struct pygc_heap {
   /* intern set of short strings (open addressing, not owning) */
   pygc_object **intern;
   size_t intern_cap, intern_used;
+
+  /* weak references: each weakly referenced object (F_WEAKLY) -> the head
+   * of its list of weakrefs (open addressing, weakref.c) */
+  struct wr_slot *wr_tab;
+  size_t wr_cap, wr_used;
 };
 
 /* ---- layouts of the built-in types ------------------------------------ */
@@ -238,6 +244,23 @@ typedef struct instance_obj {
   pygc_object *cls;
   table attrs;
 } instance_obj;
+
+/* A weak reference (weakref.c): the referent is not a reference; the
+ * callback is.  Every weakref of an object is on that object's list. */
+typedef struct weakref_obj {
+  pygc_object h;
+  pygc_object *referent;            /* borrowed; NULL once cleared */
+  pygc_value callback;              /* owned; None: no callback */
+  struct weakref_obj *prev, *next;  /* the referent's list */
+  struct weakref_obj *cbnext;       /* chain of callbacks about to run */
+  uint64_t hash;                    /* the referent's, once asked */
+  int hashed;
+} weakref_obj;
+struct wr_slot {
+  pygc_object *obj; /* NULL: empty */
+  weakref_obj *head;
+};
+static inline int is_weakref_type(const pygc_type *t) { return t == &pygc_weakref_type || t == &pygc_weakproxy_type; }
 
 /* ---- the one child enumeration ----------------------------------------------
  * Every walk over an object's children -- the collector's passes, the
@@ -423,6 +446,13 @@ PYGC_INTERNAL void pygc__tab_clear(pygc_heap *h, table *t);
 PYGC_INTERNAL void pygc__tab_free(pygc_heap *h, table *t);
 PYGC_INTERNAL size_t pygc__tab_bytes(const table *t);
 PYGC_INTERNAL int pygc__tab_verify(const table *t, char *msg, size_t n);
+
+/* weakref.c: the collector's weakref phase (CPython's handle_weakrefs),
+ * refcount death, the verifier, the heap's end */
+PYGC_INTERNAL intptr_t pygc__handle_weakrefs(pygc_heap *h, gc_head *unreachable, size_t *called);
+PYGC_INTERNAL void pygc__weakrefs_die(pygc_heap *h, pygc_object *o);
+PYGC_INTERNAL int pygc__weakref_verify(pygc_heap *h, char *msg, size_t n);
+PYGC_INTERNAL void pygc__weakref_free_table(pygc_heap *h);
 
 PYGC_INTERNAL int pygc__dict_verify(const pygc_object *o, char *msg, size_t n);
 PYGC_INTERNAL int pygc__instance_verify(const pygc_object *o, char *msg, size_t n);

@@ -247,7 +247,21 @@ static int hash_rec(pygc_value v, uint64_t *out, int depth) {
     *out = ((str_obj *)o)->hash;
     return PYGC_OK;
   }
-  if (o->type == &pygc_list_type || o->type == &pygc_dict_type) return PYGC_EUNHASHABLE;
+  if (o->type == &pygc_list_type || o->type == &pygc_dict_type || o->type == &pygc_weakproxy_type)
+    return PYGC_EUNHASHABLE;
+  if (o->type == &pygc_weakref_type) {
+    /* a weakref hashes like its referent, which it remembers: a dead one
+     * that was never hashed cannot be ("weak object has gone away") */
+    weakref_obj *w = (weakref_obj *)o;
+    if (!w->hashed) {
+      if (w->referent == NULL) return PYGC_EUNHASHABLE;
+      int st = hash_rec(pygc_obj(w->referent), &w->hash, depth + 1);
+      if (st != PYGC_OK) return st;
+      w->hashed = 1;
+    }
+    *out = w->hash;
+    return PYGC_OK;
+  }
   if (o->type == &pygc_tuple_type) {
     /* xxHash-style combination, as CPython's tuplehash; cached, because a
      * tuple holding the same tuple twice, nested n deep, would otherwise
@@ -336,6 +350,10 @@ static int equal_shallow(pygc_value a, pygc_value b) {
     const tuple_obj *s = (const tuple_obj *)x, *t = (const tuple_obj *)y;
     if (s->len != t->len || (s->hash && t->hash && s->hash != t->hash)) return 0;
     return 2;
+  }
+  if (x->type == &pygc_weakref_type) { /* two live weakrefs: as their referents (identity) */
+    const weakref_obj *s = (const weakref_obj *)x, *t = (const weakref_obj *)y;
+    return s->referent != NULL && s->referent == t->referent;
   }
   return 0; /* other objects compare by identity */
 }

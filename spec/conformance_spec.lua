@@ -3,6 +3,8 @@
 -- what they print must match line for line, after masking addresses and
 -- timings, except where a scenario declares a divergence and why.
 require "spec.support"
+-- each suite is a pair spec/conformance/NAME.{py,lua}
+local SUITES = { "scenarios", "weak_scenarios" }
 local suite = require "spec.conformance.scenarios"
 
 local PY = os.getenv("PYGC_PYTHON") or "python3"
@@ -38,17 +40,18 @@ end
 
 local python_version = run(PY .. " -c \"import sys; print('%d.%d' % sys.version_info[:2])\""):match("%d+%.%d+")
 
-local function compare(name, mode)
-  local py_text = run(PY .. " " .. DIR .. "scenarios.py " .. name)
+local function compare(name, mode, base)
+  base = base or "scenarios"
+  local py_text = run(PY .. " " .. DIR .. base .. ".py " .. name)
   if py_text:match("^SKIP") then
     pending(py_text) -- the reason is printed by the scenario
     return
   end
   local cpath = os.getenv("LUA_CPATH") or "./?.so;;"
-  local lua_text = run("PYGC_MODE=" .. mode .. " LUA_CPATH='" .. cpath .. "' " .. LUA .. " " .. DIR .. "scenarios.lua " .. name)
+  local lua_text = run("PYGC_MODE=" .. mode .. " LUA_CPATH='" .. cpath .. "' " .. LUA .. " " .. DIR .. base .. ".lua " .. name)
   local py, lua = normalize(py_text), normalize(lua_text)
   assert.is_true(#py > 0, "python printed nothing for " .. name)
-  for _, d in ipairs(suite.diverge[name] or {}) do
+  for _, d in ipairs((base == "scenarios" and suite or require("spec.conformance." .. base)).diverge[name] or {}) do
     for i, line in ipairs(py) do
       if line == d.py then py[i] = d.lua end
     end
@@ -75,3 +78,16 @@ describe("conformance with CPython " .. tostring(python_version) .. ", increment
     end
   end
 end)
+
+for i = 2, #SUITES do
+  local base = SUITES[i]
+  local other = require("spec.conformance." .. base)
+  describe("conformance with CPython " .. tostring(python_version) .. ": " .. base, function()
+    for _, name in ipairs(other.names) do
+      it(name, function() compare(name, "generational", base) end)
+      if not other.not_incremental[name] then
+        it(name .. " (incremental)", function() compare(name, "incremental", base) end)
+      end
+    end
+  end)
+end
