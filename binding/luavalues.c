@@ -267,9 +267,8 @@ static int keeper_gc(lua_State *L) {
   lua_pop(L, 1);
   if (ref <= 0) return 0;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_ANCHORS);
-  if (lua_rawgeti(L, -1, ref) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
-    lua_rawgeti(L, 1, 1);
-    lua_rawseti(L, -3, ref);
+  if (lua_rawgeti(L, -1, ref) == LUA_TBOOLEAN && !lua_toboolean(L, -1) && lua_rawgeti(L, 1, 1) != LUA_TNIL) {
+    lua_rawseti(L, -3, ref); /* a keeper restored already (nil) belongs to an earlier collection */
   }
   lua_pushnil(L);
   lua_rawseti(L, 1, 1);
