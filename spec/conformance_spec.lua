@@ -4,6 +4,7 @@
 -- timings, except where a scenario declares a divergence and why.
 local S = require "spec.support"
 local suite = require "spec.conformance.scenarios"
+local cross = require "spec.conformance.cross_scenarios"
 
 local PY = os.getenv("PYGC_PYTHON") or "python3"
 local LUA = os.getenv("PYGC_LUA") or "lua5.4"
@@ -38,17 +39,18 @@ end
 
 local python_version = run(PY .. " -c \"import sys; print('%d.%d' % sys.version_info[:2])\""):match("%d+%.%d+")
 
-local function compare(name, mode)
-  local py_text = run(PY .. " " .. DIR .. "scenarios.py " .. name)
+local function compare(name, mode, script, which)
+  script, which = script or "scenarios", which or suite
+  local py_text = run(PY .. " " .. DIR .. script .. ".py " .. name)
   if py_text:match("^SKIP") then
     pending(py_text) -- the reason is printed by the scenario
     return
   end
   local cpath = os.getenv("LUA_CPATH") or "./?.so;;"
-  local lua_text = run("PYGC_MODE=" .. mode .. " LUA_CPATH='" .. cpath .. "' " .. LUA .. " " .. DIR .. "scenarios.lua " .. name)
+  local lua_text = run("PYGC_MODE=" .. mode .. " LUA_CPATH='" .. cpath .. "' " .. LUA .. " " .. DIR .. script .. ".lua " .. name)
   local py, lua = normalize(py_text), normalize(lua_text)
   assert.is_true(#py > 0, "python printed nothing for " .. name)
-  for _, d in ipairs(suite.diverge[name] or {}) do
+  for _, d in ipairs(which.diverge[name] or {}) do
     for i, line in ipairs(py) do
       if line == d.py then py[i] = d.lua end
     end
@@ -72,6 +74,15 @@ describe("conformance with CPython " .. tostring(python_version) .. ", increment
   for _, name in ipairs(suite.names) do
     if not suite.not_incremental[name] then
       it(name, function() compare(name, "incremental") end)
+    end
+  end
+end)
+
+describe("conformance with CPython " .. tostring(python_version) .. ", cycles across both heaps", function()
+  it("has the cross-heap scenarios", function() assert.is_true(#cross.names >= 6) end)
+  for _, mode in ipairs { "generational", "incremental" } do
+    for _, name in ipairs(cross.names) do
+      it(name .. " (" .. mode .. ")", function() compare(name, mode, "cross_scenarios", cross) end)
     end
   end
 end)
