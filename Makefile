@@ -19,7 +19,7 @@ LIB_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
-.PHONY: all test conformance fuzz oom bench bench-quick demo install uninstall clean help ctest spec asan valgrind check-lua
+.PHONY: all test conformance fuzz oom bench bench-cross bench-quick demo install uninstall clean help ctest spec asan valgrind check-lua
 all: pygc.so $(BUILD)/libpygc.a $(BUILD)/posixlite.so
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
@@ -89,6 +89,7 @@ fuzz: $(BUILD)/fuzz_ops pygc.so
 	@mkdir -p $(BUILD)/fuzz-work
 	$(BUILD)/fuzz_ops -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -rss_limit_mb=4096 -print_final_stats=1 $(BUILD)/fuzz-work fuzz/corpus
 	$(LUA) fuzz/lua_fuzz.lua $(FUZZ_SECONDS)
+	$(LUA) fuzz/cross_model.lua $(FUZZ_SECONDS)
 
 # every allocation of the workloads fails once in turn (C API and Lua)
 oom: $(BUILD)/oom_lua ctest
@@ -112,6 +113,10 @@ $(BUILD)/hrclock.so: bench/hrclock.c
 BENCH_REPS ?= 5
 bench: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 	python3 bench/run.py --reps $(BENCH_REPS) | tee $(BUILD)/bench/table.md
+
+# one collection of both heaps beside pygc alone and Lua alone (BENCH_N=1000000)
+bench-cross: pygc.so
+	$(LUA) bench/cross_heap.lua | tee $(BUILD)/bench-cross.md
 
 bench-quick: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 	python3 bench/run.py --quick
@@ -168,5 +173,6 @@ help:
 	@echo "make conformance   the differential suite against python3"
 	@echo "make fuzz FUZZ_SECONDS=N   libFuzzer + Lua random scripts"
 	@echo "make oom      allocation-failure injection"
+	@echo "make bench-cross   the cost of one collection of both heaps"
 	@echo "make bench    side-by-side benchmarks (BENCH_REPS=5), make bench-quick a smoke"
 	@echo "make install  PREFIX=/usr/local"

@@ -65,7 +65,9 @@ local stats = { ops = 0, checkpoints = 0, collected = 0, created = 0, findings =
 local finding_msg
 local cur_op = "start"
 
+local closing = false -- lua_close finalizes everything: no more checks
 local function finding(msg)
+  if closing then return end
   stats.findings = stats.findings + 1
   if os.getenv("PYGC_XMODEL_DEBUG") then io.stderr:write("  finding: ", msg, "\n") end
   if not finding_msg then
@@ -726,3 +728,4 @@ print(("cross_model: seed %d, %d ops in %.1fs (%.0f ops/s), %d checkpoints, %d n
   :format(SEED, stats.ops, dt, stats.ops / dt, stats.checkpoints, stats.created, stats.gone, stats.fins, stats.lfins,
     stats.collected, stats.known, stats.findings))
 if finding_msg then print(finding_msg) os.exit(1) end
+closing = true
