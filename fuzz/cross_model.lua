@@ -578,7 +578,8 @@ local function checkpoint(which)
             local still = false
             for _, o in ipairs(gc.get_objects()) do if is_handle(o) and id_of(o) == id then still = true end end
             info[#info + 1] = "still there: " .. tostring(still)
-            info[#info + 1] = ("fin_mode %d, mode %s, enabled %s"):format(fin_mode, gc.get_mode(), tostring(gc.isenabled()))
+            local lmode = collectgarbage("incremental"); collectgarbage(lmode)
+            info[#info + 1] = ("fin_mode %d, mode %s, enabled %s, Lua %s"):format(fin_mode, gc.get_mode(), tostring(gc.isenabled()), lmode)
             local function desc(x)
               local m = nodes[x]
               if not m then return tostring(x) .. ":gone" end
