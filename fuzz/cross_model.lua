@@ -27,7 +27,9 @@
 -- Choices are seeded (the run is reproducible up to Lua's address-driven
 -- collection timing).
 --   lua5.4 fuzz/cross_model.lua [seconds] [seed] [max_ops]
--- Prints one summary line; exits 1 on the first finding.
+-- Prints one summary line; exits 1 on the first finding.  To narrow one:
+-- PYGC_XMODEL_DEBUG=1 (dump the model around it), PYGC_XMODEL_MAXN=6 (small
+-- graphs), PYGC_XMODEL_FINMODE=0, PYGC_XMODEL_NO="op,op", PYGC_XMODEL_KINDS=...
 if not os.getenv("LUA_CPATH") then package.cpath = "./?.so;" .. package.cpath end
 local gc = require "pygc"
 
@@ -41,7 +43,7 @@ local R = math.random
 
 local NE = 3          -- edge slots per node
 local NR, NP = 6, 4   -- root slots: Lua table, pygc list
-local MAXN = 70       -- live nodes before creation pauses
+local MAXN = tonumber(os.getenv("PYGC_XMODEL_MAXN") or "") or 70 -- live nodes before creation pauses
 local MAXFILES = 6
 
 local LUA_KINDS = { ltable = true, closure = true, coro = true, file = true }
