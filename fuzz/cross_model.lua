@@ -29,7 +29,8 @@
 --   lua5.4 fuzz/cross_model.lua [seconds] [seed] [max_ops]
 -- Prints one summary line; exits 1 on the first finding.  To narrow one:
 -- PYGC_XMODEL_DEBUG=1 (dump the model around it), PYGC_XMODEL_MAXN=6 (small
--- graphs), PYGC_XMODEL_FINMODE=0, PYGC_XMODEL_NO="op,op", PYGC_XMODEL_KINDS=...
+-- graphs), PYGC_XMODEL_FINMODE=0, PYGC_XMODEL_NO="op,op", PYGC_XMODEL_KINDS=...,
+-- PYGC_XMODEL_DELREAD=0 (__del does not read its dying graph).
 if not os.getenv("LUA_CPATH") then package.cpath = "./?.so;" .. package.cpath end
 local gc = require "pygc"
 
@@ -95,7 +96,7 @@ local FzD = gc.class("FzD", { __del = function(self)
   if FINAL[id] > 1 then finding("__del of " .. id .. " ran " .. FINAL[id] .. " times") end
   if n == nil then finding("__del of unknown node " .. tostring(id))
   elseif n.alive then finding("__del of reachable node " .. id)
-  else node_slots_ok(n, self, 2) end
+  elseif os.getenv("PYGC_XMODEL_DELREAD") ~= "0" then node_slots_ok(n, self, 2) end
   local m = fin_mode
   if m == 1 then local t = {}; for i = 1, 20 do t[i] = { i } end
   elseif m == 2 then collectgarbage("step", 4)
