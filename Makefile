@@ -30,7 +30,7 @@ SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
-.PHONY: all test check conformance fuzz oom bench bench-quick bench-lua demo install uninstall clean help ctest asan valgrind \
+.PHONY: all test check conformance fuzz oom bench bench-quick bench-lua bench-cross demo install uninstall clean help ctest asan valgrind \
         check-symbols dist src-rock rockspec rock rock-install lint print-version doc FORCE
 all: pygc.so $(BUILD)/libpygc.a $(BUILD)/posixlite.so
 
@@ -106,7 +106,8 @@ fuzz: $(BUILD)/fuzz_ops pygc.so
 	st=0; $(LUA) fuzz/lua_hostile.lua $(FUZZ_SECONDS) $(HOSTILE_SEED) || st=1; \
 	LD_PRELOAD=$$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 LUA_CPATH="./build-asan/?.so;;" \
-	  $(LUA) fuzz/lua_hostile.lua $(FUZZ_SECONDS) $(HOSTILE_SEED) || st=1; exit $$st
+	  $(LUA) fuzz/lua_hostile.lua $(FUZZ_SECONDS) $(HOSTILE_SEED) || st=1; \
+	$(LUA) fuzz/cross_model.lua $(FUZZ_SECONDS) || st=1; exit $$st
 
 # every allocation of the workloads fails once in turn (C API and Lua)
 oom: $(BUILD)/oom_lua ctest
@@ -150,6 +151,10 @@ $(BUILD)/floor.so: bench/floor.c
 # the Lua path against its floor (a bare userdata) and plain tables
 bench-lua: pygc.so $(BUILD)/hrclock.so $(BUILD)/floor.so
 	LUA_CPATH="./$(BUILD)/?.so;./?.so;;" $(LUA) bench/lua_path.lua $(BENCH_LUA_N)
+
+# one collection of both heaps beside pygc alone and Lua alone (BENCH_N=1000000)
+bench-cross: pygc.so
+	$(LUA) bench/cross_heap.lua | tee $(BUILD)/bench-cross.md
 
 bench-quick: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 	python3 bench/run.py --quick
@@ -286,6 +291,7 @@ help:
 	@echo "make conformance   the differential suite against python3"
 	@echo "make fuzz FUZZ_SECONDS=N   libFuzzer + Lua random scripts + hostile hooks (plain and ASan)"
 	@echo "make oom      allocation-failure injection"
+	@echo "make bench-cross   the cost of one collection of both heaps"
 	@echo "make bench    side-by-side benchmarks (BENCH_REPS=5), make bench-quick a smoke"
 	@echo "make install  PREFIX=/usr/local"
 	@echo "make doc      the LDoc API reference in build/doc/"

@@ -156,6 +156,10 @@ phase_asan() {
   # ours to judge here (valgrind checks leaks below), memory errors are.
   run_specs "asan specs" "./build-asan/?.so" "$LOG_DIR/asan-specs.log" \
     LD_PRELOAD="$rt" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 PYGC_SPEC_SCALE=0.2
+  LD_PRELOAD="$rt" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 LUA_CPATH="./build-asan/?.so;;" \
+    $LUA fuzz/cross_model.lua 60 7 "${XMODEL_ASAN_OPS:-20000}" >"$LOG_DIR/asan-cross_model.log" 2>&1 </dev/null
+  count_one "asan cross-heap model test" $? "$LOG_DIR/asan-cross_model.log"
+  grep "^cross_model:" "$LOG_DIR/asan-cross_model.log" | sed 's/^/   /'
   if grep -q "ERROR: AddressSanitizer\|runtime error:" "$LOG_DIR/asan-specs.log"; then
     echo "   sanitizer reports in the specs:"; grep -A15 "ERROR: AddressSanitizer\|runtime error:" "$LOG_DIR/asan-specs.log" | head -n 40
     FAILED=$((FAILED + 1))
@@ -225,6 +229,10 @@ phase_robustness() {
   LUA_CPATH="./?.so;;" $LUA fuzz/lua_hostile.lua "${HOSTILE_SMOKE_SECONDS:-6}" "${HOSTILE_SEED:-1}" >"$LOG_DIR/lua_hostile.log" 2>&1 </dev/null
   count_one "hostile hooks fuzzer (fuzz/lua_hostile.lua)" $? "$LOG_DIR/lua_hostile.log"
   grep -E "^lua_hostile: [0-9]+ seeds" "$LOG_DIR/lua_hostile.log" | sed 's/^/   /'
+  # the model test of one graph across both heaps (seeded, bounded by ops)
+  LUA_CPATH="./?.so;;" $LUA fuzz/cross_model.lua 60 7 "${XMODEL_SMOKE_OPS:-120000}" >"$LOG_DIR/cross_model.log" 2>&1 </dev/null
+  count_one "cross-heap model test (fuzz/cross_model.lua)" $? "$LOG_DIR/cross_model.log"
+  grep "^cross_model:" "$LOG_DIR/cross_model.log" | sed 's/^/   /'
 }
 
 case "${PYGC_ONLY:-}" in
