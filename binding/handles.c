@@ -466,6 +466,19 @@ int lpygc_raise_status(lua_State *L, int st, pygc_value key) {
   }
 }
 
+/* one more slot in the phase list, from the raw allocator (no Lua code) */
+static int phase_room(binding *B) {
+  borrow_list *l = &B->phase;
+  if (l->n < l->cap) return 1;
+  size_t ncap = l->cap ? l->cap * 2 : 64;
+  if (ncap > UINT32_MAX) return 0;
+  handle **n = B->af(B->aud, l->items, l->cap * sizeof *n, ncap * sizeof *n);
+  if (n == NULL) return 0;
+  l->items = n;
+  l->cap = ncap;
+  return 1;
+}
+
 int lpygc_mm_gc(lua_State *L) {
   binding *B = lua_touserdata(L, lua_upvalueindex(1));
   handle *hd = lpygc_checkhandle(L, 1);
@@ -479,20 +492,28 @@ int lpygc_mm_gc(lua_State *L) {
    * (nothing is cleared before every finalizer has run): lend it for the
    * coming finalizer phase instead of releasing it outright. */
   pygc_object *o = hd->obj;
-  if (B->mirroring && o && !hd->borrowed && (o->flags & PYGC_FLAG_HOST4) && B->phase.n < B->phase.cap &&
-      B->lent < B->lent_cap) {
+  if (B->mirroring && o && !hd->borrowed && phase_room(B)) {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_LENT); /* keeps the userdata while it is listed */
-    lua_pushvalue(L, 1);
-    lua_rawseti(L, -2, (lua_Integer)++B->lent);
+    if (lua_istable(L, -1)) {
+      lua_pushvalue(L, 1);
+      lua_rawseti(L, -2, (lua_Integer)++B->lent); /* may raise: nothing changed yet */
+    }
     lua_pop(L, 1);
-    o->flags &= ~PYGC_FLAG_HOST2;
-    hd->borrowed = 1;
-    hd->inphase = 1;
-    hd->slot = (uint32_t)B->phase.n;
-    B->phase.items[B->phase.n++] = hd;
-    pygc_watch(o);
-    pygc_decref(B->heap, o); /* the collection holds o meanwhile: no finalizer runs here */
-    return 0;
+    /* an object outside the mirrored set joins it, with this handle's
+     * reference: what a dying Lua value holds stays readable for the
+     * finalizers (self.t.h[1]), and is collected with them */
+    int adopted = 0;
+    if ((o->flags & PYGC_FLAG_HOST4) || (adopted = lpygc_cross_adopt(B, o)) != 0) {
+      o->flags &= ~PYGC_FLAG_HOST2;
+      hd->borrowed = 1;
+      hd->inphase = 1;
+      hd->slot = (uint32_t)B->phase.n;
+      B->phase.items[B->phase.n++] = hd;
+      pygc_watch(o);
+      /* the collection holds o meanwhile: no finalizer runs here */
+      if (adopted == 0) pygc_decref(B->heap, o);
+      return 0;
+    }
   }
   lpygc_release_handle(L, B, hd);
   return 0;

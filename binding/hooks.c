@@ -60,6 +60,7 @@ static void run_protected(binding *B, lua_CFunction f, void *arg) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_THREAD);
   lua_rawgeti(L, -1, 1);
   size_t mark = B->scoped.n;
+  B->hook_runs++;
   lua_pushcfunction(L, f);
   lua_pushlightuserdata(L, B);
   lua_pushlightuserdata(L, arg);

@@ -96,7 +96,9 @@ typedef struct binding {
   size_t cross_next;  /* lref_made that runs the next one by itself */
   int crossing;       /* a collection of both heaps is running */
   int mirroring;      /* ... and the values of its set are out of their anchors */
-  size_t lent, lent_cap; /* handles lent to its finalizer phase (KEY_LENT), room */
+  size_t lent;             /* handles lent to its finalizer phase (KEY_LENT) */
+  void *xset;              /* the running collection's set (luavalues.c) */
+  size_t hook_runs;        /* hook calls so far (run_protected) */
   size_t paced; /* heap bytes when Lua's collector was last paced */
   pygc_buf buf; /* reused by tostring */
   lua_Alloc af;
@@ -160,6 +162,7 @@ int lpygc_lref_value(lua_State *L, int idx, pygc_value *out);
 int lpygc_prepare(lua_State *L, binding *B, int idx);
 int lpygc_prepare_hd(lua_State *L, binding *B, int idx, handle **hd);
 intptr_t lpygc_cross_collect(lua_State *L, binding *B);
+int lpygc_cross_adopt(binding *B, pygc_object *o);
 void lpygc_cross_pace(lua_State *L, binding *B);
 void lpygc_luavalues_open(lua_State *L, binding *B);
 

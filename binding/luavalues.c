@@ -288,6 +288,34 @@ static int keeper_gc(lua_State *L) {
   return 0;
 }
 
+/* Lua's full collection; once more if it ran pygc finalizers (a handle's
+ * __gc dropped the last reference to an object with __del): the handles
+ * they made are garbage by now, and would keep what they reach alive over
+ * pygc's collection, where Python's temporaries would be gone. */
+static void full_lua_collection(lua_State *L, binding *B) {
+  size_t runs = B->hook_runs;
+  lua_gc(L, LUA_GCCOLLECT);
+  if (B->hook_runs != runs) lua_gc(L, LUA_GCCOLLECT);
+}
+
+/* Lua finalized a handle to o, outside the set, while the mirror is out:
+ * o joins the set with that handle's reference (mm_gc), so it is held, and
+ * lent to pygc's collection, like the rest.  0 without room. */
+int lpygc_cross_adopt(binding *B, pygc_object *o) {
+  cross_set *s = B->xset;
+  if (s == NULL) return 0;
+  int failed = s->failed;
+  s->failed = 0;
+  cross_gather(o, s);
+  int ok = !s->failed;
+  if (ok) {
+    o->flags |= PYGC_FLAG_HOST4;
+    pygc_decref(B->heap, o); /* the handle's reference is the set's now */
+  }
+  s->failed = failed;
+  return ok;
+}
+
 /* Steps 2 and 3, in protected mode: allocation can fail or run anything. */
 static int p_mirror(lua_State *L) {
   cross_set *s = lua_touserdata(L, 1);
@@ -386,10 +414,9 @@ static int p_mirror(lua_State *L) {
   lua_createtable(L, (int)(held < 1 << 24 ? held : 1 << 24), 0);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_LENT);
   B->lent = 0;
-  B->lent_cap = held;
   lua_settop(L, 1); /* the keepers are Lua's to judge now */
   B->mirroring = 1;
-  lua_gc(L, LUA_GCCOLLECT);
+  full_lua_collection(L, B);
   return 0;
 }
 
@@ -434,25 +461,28 @@ intptr_t lpygc_cross_collect(lua_State *L, binding *B) {
   intptr_t n = B->nlref ? pygc_cross_set(B->heap, PYGC_FLAG_HOST2, PYGC_FLAG_HOST3, PYGC_FLAG_HOST4, cross_gather, &s) : 0;
   int st = LUA_OK;
   if (n > 0 && !s.failed) {
+    B->xset = &s;
     int running = lua_gc(L, LUA_GCISRUNNING);
     lua_pushcfunction(L, p_mirror);
     lua_pushlightuserdata(L, &s);
     st = lua_pcall(L, 1, 0, 0);
     if (running) lua_gc(L, LUA_GCRESTART);
     B->mirroring = 0;
+    B->xset = NULL;
     cross_restore(L, &s);
   } else {
-    lua_gc(L, LUA_GCCOLLECT);
+    full_lua_collection(L, B);
   }
   /* pygc's full collection, our references lent to it: what Lua let go
    * of is garbage now, found and counted as Python's collector would */
   intptr_t r = 0;
   if (st == LUA_OK) r = pygc_collect_holding(B->heap, PYGC_FLAG_HOST4);
-  /* the handles Lua finalized end now, if no finalizer phase ended them */
+  /* the handles Lua finalized end now, if no finalizer phase ended them,
+   * and the references deferred for them go */
   if (lua_checkstack(L, 4)) lpygc_borrow_end(L, B, &B->phase, 0);
   lua_pushnil(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_LENT);
-  B->lent = B->lent_cap = 0;
+  B->lent = 0;
   for (size_t i = 0; i < s.n; i++) s.objs[i]->flags &= ~PYGC_FLAG_HOST4;
   for (size_t i = 0; i < s.n; i++) pygc_decref(B->heap, s.objs[i]);
   B->af(B->aud, s.objs, s.cap * sizeof *s.objs, 0);

@@ -44,7 +44,7 @@ describe("cross-heap collections, open findings of the model test", function()
   before_each(support.reset)
   after_each(verify)
 
-  pending("a finalizer's dying Lua value keeps the objects it holds readable until the finalizers ran", function()
+  it("a finalizer's dying Lua value keeps the objects it holds readable until the finalizers ran", function()
     -- the list reaches no Lua value, so it is outside the mirrored set; Lua
     -- finalizes its handle in the Lua part of gc.collect() and the list is
     -- freed before the instance's __del reads it (CPython: intact)
@@ -58,7 +58,7 @@ describe("cross-heap collections, open findings of the model test", function()
     assert.same({ true, "p" }, got)
   end)
 
-  pending("handles made by a finalizer run from a handle's __gc do not keep their objects over gc.collect()", function()
+  it("handles made by a finalizer run from a handle's __gc do not keep their objects over gc.collect()", function()
     -- CPython: collect 1, nothing left; pygc: 0, the cycle stays for one more
     local Owner = gc.class("Owner", { __del = function(self) local _ = self.child end })
     local Node = gc.class("Node")
