@@ -114,6 +114,63 @@ static void pace(lua_State *L, binding *B) {
   }
 }
 
+/* ---- owning handles, counted ------------------------------------------------ */
+
+/* The heap must know exactly how many of an object's references are owning
+ * handles: a collection of both heaps (luavalues.c) counts them as edges
+ * Lua judges, and every other reference as a root.  PYGC_FLAG_HOST2 says
+ * "at least one".  A second owning handle is rare but real: Lua clears a
+ * handle's weak cache entry when it finds the handle garbage, before its
+ * __gc runs, and a path that yields the object meanwhile (a finalizer
+ * reading its cycle) makes a new one; a script can also clear the cache
+ * through debug.getregistry().  The extra ones are counted in B->extra. */
+static struct owner_extra *extra_find(const binding *B, const pygc_object *o) {
+  for (size_t i = 0; i < B->nextra; i++)
+    if (B->extra[i].o == o) return &B->extra[i];
+  return NULL;
+}
+
+/* One more owning handle's reference to o (the caller's handle takes it).
+ * Raises a memory error before changing anything. */
+void lpygc_own(lua_State *L, binding *B, pygc_object *o) {
+  if (o->flags & PYGC_FLAG_HOST2) {
+    struct owner_extra *e = extra_find(B, o);
+    if (e == NULL) {
+      if (B->nextra == B->extracap) {
+        size_t ncap = B->extracap ? B->extracap * 2 : 8;
+        struct owner_extra *n = B->af(B->aud, B->extra, B->extracap * sizeof *n, ncap * sizeof *n);
+        if (n == NULL) lpygc_nomem(L);
+        B->extra = n;
+        B->extracap = ncap;
+      }
+      e = &B->extra[B->nextra++];
+      e->o = o;
+      e->extra = 0;
+    }
+    if (e->extra == UINT32_MAX) luaL_error(L, "pygc: too many handles to one object");
+    e->extra++;
+  }
+  pygc_incref(o);
+  o->flags |= PYGC_FLAG_HOST2;
+}
+
+/* An owning handle of o lets go of its reference (the caller drops it). */
+void lpygc_disown(binding *B, pygc_object *o) {
+  struct owner_extra *e = B->nextra ? extra_find(B, o) : NULL;
+  if (e == NULL) {
+    o->flags &= ~PYGC_FLAG_HOST2;
+  } else if (--e->extra == 0) {
+    *e = B->extra[--B->nextra];
+  }
+}
+
+/* How many of o's references are owning handles. */
+uint32_t lpygc_owners(const binding *B, const pygc_object *o) {
+  if (!(o->flags & PYGC_FLAG_HOST2)) return 0;
+  const struct owner_extra *e = B->nextra ? extra_find(B, o) : NULL;
+  return e ? 1 + e->extra : 1;
+}
+
 /* ---- borrowed handles ----------------------------------------------------- */
 
 /* Room for one more entry; raises a memory error (nothing to undo yet). */
@@ -211,13 +268,13 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
   handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
   hd->obj = NULL;
   hd->borrowed = 0;
+  hd->box = 0;
   /* the allocation may have run finalizers that made a handle for o */
   if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -2, o) == LUA_TUSERDATA &&
       ((handle *)lua_touserdata(L, -1))->obj == o) {
     handle *old = lua_touserdata(L, -1);
     if (old->borrowed && !borrowed) {
-      pygc_incref(o);
-      o->flags |= PYGC_FLAG_HOST2;
+      lpygc_own(L, B, o);
       borrow_unlist(B, old);
     }
     lua_remove(L, -2); /* drop ours: it has no metatable, nothing to finalize */
@@ -233,8 +290,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
     l->items[l->n++] = hd;
     pygc_watch(o); /* hooks.freed ends the borrow if o dies first */
   } else {
-    pygc_incref(o);
-    o->flags |= PYGC_FLAG_HOST2; /* held by a handle: see luavalues.c */
+    lpygc_own(L, B, o); /* counted: see luavalues.c */
   }
   hd->obj = o;
   o->flags |= PYGC_FLAG_HOST1;
@@ -259,8 +315,7 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
     handle *hd = lua_touserdata(L, -1);
     if (hd->obj == o) {
       if (hd->borrowed && !borrow) { /* a path that yields the object gives ownership */
-        pygc_incref(o);
-        o->flags |= PYGC_FLAG_HOST2;
+        lpygc_own(L, B, o);
         borrow_unlist(B, hd);
       }
       lua_remove(L, -2);
@@ -317,7 +372,7 @@ void lpygc_release_handle(lua_State *L, binding *B, handle *hd) {
   if (hd->borrowed) {
     borrow_unlist(B, hd);
   } else {
-    o->flags &= ~PYGC_FLAG_HOST2;
+    if (!hd->box) lpygc_disown(B, o);
     pygc_decref(B->heap, o);
   }
 }
@@ -331,6 +386,7 @@ handle *lpygc_new_box(lua_State *L) {
   hd->borrowed = 0;
   hd->inphase = 0;
   hd->slot = 0;
+  hd->box = 1;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
   lua_setmetatable(L, -2);
   return hd;
@@ -492,7 +548,7 @@ int lpygc_mm_gc(lua_State *L) {
    * (nothing is cleared before every finalizer has run): lend it for the
    * coming finalizer phase instead of releasing it outright. */
   pygc_object *o = hd->obj;
-  if (B->mirroring && o && !hd->borrowed && phase_room(B)) {
+  if (B->mirroring && o && !hd->borrowed && !hd->box && phase_room(B)) {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_LENT); /* keeps the userdata while it is listed */
     if (lua_istable(L, -1)) {
       lua_pushvalue(L, 1);
@@ -504,7 +560,7 @@ int lpygc_mm_gc(lua_State *L) {
      * finalizers (self.t.h[1]), and is collected with them */
     int adopted = 0;
     if ((o->flags & PYGC_FLAG_HOST4) || (adopted = lpygc_cross_adopt(B, o)) != 0) {
-      o->flags &= ~PYGC_FLAG_HOST2;
+      lpygc_disown(B, o);
       hd->borrowed = 1;
       hd->inphase = 1;
       hd->slot = (uint32_t)B->phase.n;

@@ -69,6 +69,9 @@ static int heap_gc(lua_State *L) {
   pygc_heap_free(B->heap);
   B->heap = NULL;
   lpygc_borrow_free(B);
+  B->af(B->aud, B->extra, B->extracap * sizeof *B->extra, 0);
+  B->extra = NULL;
+  B->nextra = B->extracap = 0;
   return 0;
 }
 

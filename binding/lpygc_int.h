@@ -100,6 +100,13 @@ typedef struct binding {
   void *xset;              /* the running collection's set (luavalues.c) */
   size_t hook_runs;        /* hook calls so far (run_protected) */
   size_t paced; /* heap bytes when Lua's collector was last paced */
+  /* objects with more than one owning handle (handles.c: lpygc_own), and
+   * how many more: rare, so a short array */
+  struct owner_extra {
+    pygc_object *o;
+    uint32_t extra;
+  } *extra;
+  size_t nextra, extracap;
   pygc_buf buf; /* reused by tostring */
   lua_Alloc af;
   void *aud;
@@ -110,6 +117,7 @@ typedef struct handle {
   pygc_object *obj;       /* NULL once released */
   unsigned char borrowed; /* owns no reference: listed in B->scoped or B->phase */
   unsigned char inphase;  /* which of the two lists */
+  unsigned char box;      /* lpygc_new_box's: owns a reference, but not as a handle (no HOST2) */
   uint32_t slot;          /* its index there */
 } handle;
 
@@ -128,6 +136,9 @@ void lpygc_borrow_reserve_n(lua_State *L, binding *B, borrow_list *l, size_t ext
 void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o);
 void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v);
 void lpygc_release_handle(lua_State *L, binding *B, handle *hd);
+void lpygc_own(lua_State *L, binding *B, pygc_object *o);
+void lpygc_disown(binding *B, pygc_object *o);
+uint32_t lpygc_owners(const binding *B, const pygc_object *o);
 const char *lpygc_unstorable(lua_State *L, int idx);
 pygc_value lpygc_tovalue_p(lua_State *L, binding *B, int idx, const char *where, pygc_value *pending);
 pygc_value lpygc_tovalue(lua_State *L, binding *B, int idx, const char *where);

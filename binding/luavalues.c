@@ -203,7 +203,8 @@ int lpygc_prepare_hd(lua_State *L, binding *B, int idx, handle **hd) {
   w->ptr = lua_topointer(L, idx);
   w->head.flags |= PYGC_FLAG_HOST3;
   box->obj = &w->head; /* the creation reference is the box's now */
-  w->head.flags |= PYGC_FLAG_HOST1 | PYGC_FLAG_HOST2;
+  w->head.flags |= PYGC_FLAG_HOST1 | PYGC_FLAG_HOST2; /* counted as a handle's: a candidate */
+  box->box = 0;
   B->nlref++;
   B->lref_made++;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_ANCHORS);
@@ -228,6 +229,11 @@ typedef struct cross_set {
   size_t n, cap;
   int failed;
 } cross_set;
+
+/* the owning handles' references: Lua judges them */
+static uint32_t cross_held(const pygc_object *o, void *arg) {
+  return (o->flags & PYGC_FLAG_HOST2) ? lpygc_owners(((cross_set *)arg)->B, o) : 0;
+}
 
 static int cross_gather(pygc_object *o, void *arg) {
   cross_set *s = arg;
@@ -409,7 +415,7 @@ static int p_mirror(lua_State *L) {
   /* room for every handle of the set that Lua may finalize (mm_gc) */
   size_t held = 0;
   for (size_t i = 0; i < s->n; i++)
-    if (s->objs[i]->flags & PYGC_FLAG_HOST2) held++;
+    held += lpygc_owners(B, s->objs[i]);
   lpygc_borrow_reserve_n(L, B, &B->phase, held);
   lua_createtable(L, (int)(held < 1 << 24 ? held : 1 << 24), 0);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_LENT);
@@ -458,7 +464,7 @@ intptr_t lpygc_cross_collect(lua_State *L, binding *B) {
   B->crossing = 1;
   B->lref_made = 0;
   cross_set s = {B, NULL, 0, 0, 0};
-  intptr_t n = B->nlref ? pygc_cross_set(B->heap, PYGC_FLAG_HOST2, PYGC_FLAG_HOST3, PYGC_FLAG_HOST4, cross_gather, &s) : 0;
+  intptr_t n = B->nlref ? pygc_cross_set(B->heap, cross_held, PYGC_FLAG_HOST3, PYGC_FLAG_HOST4, cross_gather, &s) : 0;
   int st = LUA_OK;
   if (n > 0 && !s.failed) {
     B->xset = &s;

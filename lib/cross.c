@@ -9,8 +9,7 @@
  * this heap such a cycle can run through:
  *
  *   unrooted  the tracked objects that only other tracked objects and the
- *             host's own handles (one reference per object with `held`)
- *             refer to, directly or through each other: nothing the heap
+ *             host's own handles (held(o) references of each) refer to, directly or through each other: nothing the heap
  *             cannot see (a C reference, a frozen or untracked object)
  *             keeps them alive;
  *   the set   the unrooted objects that reach, through unrooted objects,
@@ -85,8 +84,8 @@ static gc_head *cross_lists(pygc_heap *h, int i) {
   for (int li_ = 0; li_ < 4; li_++)                                                                                \
     for (pygc_object *o = cross_lists(h, li_)->gc_next, *end_ = cross_lists(h, li_); o != end_; o = o->gc_next)
 
-intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mark,
-                        int (*fn)(pygc_object *o, void *arg), void *arg) {
+intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, void *arg), unsigned leaf,
+                        unsigned mark, int (*fn)(pygc_object *o, void *arg), void *arg) {
   if (h->collecting) return -1;
   size_t n = 0, leaves = 0;
   FOR_EACH_CANDIDATE(h, o) {
@@ -96,10 +95,10 @@ intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mar
   if (leaves == 0) return 0; /* nothing of the other heap is held: nothing to mirror */
 
   /* 1. what each candidate's references leave unexplained (update_refs,
-   * subtract_refs), counting one reference per held object as explained */
+   * subtract_refs), counting the host's handles as explained */
   FOR_EACH_CANDIDATE(h, o) {
     o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
-    if (o->flags & held) o->gc_refs--;
+    if (held) o->gc_refs -= (int64_t)held(o, arg);
     o->flags |= F_COLLECTING;
   }
   FOR_EACH_CANDIDATE(h, o) pygc_traverse(o, dec_child, NULL);

@@ -313,14 +313,15 @@ PYGC_API int pygc_is_tracked(const pygc_object *o);
 PYGC_API int pygc_is_finalized(const pygc_object *o);
 /* Cross-heap analysis, for a host whose objects are also another
  * collector's (lib/cross.c says more).  Finds the tracked objects that only
- * tracked objects and the host's handles refer to (one reference per object
- * with flag `held` counts as the host's), and among them those that reach
+ * tracked objects and the host's handles refer to (held(o, arg) of each
+ * object's references are the host's handles; NULL: none), and among them
+ * those that reach
  * an object with flag `leaf` through such objects; sets `mark` on each and
  * calls fn(o, arg) for it (fn may take references, nothing else).  Returns
  * how many, 0 when no tracked object has `leaf`, -1 during a collection or
  * without memory.  Runs no host code. */
-PYGC_API intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mark,
-                                 int (*fn)(pygc_object *o, void *arg), void *arg);
+PYGC_API intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, void *arg), unsigned leaf,
+                                 unsigned mark, int (*fn)(pygc_object *o, void *arg), void *arg);
 /* A full collection (pygc_collect(h, 2)) in which one reference of each
  * object with flag `held` is the host's own, lent for the collection and
  * dropped by the host after it: garbage kept only by those references is
