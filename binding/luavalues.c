@@ -228,53 +228,63 @@ typedef struct cross_set {
   pygc_object **objs;
   size_t n, cap;
   int failed;
+  /* the condensed graph the mirror is built from (pygc_cross_set) */
+  size_t *node;       /* per object of objs: its node number + 1, or 0 */
+  size_t nnodes;
+  size_t *edges;      /* (from, to) node pairs */
+  size_t nedges, ecap; /* entries used and room, in size_t */
 } cross_set;
+
+static void cross_set_free(cross_set *s) {
+  binding *B = s->B;
+  B->af(B->aud, s->objs, s->cap * sizeof *s->objs, 0);
+  B->af(B->aud, s->node, s->cap * sizeof *s->node, 0);
+  B->af(B->aud, s->edges, s->ecap * sizeof *s->edges, 0);
+}
 
 /* the owning handles' references: Lua judges them */
 static uint32_t cross_held(const pygc_object *o, void *arg) {
   return (o->flags & PYGC_FLAG_HOST2) ? lpygc_owners(((cross_set *)arg)->B, o) : 0;
 }
 
-static int cross_gather(pygc_object *o, void *arg) {
+static int cross_gather(pygc_object *o, size_t node, void *arg) {
   cross_set *s = arg;
   if (s->n == s->cap) {
     size_t ncap = s->cap ? s->cap * 2 : 256;
     pygc_object **n = s->B->af(s->B->aud, s->objs, s->cap * sizeof *n, ncap * sizeof *n);
-    if (n == NULL) {
+    if (n != NULL) s->objs = n;
+    size_t *nd = n ? s->B->af(s->B->aud, s->node, s->cap * sizeof *nd, ncap * sizeof *nd) : NULL;
+    if (nd == NULL) {
+      if (n != NULL) s->objs = s->B->af(s->B->aud, n, ncap * sizeof *n, s->cap * sizeof *n); /* shrinks: cannot fail */
       s->failed = 1;
       o->flags &= ~PYGC_FLAG_HOST4;
       return 0;
     }
-    s->objs = n;
+    s->node = nd;
     s->cap = ncap;
   }
   pygc_incref(o);
+  s->node[s->n] = node;
   s->objs[s->n++] = o;
+  if (node > s->nnodes) s->nnodes = node;
   return 0;
 }
 
-typedef struct child_buf {
-  binding *B;
-  pygc_object **items;
-  size_t n, cap;
-  int failed;
-} child_buf;
-
-static int child_gather(pygc_value *slot, void *arg) {
-  child_buf *c = arg;
-  pygc_object *o = slot->u.o;
-  if (!(o->flags & PYGC_FLAG_HOST4)) return 0;
-  if (c->n == c->cap) {
-    size_t ncap = c->cap ? c->cap * 2 : 16;
-    pygc_object **n = c->B->af(c->B->aud, c->items, c->cap * sizeof *n, ncap * sizeof *n);
+static int cross_edge(size_t from, size_t to, void *arg) {
+  cross_set *s = arg;
+  if (s->failed) return 0;
+  if (s->nedges + 2 > s->ecap) {
+    size_t ncap = s->ecap ? s->ecap * 2 : 256;
+    size_t *n = s->B->af(s->B->aud, s->edges, s->ecap * sizeof *n, ncap * sizeof *n);
     if (n == NULL) {
-      c->failed = 1;
-      return 1;
+      s->failed = 1;
+      return 0;
     }
-    c->items = n;
-    c->cap = ncap;
+    s->edges = n;
+    s->ecap = ncap;
   }
-  c->items[c->n++] = o;
+  s->edges[s->nedges++] = from;
+  s->edges[s->nedges++] = to;
   return 0;
 }
 
@@ -312,7 +322,7 @@ int lpygc_cross_adopt(binding *B, pygc_object *o) {
   if (s == NULL) return 0;
   int failed = s->failed;
   s->failed = 0;
-  cross_gather(o, s);
+  cross_gather(o, 0, s); /* no keeper: the set is mirrored already */
   int ok = !s->failed;
   if (ok) {
     o->flags |= PYGC_FLAG_HOST4;
@@ -330,8 +340,8 @@ static int p_mirror(lua_State *L) {
   /* no finalizer runs while the mirror is built (the caller restarts Lua's
    * collector): the keepers must be the newest objects with finalizers */
   lua_gc(L, LUA_GCSTOP);
-  /* KEY_MIRROR: object -> keeper, weak values */
-  lua_createtable(L, 0, (int)(s->n < 1 << 20 ? s->n : 1 << 20));
+  /* KEY_MIRROR: lref -> keeper, weak values (lpygc_push_lref reads it) */
+  lua_newtable(L);
   lua_createtable(L, 0, 1);
   lua_pushliteral(L, "v");
   lua_setfield(L, -2, "__mode");
@@ -348,45 +358,41 @@ static int p_mirror(lua_State *L) {
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_HANDMAP);
   int handmap = lua_gettop(L);
-  /* every keeper, strongly, until the links are made */
-  lua_createtable(L, (int)(s->n < 1 << 24 ? s->n : 1 << 24), 0);
+  /* every keeper (one per node of the condensed graph), strongly, until
+   * the links are made; each sized for its edges */
+  size_t nn = s->nnodes;
+  size_t *deg = lua_newuserdatauv(L, (nn ? nn : 1) * sizeof *deg, 0); /* Lua's: nothing leaks on error */
+  memset(deg, 0, (nn ? nn : 1) * sizeof *deg);
+  for (size_t k = 0; k < s->nedges; k += 2) deg[s->edges[k]]++;
+  lua_createtable(L, (int)(nn < 1 << 24 ? nn : 1 << 24), 0);
   int setup = lua_gettop(L);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_KEEPER_MT);
   int kmt = lua_gettop(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  int cache = lua_gettop(L);
   for (size_t i = 0; i < s->n; i++) {
     pygc_object *o = s->objs[i];
+    size_t nd = s->node[i];
+    if (nd == 0) continue;
     if (lpygc_is_lref(o)) {
       lua_createtable(L, 2, 0);
       lua_pushinteger(L, ((lref *)o)->ref);
       lua_rawseti(L, -2, 2);
       lua_pushvalue(L, kmt);
       lua_setmetatable(L, -2); /* marked for finalization now: newest of all */
+      lua_pushvalue(L, -1);
+      lua_rawsetp(L, mirror, o);
     } else {
-      lua_newtable(L);
+      size_t d = deg[nd - 1];
+      lua_createtable(L, (int)(d < 1 << 24 ? d : 1 << 24), 0);
     }
     lua_pushvalue(L, -1);
-    lua_rawseti(L, setup, (lua_Integer)i + 1);
-    lua_rawsetp(L, mirror, o);
-  }
-  /* the edges inside the set, and the handles into it */
-  child_buf cb = {B, NULL, 0, 0, 0};
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
-  int cache = lua_gettop(L);
-  for (size_t i = 0; i < s->n; i++) {
-    pygc_object *o = s->objs[i];
-    lua_rawgeti(L, setup, (lua_Integer)i + 1);
-    int k = lua_gettop(L);
-    cb.n = 0;
-    pygc_traverse(o, child_gather, &cb);
-    if (cb.failed) break;
-    for (size_t j = 0; j < cb.n; j++) {
-      lua_rawgetp(L, mirror, cb.items[j]);
-      lua_rawseti(L, k, (lua_Integer)j + 3);
-    }
+    lua_rawseti(L, setup, (lua_Integer)nd);
+    /* the handles into the set map to their object's keeper */
     if ((o->flags & PYGC_FLAG_HOST2) && lua_rawgetp(L, cache, o) == LUA_TUSERDATA) {
       handle *hd = lua_touserdata(L, -1);
       if (hd->obj == o && !hd->borrowed) {
-        lua_pushvalue(L, k);
+        lua_pushvalue(L, -2);
         lua_rawset(L, handmap);
       } else {
         lua_pop(L, 1);
@@ -394,18 +400,26 @@ static int p_mirror(lua_State *L) {
     } else if (o->flags & PYGC_FLAG_HOST2) {
       lua_pop(L, 1);
     }
-    lua_settop(L, k - 1);
+    lua_pop(L, 1);
   }
-  B->af(B->aud, cb.items, cb.cap * sizeof *cb.items, 0);
-  if (cb.failed) return lpygc_nomem(L);
+  /* the condensed edges: keeper(from)[...] = keeper(to) */
+  memset(deg, 0, (nn ? nn : 1) * sizeof *deg); /* now: edges stored per node */
+  for (size_t k = 0; k < s->nedges; k += 2) {
+    size_t from = s->edges[k], to = s->edges[k + 1];
+    lua_rawgeti(L, setup, (lua_Integer)from + 1);
+    lua_rawgeti(L, setup, (lua_Integer)to + 1);
+    lua_rawseti(L, -2, (lua_Integer)++deg[from]);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, setup);
   /* move the values out of their anchors: from here to the full collection
    * nothing allocates */
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_ANCHORS);
   int anchors = lua_gettop(L);
   for (size_t i = 0; i < s->n; i++) {
     pygc_object *o = s->objs[i];
-    if (!lpygc_is_lref(o)) continue;
-    lua_rawgeti(L, setup, (lua_Integer)i + 1);
+    if (!lpygc_is_lref(o) || s->node[i] == 0) continue; /* (an lref is always a node) */
+    lua_rawgeti(L, setup, (lua_Integer)s->node[i]);
     lua_rawgeti(L, anchors, ((lref *)o)->ref);
     lua_rawseti(L, -2, 1);
     lua_pop(L, 1);
@@ -463,8 +477,10 @@ intptr_t lpygc_cross_collect(lua_State *L, binding *B) {
   if (B->crossing || pygc_is_collecting(B->heap)) return pygc_collect(B->heap, 2);
   B->crossing = 1;
   B->lref_made = 0;
-  cross_set s = {B, NULL, 0, 0, 0};
-  intptr_t n = B->nlref ? pygc_cross_set(B->heap, cross_held, PYGC_FLAG_HOST3, PYGC_FLAG_HOST4, cross_gather, &s) : 0;
+  cross_set s = {B, NULL, 0, 0, 0, NULL, 0, NULL, 0, 0};
+  intptr_t n = B->nlref ? pygc_cross_set(B->heap, cross_held, PYGC_FLAG_HOST3, PYGC_FLAG_HOST4, cross_gather,
+                                         cross_edge, &s)
+                        : 0;
   int st = LUA_OK;
   if (n > 0 && !s.failed) {
     B->xset = &s;
@@ -491,7 +507,7 @@ intptr_t lpygc_cross_collect(lua_State *L, binding *B) {
   B->lent = 0;
   for (size_t i = 0; i < s.n; i++) s.objs[i]->flags &= ~PYGC_FLAG_HOST4;
   for (size_t i = 0; i < s.n; i++) pygc_decref(B->heap, s.objs[i]);
-  B->af(B->aud, s.objs, s.cap * sizeof *s.objs, 0);
+  cross_set_free(&s);
   B->crossing = 0;
   B->lref_live = B->nlref;
   cross_schedule(B);

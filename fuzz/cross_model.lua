@@ -37,8 +37,10 @@ local gc = require "pygc"
 local SECONDS = tonumber(arg and arg[1]) or 10
 local SEED = tonumber(arg and arg[2]) or os.time()
 local MAXOPS = tonumber(arg and arg[3]) or math.huge
--- PYGC_XMODEL_STRICT=1: the known issue below is a finding too
-local STRICT = os.getenv("PYGC_XMODEL_STRICT") == "1"
+-- The two shapes marked KNOWN below were tolerated while they were open;
+-- both are fixed (spec/cross_regress_spec.lua), so they are findings unless
+-- PYGC_XMODEL_STRICT=0
+local STRICT = os.getenv("PYGC_XMODEL_STRICT") ~= "0"
 math.randomseed(SEED)
 local R = math.random
 

@@ -84,29 +84,65 @@ static gc_head *cross_lists(pygc_heap *h, int i) {
   for (int li_ = 0; li_ < 4; li_++)                                                                                \
     for (pygc_object *o = cross_lists(h, li_)->gc_next, *end_ = cross_lists(h, li_); o != end_; o = o->gc_next)
 
+/* the children inside the set of a node's class (see step 6) */
+typedef struct cross_edges {
+  const unsigned char *in;   /* in the set */
+  const size_t *node;        /* node number + 1, or 0 */
+  size_t from;               /* the node whose class is being walked */
+  size_t *pairs, n, cap;     /* (from, to) pairs */
+  pygc_heap *h;
+  int failed;
+} cross_edges;
+
+static int edge_child(pygc_value *slot, void *arg) {
+  cross_edges *e = arg;
+  pygc_object *c = slot->u.o;
+  if ((c->flags & (F_COLLECTING | F_MARK)) != F_COLLECTING) return 0;
+  size_t ci = (size_t)c->gc_refs;
+  if (!e->in[ci] || e->node[ci] == 0 || e->node[ci] - 1 == e->from) return 0;
+  if (e->n + 2 > e->cap) {
+    size_t ncap = e->cap ? e->cap * 2 : 256;
+    size_t *np = pygc_mem_realloc(e->h, e->pairs, e->cap * sizeof *np, ncap * sizeof *np);
+    if (np == NULL) {
+      e->failed = 1;
+      return 1;
+    }
+    e->pairs = np;
+    e->cap = ncap;
+  }
+  e->pairs[e->n++] = e->from;
+  e->pairs[e->n++] = e->node[ci] - 1;
+  return 0;
+}
+
 intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, void *arg), unsigned leaf,
-                        unsigned mark, int (*fn)(pygc_object *o, void *arg), void *arg) {
+                        unsigned mark, int (*fn)(pygc_object *o, size_t node, void *arg),
+                        int (*edge)(size_t from, size_t to, void *arg), void *arg) {
   if (h->collecting) return -1;
   size_t n = 0, leaves = 0;
-  FOR_EACH_CANDIDATE(h, o) {
-    n++;
-    if (o->flags & leaf) leaves++;
-  }
-  if (leaves == 0) return 0; /* nothing of the other heap is held: nothing to mirror */
 
   /* 1. what each candidate's references leave unexplained (update_refs,
    * subtract_refs), counting the host's handles as explained */
   FOR_EACH_CANDIDATE(h, o) {
+    n++;
+    if (o->flags & leaf) leaves++;
     o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
     if (held) o->gc_refs -= (int64_t)held(o, arg);
     o->flags |= F_COLLECTING;
+  }
+  if (leaves == 0) { /* nothing of the other heap is held: nothing to mirror */
+    FOR_EACH_CANDIDATE(h, o) {
+      o->flags &= ~F_COLLECTING;
+      o->gc_refs = 0;
+    }
+    return 0;
   }
   FOR_EACH_CANDIDATE(h, o) pygc_traverse(o, dec_child, NULL);
 
   /* 2. everything reachable from an unexplained reference is rooted */
   cross_walk w = {pygc_mem_alloc(h, (n ? n : 1) * sizeof(pygc_object *)), 0};
   intptr_t result = -1;
-  size_t *off = NULL, *par = NULL, *queue = NULL, nedges = 0, nun = 0;
+  size_t *off = NULL, *par = NULL, *queue = NULL, *rep = NULL, nedges = 0, nun = 0;
   pygc_object **un = NULL;
   unsigned char *in = NULL;
   if (w.stack == NULL) goto done;
@@ -170,13 +206,92 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
     un[i]->flags |= mark;
     found++;
   }
-  /* 6. the scratch goes before the host sees anything */
+
+  /* 6. the set's graph, condensed for the host's mirror.  Reachability
+   * among the objects the host must see -- nodes: those with handles, the
+   * leaves, and every object with other than exactly one parent in the
+   * set -- is all the mirror needs.  Any other object has one parent, so
+   * whoever reaches it reaches it through that parent: it joins the class
+   * of its nearest node up the chain of single parents, and the class's
+   * node gets an edge to every node a member of the class points to.  A
+   * chain of single parents that closes on itself (a ring nothing else in
+   * the set enters) makes one of its members a node.  Rings of objects
+   * with one Lua value each thus cost one node per ring, not one per
+   * object. */
+  rep = pygc_mem_alloc(h, (nun ? nun : 1) * sizeof(size_t));
+  if (rep == NULL) goto done;
+  /* queue's room serves as each object's node number + 1 (0: not a node) */
+  size_t *node = queue;
+  const size_t NONE = SIZE_MAX, BUSY = SIZE_MAX - 1;
+  for (size_t i = 0; i < nun; i++) {
+    rep[i] = NONE;
+    node[i] = 0;
+    if (!in[i]) continue;
+    size_t parents = 0;
+    for (size_t k = i ? off[i - 1] : 0; k < off[i] && parents < 2; k++)
+      if (in[par[k]]) parents++;
+    if (parents != 1 || (un[i]->flags & leaf) || (held && held(un[i], arg) > 0)) rep[i] = i;
+  }
+  for (size_t i = 0; i < nun; i++) {
+    if (!in[i] || rep[i] != NONE) continue;
+    /* climb single parents until a known class, marking the path BUSY */
+    size_t j = i, cls;
+    for (;;) {
+      if (rep[j] == BUSY) { /* a closed chain: j leads it (set below, with the ring) */
+        cls = j;
+        break;
+      }
+      if (rep[j] != NONE) {
+        cls = rep[j];
+        break;
+      }
+      rep[j] = BUSY;
+      size_t p = NONE;
+      for (size_t k = j ? off[j - 1] : 0; k < off[j]; k++)
+        if (in[par[k]]) {
+          p = par[k];
+          break;
+        }
+      j = p;
+    }
+    /* the path gets cls (classes are final once set), and all of a closed
+     * chain, its leader included, when the climb ended in one */
+    for (j = i; rep[j] == BUSY;) {
+      rep[j] = cls;
+      size_t p = NONE;
+      for (size_t k = j ? off[j - 1] : 0; k < off[j]; k++)
+        if (in[par[k]]) {
+          p = par[k];
+          break;
+        }
+      j = p;
+    }
+  }
+  size_t nodes = 0;
+  for (size_t i = 0; i < nun; i++)
+    if (in[i] && rep[i] == i) node[i] = ++nodes;
+  cross_edges ce = {in, node, 0, NULL, 0, 0, h, 0};
+  if (edge) {
+    for (size_t i = 0; i < nun && !ce.failed; i++) {
+      if (!in[i]) continue;
+      ce.from = node[rep[i]] - 1;
+      pygc_traverse(un[i], edge_child, &ce);
+    }
+    if (ce.failed) {
+      pygc_mem_free(h, ce.pairs, ce.cap * sizeof(size_t));
+      goto done;
+    }
+  }
+
+  /* 7. the scratch goes before the host sees anything */
   FOR_EACH_CANDIDATE(h, o) {
     o->flags &= ~(F_COLLECTING | F_MARK);
     o->gc_refs = 0;
   }
   for (size_t i = 0; i < nun; i++)
-    if (in[i]) fn(un[i], arg);
+    if (in[i]) fn(un[i], node[i], arg);
+  for (size_t k = 0; k + 1 < ce.n; k += 2) edge(ce.pairs[k], ce.pairs[k + 1], arg);
+  if (ce.pairs) pygc_mem_free(h, ce.pairs, ce.cap * sizeof(size_t));
   result = (intptr_t)found;
 
 done:
@@ -186,6 +301,7 @@ done:
       o->gc_refs = 0;
     }
   }
+  if (rep) pygc_mem_free(h, rep, (nun ? nun : 1) * sizeof(size_t));
   if (queue) pygc_mem_free(h, queue, (nun ? nun : 1) * sizeof(size_t));
   if (in) pygc_mem_free(h, in, nun ? nun : 1);
   if (par) pygc_mem_free(h, par, (nedges ? nedges : 1) * sizeof(size_t));

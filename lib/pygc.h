@@ -315,13 +315,19 @@ PYGC_API int pygc_is_finalized(const pygc_object *o);
  * collector's (lib/cross.c says more).  Finds the tracked objects that only
  * tracked objects and the host's handles refer to (held(o, arg) of each
  * object's references are the host's handles; NULL: none), and among them
- * those that reach
- * an object with flag `leaf` through such objects; sets `mark` on each and
- * calls fn(o, arg) for it (fn may take references, nothing else).  Returns
- * how many, 0 when no tracked object has `leaf`, -1 during a collection or
- * without memory.  Runs no host code. */
+ * those that reach an object with flag `leaf` through such objects -- the
+ * set; sets `mark` on each and calls fn(o, node, arg) for it (fn may take
+ * references, nothing else).  The set's graph comes condensed, for a
+ * mirror: node is 0, or k + 1 for the k-th of the objects the mirror needs
+ * (those with handles, the leaves, and those with other than one parent in
+ * the set); after every fn call, edge(from, to, arg) gives each edge of
+ * the condensed graph (NULL: not wanted), such that node a reaches node b
+ * through the set exactly when a reaches b through edges.  Returns how
+ * many objects are in the set, 0 when no tracked object has `leaf`, -1
+ * during a collection or without memory.  Runs no host code. */
 PYGC_API intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, void *arg), unsigned leaf,
-                                 unsigned mark, int (*fn)(pygc_object *o, void *arg), void *arg);
+                                 unsigned mark, int (*fn)(pygc_object *o, size_t node, void *arg),
+                                 int (*edge)(size_t from, size_t to, void *arg), void *arg);
 /* A full collection (pygc_collect(h, 2)) in which one reference of each
  * object with flag `held` is the host's own, lent for the collection and
  * dropped by the host after it: garbage kept only by those references is
