@@ -17,6 +17,8 @@
  *             a "leaf" (an object with `leaf`: one that holds a value of
  *             the other heap), leaves included.
  *
+ * Classes with live instances count as rooted (see below).
+ *
  * The host mirrors the set into the other collector and lets it judge
  * reachability there (binding/luavalues.c); whatever it then releases is
  * freed by refcounting or the next collection as usual.  Nothing here runs
@@ -99,7 +101,17 @@ intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mar
    * subtract_refs), counting one reference per held object as explained */
   FOR_EACH_CANDIDATE(h, o) {
     o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
-    if (o->flags & held) o->gc_refs--;
+    /* a class with live instances is rooted here: every instance refers
+     * to its class, and a host keeps methods (values of the other heap)
+     * in it, so such a class in the set would bring all its instances
+     * into the set, a mirror of most of the heap at every collection of
+     * both heaps.  It cannot die before its instances anyway; once they
+     * are gone it is a candidate like any object (a class whose methods
+     * hold its handle is freed then).  What is left out: a cycle through
+     * the other heap that runs through a class and one of its live
+     * instances (a method holding an instance's handle). */
+    if (o->type == &pygc_class_type && ((const class_obj *)o)->ninstances) o->gc_refs = INT64_MAX / 2;
+    else if (o->flags & held) o->gc_refs--;
     o->flags |= F_COLLECTING;
   }
   FOR_EACH_CANDIDATE(h, o) pygc_traverse(o, dec_child, NULL);
