@@ -310,6 +310,7 @@ static int new_instance(lua_State *L, binding *B, pygc_object *cls) {
   int self = lua_gettop(L);
   if (!has_init && nargs == 0) return 1; /* no __init, no attributes */
   if (has_init) {
+    luaL_checkstack(L, nargs + 2, "too many arguments to __init");
     lua_pushvalue(L, self - 1);
     lua_pushvalue(L, self);
     for (int i = 2; i <= nargs + 1; i++) lua_pushvalue(L, i);

@@ -133,11 +133,23 @@ intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mar
 
   /* 3. number the unrooted (the stack's room is free again) */
   un = w.stack;
+  size_t free_leaves = 0;
   FOR_EACH_CANDIDATE(h, o) {
     if (!(o->flags & F_MARK)) {
       o->gc_refs = (int64_t)nun;
       un[nun++] = o;
+      if (o->flags & leaf) free_leaves++;
     }
+  }
+  /* every leaf rooted (the common case when the only values of the other
+   * heap are methods of classes that have instances): nothing to mirror */
+  if (free_leaves == 0) {
+    FOR_EACH_CANDIDATE(h, o) {
+      o->flags &= ~(F_COLLECTING | F_MARK);
+      o->gc_refs = 0;
+    }
+    result = 0;
+    goto done;
   }
 
   /* 4. who among the unrooted refers to whom, backwards */
