@@ -318,7 +318,8 @@ PYGC_API int pygc_is_finalized(const pygc_object *o);
  * an object with flag `leaf` through such objects; sets `mark` on each and
  * calls fn(o, arg) for it (fn may take references, nothing else).  Returns
  * how many, 0 when no tracked object has `leaf`, -1 during a collection or
- * without memory.  Runs no host code. */
+ * without memory.  Runs no host code.  A class with live instances counts
+ * as rooted (its instances would all join the set through it). */
 PYGC_API intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mark,
                                  int (*fn)(pygc_object *o, void *arg), void *arg);
 /* A full collection (pygc_collect(h, 2)) in which one reference of each

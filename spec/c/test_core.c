@@ -579,6 +579,58 @@ static void test_class_heap_object(void) {
   close_heap();
 }
 
+static int count_set(pygc_object *o, void *arg) {
+  (void)o;
+  ++*(int *)arg;
+  return 0;
+}
+
+/* pygc_cross_set: a class with live instances is rooted, so neither it nor
+ * what it holds (a host's methods: leaves) nor its instances join the set
+ * through it; without instances it is a candidate like any object. */
+static void test_cross_set_classes(void) {
+  open_heap();
+  pygc_disable(H);
+  const unsigned held = PYGC_FLAG_HOST2, leaf = PYGC_FLAG_HOST3, mark = PYGC_FLAG_HOST4;
+  pygc_object *cls = pygc_class_new(H, "M", 1, 0);
+  cls->flags |= held; /* our reference plays the host's handle */
+  pygc_object *method = pygc_list_new(H, 0);
+  method->flags |= leaf; /* plays a value of the other heap */
+  pygc_setattr(H, cls, "m", 1, pygc_obj(method));
+  pygc_decref(H, method);
+  int n = 0;
+  CHECK_EQ(pygc_cross_set(H, held, leaf, mark, count_set, &n), 2); /* the class and its leaf */
+  CHECK_EQ(n, 2);
+  CHECK(cls->flags & mark);
+  cls->flags &= ~mark;
+  method->flags &= ~mark;
+  pygc_object *in = pygc_instance_new(H, cls);
+  in->flags |= held;
+  n = 0;
+  CHECK_EQ(pygc_cross_set(H, held, leaf, mark, count_set, &n), 0); /* rooted by its instance */
+  CHECK_EQ(n, 0);
+  CHECK(!(cls->flags & mark) && !(in->flags & mark) && !(method->flags & mark));
+  /* an instance holding a leaf of its own is in the set, its class is not */
+  pygc_object *own = pygc_list_new(H, 0);
+  own->flags |= leaf;
+  pygc_setattr(H, in, "own", 3, pygc_obj(own));
+  pygc_decref(H, own);
+  n = 0;
+  CHECK_EQ(pygc_cross_set(H, held, leaf, mark, count_set, &n), 2); /* the instance and its leaf */
+  CHECK(in->flags & mark);
+  CHECK(!(cls->flags & mark));
+  in->flags &= ~mark;
+  own->flags &= ~mark;
+  VERIFY();
+  pygc_decref(H, in);
+  n = 0;
+  CHECK_EQ(pygc_cross_set(H, held, leaf, mark, count_set, &n), 2); /* no instance: the class again */
+  cls->flags &= ~(mark | held);
+  method->flags &= ~mark;
+  pygc_decref(H, cls);
+  close_heap();
+}
+
 int main(void) {
   RUN(test_refcount_release);
   RUN(test_str_interning);
@@ -595,5 +647,6 @@ int main(void) {
   RUN(test_refcount_saturation);
   RUN(test_oom);
   RUN(test_class_heap_object);
+  RUN(test_cross_set_classes);
   return ct_summary();
 }
