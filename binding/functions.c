@@ -144,7 +144,13 @@ static int l_class(lua_State *L) {
   size_t len;
   const char *name = luaL_checklstring(L, 1, &len);
   unsigned flags = 0;
-  if (!lua_isnoneornil(L, 2)) {
+  lua_settop(L, 2);
+  /* a private copy of spec: later edits of spec do not change the class,
+   * and the stores below (which may run finalizers, hence any Lua code)
+   * iterate a table no other code can touch */
+  lua_newtable(L);
+  int copy = lua_gettop(L);
+  if (!lua_isnil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     int t = lua_getfield(L, 2, "__del");
     if (t != LUA_TNIL && t != LUA_TFUNCTION) luaL_argerror(L, 2, "__del must be a function");
@@ -152,39 +158,30 @@ static int l_class(lua_State *L) {
     t = lua_getfield(L, 2, "__init");
     if (t != LUA_TNIL && t != LUA_TFUNCTION) luaL_argerror(L, 2, "__init must be a function");
     if (lua_getfield(L, 2, "legacy") != LUA_TNIL && lua_toboolean(L, -1)) flags |= PYGC_CLASS_LEGACY;
-    lua_pop(L, 3);
-  }
-  /* the class's Lua side: a copy of spec, so later edits of spec do not
-   * change finalizer flags behind the core's back */
-  lua_newtable(L);
-  int data = lua_gettop(L);
-  lua_newtable(L);
-  int copy = lua_gettop(L);
-  if (!lua_isnoneornil(L, 2)) {
+    if (lua_getfield(L, 2, "__name") != LUA_TNIL) luaL_argerror(L, 2, "__name is the class's name, not an attribute");
+    lua_settop(L, copy);
     lua_pushnil(L);
     while (lua_next(L, 2)) {
+      if (lua_type(L, -2) != LUA_TSTRING)
+        luaL_argerror(L, 2, lua_pushfstring(L, "attribute names must be strings, got %s", luaL_typename(L, -2)));
       lua_pushvalue(L, -2);
       lua_insert(L, -2);
       lua_rawset(L, copy);
     }
   }
-  lua_getfield(L, -1, "__del");
-  lua_setfield(L, data, "__del");
-  lua_getfield(L, -1, "__init");
-  lua_setfield(L, data, "__init");
-  lua_setfield(L, data, "spec");
   pygc_object *cls = pygc_class_new(B->heap, name, len, flags);
   if (cls == NULL) return lpygc_nomem(L);
   lpygc_pushobject(L, B, cls);
   pygc_decref(B->heap, cls);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
-  lua_pushvalue(L, data);
-  lua_rawsetp(L, -2, cls);
-  lua_pop(L, 1);
-  pygc_watch(cls); /* its Lua side goes when it does */
-  lua_getfield(L, data, "__init");
-  pygc_class_set_host(cls, lua_isfunction(L, -1) ? 1 : 0); /* spares a lookup per instance */
-  lua_pop(L, 1);
+  int self = lua_gettop(L);
+  /* the attributes, into the heap through the class's __newindex (which
+   * makes the lrefs of Lua values and keeps the finalizer flag) */
+  lua_pushnil(L);
+  while (lua_next(L, copy)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_settable(L, self);
+  }
   return 1;
 }
 
@@ -202,15 +199,27 @@ static int l_refcount(lua_State *L) {
   return 1;
 }
 
+/* The heap object at idx: a handle's, or the lref of a Lua value the heap
+ * holds (gc.get_objects lists them: a class's methods, say), so that every
+ * object get_objects gives has a size and an id.  Borrowed; no allocation. */
+static pygc_object *check_heap_object(lua_State *L, binding *B, int idx) {
+  pygc_value v;
+  if (lpygc_is_luaref(L, idx) && lpygc_lref_value(L, idx, &v)) {
+    pygc_value_decref(B->heap, v); /* the value's lref lives while the heap holds it */
+    return v.u.o;
+  }
+  return lpygc_checkobj(L, idx);
+}
+
 static int l_sizeof(lua_State *L) {
-  lpygc_getB(L);
-  lua_pushinteger(L, (lua_Integer)pygc_sizeof(lpygc_checkobj(L, 1)));
+  binding *B = lpygc_getB(L);
+  lua_pushinteger(L, (lua_Integer)pygc_sizeof(check_heap_object(L, B, 1)));
   return 1;
 }
 
 static int l_id(lua_State *L) {
-  lpygc_getB(L);
-  lua_pushinteger(L, (lua_Integer)(uintptr_t)lpygc_checkobj(L, 1));
+  binding *B = lpygc_getB(L);
+  lua_pushinteger(L, (lua_Integer)(uintptr_t)check_heap_object(L, B, 1));
   return 1;
 }
 

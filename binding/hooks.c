@@ -80,9 +80,13 @@ static int p_finalize(lua_State *L) {
   binding *B = lua_touserdata(L, 1);
   pygc_object *o = lua_touserdata(L, 2);
   pygc_object *cls = pygc_instance_class(o);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
-  if (cls == NULL || lua_rawgetp(L, -1, cls) != LUA_TTABLE) return 0;
-  if (lua_getfield(L, -1, "__del") != LUA_TFUNCTION) return 0;
+  /* __del as the class holds it now (it may have been set or replaced
+   * since the class was made); o is held for the call, and holds cls */
+  pygc_value del;
+  if (cls == NULL || pygc_getattr(B->heap, cls, "__del", 5, &del) != PYGC_OK) return 0;
+  if (del.tag != PYGC_TOBJ || !lpygc_is_lref(del.u.o)) return 0;
+  lpygc_push_lref(L, del.u.o);
+  if (!lua_isfunction(L, -1)) return 0;
   lpygc_pushborrowed(L, B, o);
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
     lua_pushfstring(L, "finalizer of %s", pygc_class_name(cls));
@@ -171,12 +175,6 @@ void lpygc_hook_freed(void *ud, pygc_heap *h, pygc_object *o) {
   (void)h;
   if (L == NULL || B->closed || !lua_checkstack(L, 4)) return;
   lpygc_borrow_forget(L, B, o); /* owning handles cannot be here: they hold o */
-  if (o->type == &pygc_class_type) {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
-    lua_pushnil(L);
-    lua_rawsetp(L, -2, o);
-    lua_pop(L, 1);
-  }
 }
 
 /* The collection's finalizer phase is over: the handles lent for its

@@ -19,7 +19,7 @@
 
 #include <stdio.h>
 
-const char lpygc_key_binding = 'B', lpygc_key_module = 'M', lpygc_key_cache = 'C', lpygc_key_classes = 'K',
+const char lpygc_key_binding = 'B', lpygc_key_module = 'M', lpygc_key_cache = 'C',
            lpygc_key_none = 'N', lpygc_key_methods = 'T', lpygc_key_mt = 'O', lpygc_key_thread = 'L',
            lpygc_key_hooks = 'H', lpygc_key_anchors = 'A', lpygc_key_vals = 'V', lpygc_key_mirror = 'R',
            lpygc_key_handmap = 'P', lpygc_key_keeper_mt = 'E', lpygc_key_lent = 'D';
@@ -196,8 +196,6 @@ int luaopen_pygc(lua_State *L) {
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
-  lua_newtable(L);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
   lpygc_luavalues_open(L, B);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_METHODS);

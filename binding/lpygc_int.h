@@ -14,13 +14,12 @@
 #define PACE_BYTES (256 * 1024)
 
 /* light keys in the registry: their addresses are the keys */
-extern const char lpygc_key_binding, lpygc_key_module, lpygc_key_cache, lpygc_key_classes, lpygc_key_none,
+extern const char lpygc_key_binding, lpygc_key_module, lpygc_key_cache, lpygc_key_none,
     lpygc_key_methods, lpygc_key_mt, lpygc_key_thread, lpygc_key_hooks, lpygc_key_anchors, lpygc_key_vals,
     lpygc_key_mirror, lpygc_key_handmap, lpygc_key_keeper_mt, lpygc_key_lent;
 #define KEY_BINDING lpygc_key_binding
 #define KEY_MODULE lpygc_key_module
 #define KEY_CACHE lpygc_key_cache
-#define KEY_CLASSES lpygc_key_classes
 #define KEY_NONE lpygc_key_none
 #define KEY_METHODS lpygc_key_methods
 #define KEY_MT lpygc_key_mt

@@ -70,12 +70,11 @@ static int mm_index(lua_State *L) {
     return 1;
   }
   if (cls == NULL || cls->type != &pygc_class_type) return 0;
-  /* class attributes: the spec given to gc.class */
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
-  if (lua_rawgetp(L, -1, cls) != LUA_TTABLE) return 0;
-  lua_getfield(L, -1, "spec");
-  lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
+  /* the class's attributes, after the instance's own (Python's order) */
+  size_t clen;
+  const char *cname = lua_tolstring(L, 2, &clen);
+  if (pygc_getattr(B->heap, cls, cname, clen, &v) != PYGC_OK) return 0;
+  lpygc_pushvalue(L, B, v);
   return 1;
 }
 
@@ -89,6 +88,41 @@ static int mm_index(lua_State *L) {
     st = (call); \
     pygc_decref(B->heap, (o)); \
   } while (0)
+
+/* Cls.name = v, Cls.name = nil: the class's attributes, as an instance's.
+ * __del and __init must be functions (or nil), as in gc.class's spec; the
+ * finalizer flag follows __del, set inside the pin (the store may run a
+ * finalizer that releases the handle at 1).  __name is the class's name,
+ * read-only. */
+static int set_class_attr(lua_State *L, binding *B, pygc_object *o, handle *hv) {
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "attribute name must be string, not '%s'", luaL_typename(L, 2));
+  size_t len;
+  const char *name = lua_tolstring(L, 2, &len);
+  int is_del = len == 5 && memcmp(name, "__del", 5) == 0;
+  if (is_del || (len == 6 && memcmp(name, "__init", 6) == 0)) {
+    if (!lua_isnil(L, 3) && !lua_isfunction(L, 3)) return luaL_error(L, "pygc: %s must be a function", name);
+  } else if (len == 6 && memcmp(name, "__name", 6) == 0) {
+    return luaL_error(L, "pygc: cannot set '__name' of class '%s'", pygc_class_name(o));
+  }
+  int st, del = lua_isnil(L, 3);
+  /* converting may raise (memory): before the pin; it runs no Lua code */
+  pygc_value v = del ? pygc_none() : lpygc_tovalue_hd(L, B, 3, "class", NULL, hv);
+  pygc_incref(o);
+  if (del) {
+    st = pygc_delattr(B->heap, o, name, len);
+    if (st == PYGC_EKEY) st = PYGC_OK;
+  } else {
+    st = pygc_setattr(B->heap, o, name, len, v);
+    pygc_value_decref(B->heap, v);
+  }
+  if (st == PYGC_OK && is_del) {
+    unsigned f = pygc_class_flags(o) & ~PYGC_CLASS_FINALIZER;
+    pygc_class_set_flags(o, del ? f : f | PYGC_CLASS_FINALIZER);
+  }
+  pygc_decref(B->heap, o);
+  return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
+}
 
 static int mm_newindex(lua_State *L) {
   binding *B = lpygc_getB(L);
@@ -151,6 +185,7 @@ static int mm_newindex(lua_State *L) {
     pygc_value_decref(B->heap, v);
     return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
   }
+  if (o->type == &pygc_class_type) return set_class_attr(L, B, o, hv);
   return luaL_error(L, "pygc: cannot set attributes of %s", lpygc_kind_of(o));
 }
 
@@ -194,9 +229,9 @@ static int map_next(lua_State *L) {
   int is_dict = o->type == &pygc_dict_type;
   size_t size = is_dict ? pygc_dict_len(o) : pygc_attr_count(o);
   if ((lua_Integer)size != lua_tointeger(L, lua_upvalueindex(3)))
-    return luaL_error(L, "%s changed size during iteration", is_dict ? "dict" : "instance");
+    return luaL_error(L, "%s changed size during iteration", is_dict ? "dict" : lpygc_kind_of(o));
   if ((lua_Integer)pygc_keys_version(o) != lua_tointeger(L, lua_upvalueindex(4)))
-    return luaL_error(L, "%s keys changed during iteration", is_dict ? "dict" : "instance");
+    return luaL_error(L, "%s keys changed during iteration", is_dict ? "dict" : lpygc_kind_of(o));
   size_t pos = (size_t)lua_tointeger(L, lua_upvalueindex(2));
   pygc_value k, v;
   int more = is_dict ? pygc_dict_next(o, &pos, &k, &v) : pygc_attr_next(o, &pos, &k, &v);
@@ -223,7 +258,7 @@ static int mm_pairs(lua_State *L) {
     lua_pushinteger(L, 0);
     return 3;
   }
-  if (o->type != &pygc_dict_type && o->type != &pygc_instance_type)
+  if (o->type != &pygc_dict_type && o->type != &pygc_instance_type && o->type != &pygc_class_type)
     return luaL_error(L, "'%s' object is not iterable", lpygc_kind_of(o));
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushinteger(L, 0);
@@ -256,19 +291,27 @@ static int mm_tostring(lua_State *L) {
 
 static int new_instance(lua_State *L, binding *B, pygc_object *cls) {
   int nargs = lua_gettop(L) - 1;
+  /* __init onto the stack before anything allocates: from then on any
+   * finalizer may release the handle at 1, or change Cls.__init, and the
+   * class may live on only through the new instance; after this, cls is
+   * not read.  A Lua function's lref pushes without allocating. */
+  pygc_value init;
+  int has_init = pygc_getattr(B->heap, cls, "__init", 6, &init) == PYGC_OK;
+  if (has_init) {
+    int pushed = init.tag == PYGC_TOBJ && lpygc_is_lref(init.u.o);
+    if (pushed) lpygc_push_lref(L, init.u.o);
+    if (!pushed || !lua_isfunction(L, -1))
+      return luaL_error(L, "'__init' of class '%s' is not a function", pygc_class_name(cls));
+  }
   pygc_object *o = pygc_instance_new(B->heap, cls);
   if (o == NULL) return lpygc_nomem(L);
-  /* read the class before Lua allocates: a finalizer may release the new
-   * handle (found through gc.get_objects), and the class with it; after
-   * this, cls is only a key */
-  intptr_t has_init = pygc_class_host(cls);
   lpygc_pushobject(L, B, o);
   pygc_decref(B->heap, o);
   int self = lua_gettop(L);
-  if (has_init == 0 && nargs == 0) return 1; /* no __init, no attributes */
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
-  lua_rawgetp(L, -1, cls);
-  if (lua_istable(L, -1) && lua_getfield(L, -1, "__init") == LUA_TFUNCTION) {
+  if (!has_init && nargs == 0) return 1; /* no __init, no attributes */
+  if (has_init) {
+    luaL_checkstack(L, nargs + 2, "too many arguments to __init");
+    lua_pushvalue(L, self - 1);
     lua_pushvalue(L, self);
     for (int i = 2; i <= nargs + 1; i++) lua_pushvalue(L, i);
     lua_call(L, nargs + 1, 0);

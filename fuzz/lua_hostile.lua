@@ -464,6 +464,16 @@ local A = {
     end
   end },
   { 3, "release", function() local o = any_slot(); if is_handle(o) then gc.release(o) end end },
+  { 2, "class attr", function() -- classes are heap objects: their attributes change under running code
+    local C = classes[R(#classes)]
+    local k = R(6)
+    if k == 1 then C[({ "a", "b", "ref", "partner" })[R(4)]] = value()
+    elseif k == 2 then C[({ "a", "b", "ref", "partner" })[R(4)]] = nil
+    elseif k == 3 then C.self = chance(2) and C or nil
+    elseif k == 4 then local o = any_slot(); if is_handle(o) then C.inst = o end
+    elseif k == 5 then C.__del = chance(2) and function(self) hostile_del(self) end or nil
+    else C.__init = chance(2) and function() if depth < MAXD then hook("__init", act) end end or nil end
+  end },
   { 3, "drop", function() pool[R(NS)] = nil end },
   { 3, "garbage cycle", function()
     -- a ring of finalizable instances that only the ring holds

@@ -16,6 +16,8 @@
  *             a "leaf" (an object with `leaf`: one that holds a value of
  *             the other heap), leaves included.
  *
+ * Classes with live instances count as rooted (see below).
+ *
  * The host mirrors the set into the other collector and lets it judge
  * reachability there (binding/luavalues.c); whatever it then releases is
  * freed by refcounting or the next collection as usual.  Nothing here runs
@@ -127,7 +129,17 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
     n++;
     if (o->flags & leaf) leaves++;
     o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
-    if (held) o->gc_refs -= (int64_t)held(o, arg);
+    /* a class with live instances is rooted here: every instance refers
+     * to its class, and a host keeps methods (values of the other heap)
+     * in it, so such a class in the set would bring all its instances
+     * into the set, a mirror of most of the heap at every collection of
+     * both heaps.  It cannot die before its instances anyway; once they
+     * are gone it is a candidate like any object (a class whose methods
+     * hold its handle is freed then).  What is left out: a cycle through
+     * the other heap that runs through a class and one of its live
+     * instances (a method holding an instance's handle). */
+    if (o->type == &pygc_class_type && ((const class_obj *)o)->ninstances) o->gc_refs = INT64_MAX / 2;
+    else if (held) o->gc_refs -= (int64_t)held(o, arg);
     o->flags |= F_COLLECTING;
   }
   if (leaves == 0) { /* nothing of the other heap is held: nothing to mirror */
@@ -156,11 +168,23 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
 
   /* 3. number the unrooted (the stack's room is free again) */
   un = w.stack;
+  size_t free_leaves = 0;
   FOR_EACH_CANDIDATE(h, o) {
     if (!(o->flags & F_MARK)) {
       o->gc_refs = (int64_t)nun;
       un[nun++] = o;
+      if (o->flags & leaf) free_leaves++;
     }
+  }
+  /* every leaf rooted (the common case when the only values of the other
+   * heap are methods of classes that have instances): nothing to mirror */
+  if (free_leaves == 0) {
+    FOR_EACH_CANDIDATE(h, o) {
+      o->flags &= ~(F_COLLECTING | F_MARK);
+      o->gc_refs = 0;
+    }
+    result = 0;
+    goto done;
   }
 
   /* 4. who among the unrooted refers to whom, backwards */

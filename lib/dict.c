@@ -395,8 +395,8 @@ int pygc_dict_del(pygc_heap *h, pygc_object *o, pygc_value key) {
 
 uint32_t pygc_keys_version(const pygc_object *o) {
   if (o->type == &pygc_dict_type) return ((const dict_obj *)o)->t.version;
-  if (o->type == &pygc_instance_type) return ((const instance_obj *)o)->attrs.version;
-  return 0;
+  const table *t = attr_table(o);
+  return t ? t->version : 0;
 }
 
 int pygc_dict_next(const pygc_object *o, size_t *pos, pygc_value *key, pygc_value *value) {
@@ -412,27 +412,27 @@ int pygc_dict_next(const pygc_object *o, size_t *pos, pygc_value *key, pygc_valu
  * setattr makes the str only when the attribute is new. */
 
 int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value *out) {
-  if (!is_type(o, &pygc_instance_type)) return PYGC_ETYPE;
-  instance_obj *in = (instance_obj *)o;
+  table *attrs = attr_table(o); /* an instance's or a class's */
+  if (attrs == NULL) return PYGC_ETYPE;
   uint64_t hash;
   pygc_object *key = pygc__str_name_lookup(h, name, len, &hash);
-  long e = key ? tab_probe(&in->attrs, hash, &(pygc_value){PYGC_TOBJ, {.o = key}}, NULL, 0, NULL)
-               : tab_probe(&in->attrs, hash, NULL, name, len, NULL);
+  long e = key ? tab_probe(attrs, hash, &(pygc_value){PYGC_TOBJ, {.o = key}}, NULL, 0, NULL)
+               : tab_probe(attrs, hash, NULL, name, len, NULL);
   if (e < 0) return PYGC_EKEY;
-  *out = tab_entries(&in->attrs)[e].value;
+  *out = tab_entries(attrs)[e].value;
   return PYGC_OK;
 }
 
 int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value v) {
-  if (!is_type(o, &pygc_instance_type)) return PYGC_ETYPE;
+  table *attrs = attr_table(o);
+  if (attrs == NULL) return PYGC_ETYPE;
   if (!val_ok(v)) return PYGC_EVALUE;
-  instance_obj *in = (instance_obj *)o;
   uint64_t hash;
   pygc_object *known = pygc__str_name_lookup(h, name, len, &hash);
-  long e = known ? tab_probe(&in->attrs, hash, &(pygc_value){PYGC_TOBJ, {.o = known}}, NULL, 0, NULL)
-                 : tab_probe(&in->attrs, hash, NULL, name, len, NULL);
+  long e = known ? tab_probe(attrs, hash, &(pygc_value){PYGC_TOBJ, {.o = known}}, NULL, 0, NULL)
+                 : tab_probe(attrs, hash, NULL, name, len, NULL);
   if (e >= 0) { /* replace: the name stays, the old value goes last */
-    tab_entry *ent = &tab_entries(&in->attrs)[e];
+    tab_entry *ent = &tab_entries(attrs)[e];
     pygc_value old = ent->value;
     val_incref(v);
     ent->value = v;
@@ -445,19 +445,19 @@ int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
   else if ((key = pygc_str_new(h, name, len)) == NULL)
     return PYGC_ENOMEM;
   /* the table takes its own reference to the name; ours goes either way */
-  int st = pygc__tab_insert(h, &in->attrs, pygc_obj(key), hash, v, NULL);
+  int st = pygc__tab_insert(h, attrs, pygc_obj(key), hash, v, NULL);
   pygc_decref(h, key);
   return st;
 }
 
 int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len) {
-  if (!is_type(o, &pygc_instance_type)) return PYGC_ETYPE;
-  instance_obj *in = (instance_obj *)o;
+  table *attrs = attr_table(o);
+  if (attrs == NULL) return PYGC_ETYPE;
   size_t slot;
   uint64_t hash;
   pygc__str_name_lookup(h, name, len, &hash); /* for the hash (cached when known) */
-  long e = tab_probe(&in->attrs, hash, NULL, name, len, &slot);
+  long e = tab_probe(attrs, hash, NULL, name, len, &slot);
   if (e < 0) return PYGC_EKEY;
-  tab_remove_at(h, &in->attrs, e, slot);
+  tab_remove_at(h, attrs, e, slot);
   return PYGC_OK;
 }

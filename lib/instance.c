@@ -1,35 +1,62 @@
 /*
  * instance.c -- classes and their instances.
  *
- * A class is an untracked object holding a name, flags (finalizer, legacy)
- * and one word for the host (the binding keeps its Lua data there).  An
- * instance holds its class and an attribute table keyed by str.
+ * A class is a tracked object, as CPython's heap types: a name, flags
+ * (finalizer, legacy), one word for the host, and an attribute table like
+ * an instance's (class attributes and methods; the host stores what it
+ * likes there, Lua functions included).  Its attributes can refer back to
+ * it (A.a = A) or to its instances (A.inst = A()), so it takes part in
+ * cycles and is cleared like any container.  An instance holds its class
+ * (a cycle edge) and an attribute table keyed by str.
  */
 #include "pygc_int.h"
 
 /* ---- class -------------------------------------------------------------- */
 
-static void class_clear(pygc_heap *h, pygc_object *o) {
+/* tp_clear: the attributes go, the name stays (repr and errors of a class
+ * cleared but still referenced keep naming it) */
+static void class_clear(pygc_heap *h, pygc_object *o) { pygc__tab_clear(h, &((class_obj *)o)->attrs); }
+
+static void class_dealloc(pygc_heap *h, pygc_object *o) {
   class_obj *c = (class_obj *)o;
+  pygc__tab_clear(h, &c->attrs);
   pygc_object *name = c->name;
   c->name = NULL;
   if (name) pygc_decref(h, name);
 }
 
-/* nothing: its name (an OWNED edge of obj_visit) can never join a cycle */
+static void class_free(pygc_heap *h, pygc_object *o) { pygc__tab_free(h, &((class_obj *)o)->attrs); }
+
+/* the attribute values; the name and the attribute names are OWNED edges */
 static int class_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
 static size_t class_size(const pygc_object *o) {
-  (void)o;
-  return sizeof(class_obj);
+  return sizeof(class_obj) + pygc__tab_bytes(&((const class_obj *)o)->attrs);
 }
 
 const pygc_type pygc_class_type = {
     .name = "type",
+    .flags = PYGC_TYPE_GC,
     .traverse = class_traverse,
-    .dealloc = class_clear,
+    .clear = class_clear,
+    .dealloc = class_dealloc,
+    .free = class_free,
     .size = class_size,
 };
+
+int pygc__class_verify(const pygc_object *o, char *msg, size_t n) {
+  const class_obj *c = (const class_obj *)o;
+  if (c->name == NULL || c->name->type != &pygc_str_type) {
+    snprintf(msg, n, "class at %p has no name", (const void *)o);
+    return 1;
+  }
+  if (c->ninstances > c->h.refcnt) { /* each instance holds its class */
+    snprintf(msg, n, "class %s counts %zu instances but has %u references", ((const str_obj *)c->name)->data,
+             c->ninstances, (unsigned)c->h.refcnt);
+    return 1;
+  }
+  return pygc__tab_verify(&c->attrs, msg, n);
+}
 
 pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned flags) {
   pygc_object *s = pygc_str_new(h, name, len);
@@ -41,6 +68,8 @@ pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned
   }
   c->name = s;
   c->flags = flags;
+  pygc__heap_track(h, &c->h);
+  pygc__gc_maybe_collect(h);
   return &c->h;
 }
 
@@ -53,6 +82,12 @@ const char *pygc_class_name(const pygc_object *cls) {
 }
 unsigned pygc_class_flags(const pygc_object *cls) {
   return is_type(cls, &pygc_class_type) ? ((const class_obj *)cls)->flags : 0;
+}
+/* Hosts that let a finalizer be set or removed after creation keep the
+ * flag in step (the binding does, on Cls.__del = f).  Instances read it
+ * when they die or are found in garbage: a change applies from then on. */
+void pygc_class_set_flags(pygc_object *cls, unsigned flags) {
+  if (is_type(cls, &pygc_class_type)) ((class_obj *)cls)->flags = flags;
 }
 void pygc_class_set_host(pygc_object *cls, intptr_t host) {
   if (is_type(cls, &pygc_class_type)) ((class_obj *)cls)->host = host;
@@ -73,7 +108,10 @@ static void instance_dealloc(pygc_heap *h, pygc_object *o) {
   pygc__tab_clear(h, &in->attrs);
   pygc_object *cls = in->cls;
   in->cls = NULL;
-  if (cls) pygc_decref(h, cls);
+  if (cls) {
+    ((class_obj *)cls)->ninstances--;
+    pygc_decref(h, cls);
+  }
 }
 
 static void instance_free(pygc_heap *h, pygc_object *o) { pygc__tab_free(h, &((instance_obj *)o)->attrs); }
@@ -125,6 +163,7 @@ pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
   instance_obj *in = (instance_obj *)pygc__heap_new_object(h, &pygc_instance_type, sizeof(instance_obj));
   if (in == NULL) return NULL;
   pygc_incref(cls);
+  ((class_obj *)cls)->ninstances++;
   in->cls = cls;
   pygc__heap_track(h, &in->h);
   pygc__gc_maybe_collect(h);
@@ -136,10 +175,11 @@ pygc_object *pygc_instance_class(const pygc_object *o) {
 }
 
 size_t pygc_attr_count(const pygc_object *o) {
-  return is_type(o, &pygc_instance_type) ? ((const instance_obj *)o)->attrs.used : 0;
+  const table *t = attr_table(o);
+  return t ? t->used : 0;
 }
 
 int pygc_attr_next(const pygc_object *o, size_t *pos, pygc_value *name, pygc_value *value) {
-  if (!is_type(o, &pygc_instance_type)) return 0;
-  return pygc__tab_next(&((const instance_obj *)o)->attrs, pos, name, value);
+  const table *t = attr_table(o);
+  return t ? pygc__tab_next(t, pos, name, value) : 0;
 }

@@ -233,6 +233,8 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
         bad = pygc__dict_verify(o, msg, msgsize);
       else if (o->type == &pygc_instance_type)
         bad = pygc__instance_verify(o, msg, msgsize);
+      else if (o->type == &pygc_class_type)
+        bad = pygc__class_verify(o, msg, msgsize);
       else if (o->type == &pygc_list_type && ((list_obj *)o)->len > ((list_obj *)o)->cap) {
         snprintf(msg, msgsize, "list at %p is longer than its capacity", (void *)o);
         bad = 1;

@@ -324,7 +324,9 @@ PYGC_API int pygc_is_finalized(const pygc_object *o);
  * the condensed graph (NULL: not wanted), such that node a reaches node b
  * through the set exactly when a reaches b through edges.  Returns how
  * many objects are in the set, 0 when no tracked object has `leaf`, -1
- * during a collection or without memory.  Runs no host code. */
+ * during a collection or without memory.  Runs no host code.  A class with
+ * live instances counts as rooted (its instances would all join the set
+ * through it). */
 PYGC_API intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, void *arg), unsigned leaf,
                                  unsigned mark, int (*fn)(pygc_object *o, size_t node, void *arg),
                                  int (*edge)(size_t from, size_t to, void *arg), void *arg);
@@ -469,12 +471,19 @@ PYGC_API int pygc_equal(pygc_value a, pygc_value b);
 /* ==== classes and instances ====================================================== */
 #define PYGC_CLASS_FINALIZER 1u /* instances have a finalizer (hooks.finalize) */
 #define PYGC_CLASS_LEGACY 2u    /* instances are uncollectable in cyclic garbage */
-/* A new class named name[0..len) (new reference; untracked). */
+/* A new class named name[0..len) (new reference).  A class is tracked, as
+ * CPython's heap types: it has attributes (pygc_getattr/setattr/delattr,
+ * pygc_attr_next, as an instance), they may refer to the class itself or
+ * to its instances, and the collector frees such cycles. */
 PYGC_API pygc_object *pygc_class_new(pygc_heap *h, const char *name, size_t len, unsigned flags);
 /* The class's name, borrowed (NUL-terminated); NULL if cls is not a class
  * (flags and host then answer 0; set_host does nothing). */
 PYGC_API const char *pygc_class_name(const pygc_object *cls);
 PYGC_API unsigned pygc_class_flags(const pygc_object *cls);
+/* Change a class's flags (a host whose finalizer is a class attribute keeps
+ * PYGC_CLASS_FINALIZER in step with it); ignored for objects that are not
+ * classes. */
+PYGC_API void pygc_class_set_flags(pygc_object *cls, unsigned flags);
 /* One word the host may keep on a class (the binding keeps its Lua data). */
 PYGC_API void pygc_class_set_host(pygc_object *cls, intptr_t host);
 PYGC_API intptr_t pygc_class_host(const pygc_object *cls);
@@ -482,9 +491,11 @@ PYGC_API intptr_t pygc_class_host(const pygc_object *cls);
 PYGC_API pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls);
 /* The class of an instance, borrowed; NULL for other objects. */
 PYGC_API pygc_object *pygc_instance_class(const pygc_object *o);
-/* Attributes by name.  getattr gives a borrowed value (PYGC_EKEY when
- * absent); setattr takes its own reference; delattr gives PYGC_EKEY when
- * absent. */
+/* Attributes by name, of an instance or a class (PYGC_ETYPE for other
+ * objects; an instance's own attributes only: the fallback to its class is
+ * the host's, as Python's attribute lookup).  getattr gives a borrowed value
+ * (PYGC_EKEY when absent); setattr takes its own reference; delattr gives
+ * PYGC_EKEY when absent. */
 PYGC_API int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value *out);
 PYGC_API int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value v);
 PYGC_API int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len);

@@ -237,6 +237,8 @@ typedef struct class_obj {
   pygc_object *name; /* str */
   unsigned flags;
   intptr_t host;
+  table attrs;       /* class attributes, methods included: keyed by str as an instance's */
+  size_t ninstances; /* live instances (each holds the class): cross.c roots a class that has any */
 } class_obj;
 
 typedef struct instance_obj {
@@ -347,9 +349,11 @@ static PYGC_ALWAYS_INLINE int obj_visit(pygc_object *o, unsigned kinds, edge_vis
   if (t == &pygc_list_type) return items_visit(((list_obj *)o)->items, ((list_obj *)o)->len, kinds, fn, arg);
   if (t == &pygc_instance_type) {
     instance_obj *in = (instance_obj *)o;
-    if ((kinds & PYGC_EDGE_OWNED) && in->cls) {
+    /* a cycle edge: classes are collectable, and an instance and its
+     * class can be a cycle (A.inst = A()) */
+    if ((kinds & PYGC_EDGE_CYCLE) && in->cls) {
       pygc_value c = pygc_obj(in->cls);
-      int r = fn(&c, PYGC_EDGE_OWNED, PYGC_LABEL_CLASS, 0, NULL, arg);
+      int r = fn(&c, PYGC_EDGE_CYCLE, PYGC_LABEL_CLASS, 0, NULL, arg);
       if (r) return r;
     }
     return table_visit(&in->attrs, 0, kinds, fn, arg);
@@ -358,12 +362,23 @@ static PYGC_ALWAYS_INLINE int obj_visit(pygc_object *o, unsigned kinds, edge_vis
   if (t == &pygc_tuple_type) return items_visit(((tuple_obj *)o)->items, ((tuple_obj *)o)->len, kinds, fn, arg);
   if (t == &pygc_class_type) {
     class_obj *c = (class_obj *)o;
-    if (!(kinds & PYGC_EDGE_OWNED) || c->name == NULL) return 0;
-    pygc_value nm = pygc_obj(c->name);
-    return fn(&nm, PYGC_EDGE_OWNED, PYGC_LABEL_CLASS_NAME, 0, NULL, arg);
+    if ((kinds & PYGC_EDGE_OWNED) && c->name) {
+      pygc_value nm = pygc_obj(c->name);
+      int r = fn(&nm, PYGC_EDGE_OWNED, PYGC_LABEL_CLASS_NAME, 0, NULL, arg);
+      if (r) return r;
+    }
+    return table_visit(&c->attrs, 0, kinds, fn, arg);
   }
   if (t == &pygc_str_type || t->traverse == NULL || !(kinds & PYGC_EDGE_CYCLE)) return 0;
   return pygc__host_visit(o, fn, arg);
+}
+
+/* the attribute table of an instance or a class, NULL for other objects */
+static inline table *attr_table(const pygc_object *o) {
+  if (o == NULL) return NULL;
+  if (o->type == &pygc_instance_type) return &((instance_obj *)o)->attrs;
+  if (o->type == &pygc_class_type) return &((class_obj *)o)->attrs;
+  return NULL;
 }
 
 /* the built-in types' traverse members, from the same enumeration */
@@ -456,5 +471,6 @@ PYGC_INTERNAL void pygc__weakref_free_table(pygc_heap *h);
 
 PYGC_INTERNAL int pygc__dict_verify(const pygc_object *o, char *msg, size_t n);
 PYGC_INTERNAL int pygc__instance_verify(const pygc_object *o, char *msg, size_t n);
+PYGC_INTERNAL int pygc__class_verify(const pygc_object *o, char *msg, size_t n);
 
 #endif

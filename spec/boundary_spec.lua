@@ -298,7 +298,11 @@ describe("module state no script can release (defect 8)", function()
     garbage_works()
     -- and again, with every handle Lua had gone
     g = nil; collectgarbage(); collectgarbage()
-    for _, o in ipairs(gc.get_objects()) do gc.release(o) end
+    -- (get_objects lists Lua values the heap holds too, a live class's
+    -- methods say: they are no handles to release)
+    for _, o in ipairs(gc.get_objects()) do
+      if not gc.type(o):match("^Lua ") then gc.release(o) end
+    end
     garbage_works()
   end)
 

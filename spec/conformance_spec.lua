@@ -4,7 +4,7 @@
 -- timings, except where a scenario declares a divergence and why.
 require "spec.support"
 -- each suite is a pair spec/conformance/NAME.{py,lua}
-local SUITES = { "scenarios", "weak_scenarios", "cross_scenarios" }
+local SUITES = { "scenarios", "weak_scenarios", "cross_scenarios", "class_scenarios" }
 local suite = require "spec.conformance.scenarios"
 
 local PY = os.getenv("PYGC_PYTHON") or "python3"

@@ -32,20 +32,19 @@ describe("gc._edges", function()
     assert.are.equal("['k']", e[2][2])
   end)
 
-  it("labels attributes by name; the class and attribute names are owned, not cycle, edges", function()
+  it("labels attributes by name; the class is a cycle edge, attribute names are owned edges", function()
     local C = gc.class("C")
     local o = C()
     o.me = o
     local cycle = edges(o, 1)
-    assert.are.equal(1, #cycle)
-    assert.are.equal(".me", cycle[1][2])
-    assert.is_true(rawequal(o, cycle[1][1]))
+    assert.are.equal(2, #cycle)
+    assert.are.equal("__class__", cycle[1][2])
+    assert.is_true(rawequal(C, cycle[1][1]))
+    assert.are.equal(".me", cycle[2][2])
+    assert.is_true(rawequal(o, cycle[2][1]))
     local owned = edges(o, 2)
-    local class_seen = false
-    for _, e in ipairs(owned) do
-      if e[2] == "__class__" then class_seen = rawequal(e[1], C) end
-    end
-    assert.is_true(class_seen)
+    assert.are.equal(1, #owned) -- the name "me"
+    for _, e in ipairs(owned) do assert.are_not.equal("__class__", e[2]) end
   end)
 
   it("refuses bad arguments in luaL_argerror wording", function()

@@ -501,6 +501,142 @@ static void test_refcount_saturation(void) {
   close_heap(); /* freed with the heap, without leaks */
 }
 
+/* Classes are heap objects: tracked, with attributes (an instance's
+ * getattr/setattr/delattr), in cycles with themselves and their instances,
+ * and their finalizer flag settable. */
+static void test_class_heap_object(void) {
+  open_heap();
+  set_hooks();
+  pygc_disable(H);
+  pygc_object *cls = pygc_class_new(H, "K", 1, 0);
+  CHECK(pygc_is_tracked(cls));
+  pygc_value v;
+  CHECK_EQ(pygc_getattr(H, cls, "count", 5, &v), PYGC_EKEY);
+  CHECK_EQ(pygc_setattr(H, cls, "count", 5, pygc_int(1)), PYGC_OK);
+  CHECK_EQ(pygc_getattr(H, cls, "count", 5, &v), PYGC_OK);
+  CHECK(v.tag == PYGC_TINT && v.u.i == 1);
+  CHECK_EQ(pygc_attr_count(cls), 1);
+  uint32_t ver = pygc_keys_version(cls);
+  CHECK_EQ(pygc_setattr(H, cls, "count", 5, pygc_int(2)), PYGC_OK); /* a value update: same keys */
+  CHECK_EQ(pygc_keys_version(cls), ver);
+  size_t pos = 0;
+  pygc_value name;
+  CHECK(pygc_attr_next(cls, &pos, &name, &v) && v.u.i == 2);
+  CHECK(strcmp(pygc_str_data(name.u.o, NULL), "count") == 0);
+  CHECK_EQ(pygc_delattr(H, cls, "count", 5), PYGC_OK);
+  CHECK_EQ(pygc_delattr(H, cls, "count", 5), PYGC_EKEY);
+  CHECK(pygc_keys_version(cls) != ver);
+  /* a list is no class: no attributes */
+  pygc_object *l = pygc_list_new(H, 0);
+  CHECK_EQ(pygc_setattr(H, l, "x", 1, pygc_int(1)), PYGC_ETYPE);
+  CHECK_EQ(pygc_getattr(H, l, "x", 1, &v), PYGC_ETYPE);
+  CHECK_EQ(pygc_attr_count(l), 0);
+  pygc_decref(H, l);
+  /* the flags follow pygc_class_set_flags */
+  pygc_class_set_flags(cls, PYGC_CLASS_FINALIZER);
+  CHECK_EQ(pygc_class_flags(cls), PYGC_CLASS_FINALIZER);
+  finalized = 0;
+  pygc_object *o = pygc_instance_new(H, cls);
+  pygc_decref(H, o);
+  CHECK_EQ(finalized, 1);
+  pygc_class_set_flags(cls, 0);
+  o = pygc_instance_new(H, cls);
+  pygc_decref(H, o);
+  CHECK_EQ(finalized, 1); /* no finalizer any more */
+  /* the class's size counts its attribute table */
+  pygc_object *c0 = pygc_class_new(H, "K0", 2, 0);
+  size_t before = pygc_sizeof(c0);
+  pygc_setattr(H, c0, "a", 1, pygc_int(1));
+  CHECK(pygc_sizeof(c0) > before);
+  pygc_decref(H, c0);
+  VERIFY();
+  /* A.a = A: a cycle of one, collected once dropped */
+  CHECK_EQ(pygc_setattr(H, cls, "a", 1, pygc_obj(cls)), PYGC_OK);
+  pygc_decref(H, cls);
+  VERIFY();
+  CHECK_EQ(pygc_collect(H, 2), 1);
+  /* an instance and its class in a cycle (A.inst = A()), the instance
+   * with a finalizer that runs once */
+  cls = pygc_class_new(H, "K2", 2, PYGC_CLASS_FINALIZER);
+  o = pygc_instance_new(H, cls);
+  pygc_setattr(H, cls, "inst", 4, pygc_obj(o));
+  pygc_decref(H, o);
+  pygc_decref(H, cls);
+  finalized = 0;
+  VERIFY();
+  CHECK_EQ(pygc_collect(H, 2), 2);
+  CHECK_EQ(finalized, 1);
+  /* a class reachable only from its instance lives while it does */
+  cls = pygc_class_new(H, "K3", 2, 0);
+  pygc_setattr(H, cls, "self", 4, pygc_obj(cls));
+  o = pygc_instance_new(H, cls);
+  pygc_decref(H, cls);
+  CHECK_EQ(pygc_collect(H, 2), 0);
+  CHECK(strcmp(pygc_class_name(pygc_instance_class(o)), "K3") == 0);
+  CHECK_EQ(pygc_getattr(H, pygc_instance_class(o), "self", 4, &v), PYGC_OK);
+  pygc_decref(H, o);
+  CHECK_EQ(pygc_collect(H, 2), 1); /* the class, alone now */
+  close_heap();
+}
+
+static int count_set(pygc_object *o, size_t node, void *arg) {
+  (void)o, (void)node;
+  ++*(int *)arg;
+  return 0;
+}
+
+/* one handle's reference for objects with PYGC_FLAG_HOST2 (the tests' "held") */
+static uint32_t held_by_flag(const pygc_object *o, void *arg) {
+  (void)arg;
+  return (o->flags & PYGC_FLAG_HOST2) ? 1 : 0;
+}
+
+/* pygc_cross_set: a class with live instances is rooted, so neither it nor
+ * what it holds (a host's methods: leaves) nor its instances join the set
+ * through it; without instances it is a candidate like any object. */
+static void test_cross_set_classes(void) {
+  open_heap();
+  pygc_disable(H);
+  const unsigned held = PYGC_FLAG_HOST2, leaf = PYGC_FLAG_HOST3, mark = PYGC_FLAG_HOST4;
+  pygc_object *cls = pygc_class_new(H, "M", 1, 0);
+  cls->flags |= held; /* our reference plays the host's handle */
+  pygc_object *method = pygc_list_new(H, 0);
+  method->flags |= leaf; /* plays a value of the other heap */
+  pygc_setattr(H, cls, "m", 1, pygc_obj(method));
+  pygc_decref(H, method);
+  int n = 0;
+  CHECK_EQ(pygc_cross_set(H, held_by_flag, leaf, mark, count_set, NULL, &n), 2); /* the class and its leaf */
+  CHECK_EQ(n, 2);
+  CHECK(cls->flags & mark);
+  cls->flags &= ~mark;
+  method->flags &= ~mark;
+  pygc_object *in = pygc_instance_new(H, cls);
+  in->flags |= held;
+  n = 0;
+  CHECK_EQ(pygc_cross_set(H, held_by_flag, leaf, mark, count_set, NULL, &n), 0); /* rooted by its instance */
+  CHECK_EQ(n, 0);
+  CHECK(!(cls->flags & mark) && !(in->flags & mark) && !(method->flags & mark));
+  /* an instance holding a leaf of its own is in the set, its class is not */
+  pygc_object *own = pygc_list_new(H, 0);
+  own->flags |= leaf;
+  pygc_setattr(H, in, "own", 3, pygc_obj(own));
+  pygc_decref(H, own);
+  n = 0;
+  CHECK_EQ(pygc_cross_set(H, held_by_flag, leaf, mark, count_set, NULL, &n), 2); /* the instance and its leaf */
+  CHECK(in->flags & mark);
+  CHECK(!(cls->flags & mark));
+  in->flags &= ~mark;
+  own->flags &= ~mark;
+  VERIFY();
+  pygc_decref(H, in);
+  n = 0;
+  CHECK_EQ(pygc_cross_set(H, held_by_flag, leaf, mark, count_set, NULL, &n), 2); /* no instance: the class again */
+  cls->flags &= ~(mark | held);
+  method->flags &= ~mark;
+  pygc_decref(H, cls);
+  close_heap();
+}
+
 int main(void) {
   RUN(test_refcount_release);
   RUN(test_str_interning);
@@ -516,5 +652,7 @@ int main(void) {
   RUN(test_verifier_catches);
   RUN(test_refcount_saturation);
   RUN(test_oom);
+  RUN(test_class_heap_object);
+  RUN(test_cross_set_classes);
   return ct_summary();
 }
