@@ -94,6 +94,13 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char 
 static int l_new_list(lua_State *L) {
   lua_settop(L, 1);
   binding *B = lpygc_getB(L);
+  if (lua_isnil(L, 1)) { /* empty: nothing to convert, no pin needed */
+    lpygc_handle_reserve(L);
+    pygc_object *l = pygc_list_new(B->heap, 0);
+    if (l == NULL) return lpygc_nomem(L);
+    lpygc_handle_bind(L, B, l);
+    return 1;
+  }
   pygc_object *l = push_new_list(L, B, 1, "list");
   /* its handle (at 3), or a new one if Lua code released that meanwhile;
    * the pin at 2 closes on return */
@@ -122,10 +129,10 @@ static int l_new_tuple(lua_State *L) {
 static int l_new_dict(lua_State *L) {
   binding *B = lpygc_getB(L);
   lua_settop(L, 1);
+  lpygc_handle_reserve(L);
   pygc_object *d = pygc_dict_new(B->heap);
   if (d == NULL) return lpygc_nomem(L);
-  lpygc_pushobject(L, B, d);
-  pygc_decref(B->heap, d);
+  lpygc_handle_bind(L, B, d);
   int self = lua_gettop(L);
   if (!lua_isnoneornil(L, 1)) {
     luaL_checktype(L, 1, LUA_TTABLE);

@@ -147,12 +147,12 @@ static void borrow_unlist(binding *B, handle *hd) {
 
 /* End hd's borrow: released, and out of the identity cache.  Stores nil
  * only, so it allocates nothing. */
-static void borrow_end_one(lua_State *L, handle *hd) {
+static void borrow_end_one(lua_State *L, const binding *B, handle *hd) {
   pygc_object *o = hd->obj;
   hd->obj = NULL;
   hd->borrowed = 0;
   if (o == NULL) return;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  lpygc_push_cache(L, B);
   if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA && lua_touserdata(L, -1) == (void *)hd) {
     lua_pushnil(L);
     lua_rawsetp(L, -3, o);
@@ -162,10 +162,9 @@ static void borrow_end_one(lua_State *L, handle *hd) {
 
 /* End every borrow of l lent since mark (innermost first). */
 void lpygc_borrow_end(lua_State *L, binding *B, borrow_list *l, size_t mark) {
-  (void)B;
   while (l->n > mark) {
     handle *hd = l->items[--l->n];
-    if (hd) borrow_end_one(L, hd);
+    if (hd) borrow_end_one(L, B, hd);
   }
 }
 
@@ -180,7 +179,7 @@ static handle *borrow_find(binding *B, const pygc_object *o) {
 
 /* o is being freed: end its borrowed handle, wherever it is known. */
 void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  lpygc_push_cache(L, B);
   handle *hd = NULL;
   if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
     hd = lua_touserdata(L, -1);
@@ -190,7 +189,7 @@ void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o) {
   if (hd == NULL && (B->scoped.n || B->phase.n)) hd = borrow_find(B, o);
   if (hd == NULL) return;
   if (hd->borrowed) borrow_unlist(B, hd);
-  borrow_end_one(L, hd);
+  borrow_end_one(L, B, hd);
 }
 
 void lpygc_borrow_free(binding *B) {
@@ -238,7 +237,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
   }
   hd->obj = o;
   o->flags |= PYGC_FLAG_HOST1;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_mt);
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, -3, o);
@@ -253,7 +252,7 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
     return;
   }
   int borrow = must_borrow(B, o);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  lpygc_push_cache(L, B);
   /* an object that never had a handle has none to find */
   if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
     handle *hd = lua_touserdata(L, -1);
@@ -272,11 +271,51 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
   if (!borrow) pace(L, B);
 }
 
+/* A blank handle at the top of the stack, made before the object it will
+ * hold (gc.new_list(), gc.new_dict()): a memory error, or a finalizer this
+ * allocation runs, then finds nothing half-made, and the object needs no
+ * identity-cache lookup, having had no handle yet. */
+void lpygc_handle_reserve(lua_State *L) {
+  handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
+  hd->obj = NULL;
+  hd->borrowed = 0;
+  hd->inphase = 0;
+  hd->slot = 0;
+}
+
+/* Give o, just made, the blank handle at the top of the stack, with the
+ * creation reference the caller hands over.  Allocates in Lua only to file
+ * the handle in the cache (a table's growth: a memory error at worst, which
+ * runs no finalizer), once the handle owns o. */
+void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o) {
+  handle *hd = lua_touserdata(L, -1);
+  hd->obj = o;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_mt);
+  lua_setmetatable(L, -2);
+  if (o->flags & PYGC_FLAG_HOST1) {
+    /* a finalizer run by the heap's collection while o was made found it
+     * (gc.get_objects) and gave it a handle: identity wants that one, or a
+     * new filed one.  Ours holds the creation reference meanwhile, unfiled
+     * (Lua's collector drops it if the push raises), then lets it go. */
+    lpygc_pushobject(L, B, o);
+    hd->obj = NULL;
+    pygc_decref(B->heap, o); /* the handle on top holds o */
+    lua_remove(L, -2);
+    return;
+  }
+  o->flags |= PYGC_FLAG_HOST1 | PYGC_FLAG_HOST2;
+  lpygc_push_cache(L, B);
+  lua_pushvalue(L, -2);
+  lua_rawsetp(L, -2, o);
+  lua_settop(L, -2);
+  pace(L, B);
+}
+
 /* A borrowed handle for hook code (a finalizer's self, the object of an
  * unraisable error): it ends with the hook call, or with the finalizer
  * phase for an object of the collection's unreachable set. */
 void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  lpygc_push_cache(L, B);
   if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
     if (((handle *)lua_touserdata(L, -1))->obj == o) {
       lua_remove(L, -2);
@@ -386,7 +425,7 @@ static pygc_value luaref_value(lua_State *L, binding *B, int idx, pygc_value *pe
  * that hold raw pointers call lpygc_prepare first. */
 pygc_value lpygc_tovalue_p(lua_State *L, binding *B, int idx, const char *where, pygc_value *pending) {
   /* the common case first: a handle (one metatable check, not two) */
-  return lpygc_tovalue_hd(L, B, idx, where, pending, lua_type(L, idx) == LUA_TUSERDATA ? lpygc_tohandle(L, idx) : NULL);
+  return lpygc_tovalue_hd(L, B, idx, where, pending, lpygc_tohandle_B(L, B, idx));
 }
 
 /* The same, when the caller has already asked whether idx is a handle
@@ -481,7 +520,8 @@ static int phase_room(binding *B) {
 
 int lpygc_mm_gc(lua_State *L) {
   binding *B = lua_touserdata(L, lua_upvalueindex(1));
-  handle *hd = lpygc_checkhandle(L, 1);
+  handle *hd = lpygc_tohandle_B(L, B, 1);
+  if (hd == NULL) return luaL_typeerror(L, 1, MT_OBJECT);
   if (B->closed) {
     hd->obj = NULL;
     return 0;
@@ -521,7 +561,8 @@ int lpygc_mm_gc(lua_State *L) {
 
 int lpygc_mm_close(lua_State *L) {
   binding *B = lua_touserdata(L, lua_upvalueindex(1));
-  handle *hd = lpygc_checkhandle(L, 1);
+  handle *hd = lpygc_tohandle_B(L, B, 1);
+  if (hd == NULL) return luaL_typeerror(L, 1, MT_OBJECT);
   if (B->closed) {
     hd->obj = NULL;
     return 0;

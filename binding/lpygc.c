@@ -148,7 +148,7 @@ int luaopen_pygc(lua_State *L) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MODULE) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
 
-  binding *B = lua_newuserdatauv(L, sizeof(binding), 0);
+  binding *B = lua_newuserdatauv(L, sizeof(binding), 1); /* user value: the object metatable */
   memset(B, 0, sizeof *B);
   luaL_newmetatable(L, MT_HEAP);
   lua_pushcfunction(L, heap_gc);
@@ -192,6 +192,8 @@ int luaopen_pygc(lua_State *L) {
   lua_pushstring(L, "v");
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  B->ref_cache = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CLASSES);
@@ -203,6 +205,11 @@ int luaopen_pygc(lua_State *L) {
   lua_pushvalue(L, bidx);
   luaL_setfuncs(L, lpygc_object_mt, 1);
   protect(L, MT_OBJECT);
+  B->mt = lua_topointer(L, -1);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, bidx, 1); /* B->mt stays this table's address while B lives */
+  lua_pushvalue(L, -1);
+  B->ref_mt = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_MT);
 
   lua_newuserdatauv(L, 0, 0); /* None */

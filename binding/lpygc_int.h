@@ -104,6 +104,13 @@ typedef struct binding {
   lua_Alloc af;
   void *aud;
   tracer tr;
+  /* the fast path (handles.c): the object metatable's address, to tell a
+   * handle by one pointer compare (the table is a user value of the
+   * binding's userdata, so it lives as long as B); registry integer slots
+   * of the identity cache and of that metatable (an array read, where a
+   * light key costs a hash lookup) */
+  const void *mt;
+  int ref_cache, ref_mt;
 } binding;
 
 typedef struct handle {
@@ -152,6 +159,31 @@ static inline void lpygc_enter(binding *B, lua_State *L) {
 }
 
 handle *lpygc_new_box(lua_State *L);
+void lpygc_handle_reserve(lua_State *L);
+void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o);
+
+/* Is the value at idx a handle of B?  One pointer compare of metatables:
+ * the fast form of lpygc_tohandle, for callers that have B.  The type is
+ * checked only on a match (a light userdata can be given any metatable
+ * through the debug library, and lua_touserdata gives its address). */
+static inline handle *lpygc_tohandle_B(lua_State *L, const binding *B, int idx) {
+  if (!lua_getmetatable(L, idx)) return NULL;
+  const void *mt = lua_topointer(L, -1);
+  lua_settop(L, -2);
+  if (mt != B->mt || lua_type(L, idx) != LUA_TUSERDATA) return NULL;
+  return (handle *)lua_touserdata(L, idx);
+}
+
+/* The object of the handle at idx; raises as lpygc_checkobj. */
+static inline pygc_object *lpygc_checkobj_B(lua_State *L, const binding *B, int idx) {
+  handle *hd = lpygc_tohandle_B(L, B, idx);
+  if (hd == NULL) luaL_typeerror(L, idx, MT_OBJECT);
+  if (hd->obj == NULL) luaL_error(L, "pygc: use of a released handle");
+  return hd->obj;
+}
+
+/* The identity cache and the object metatable, pushed (registry slots). */
+static inline void lpygc_push_cache(lua_State *L, const binding *B) { lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_cache); }
 int lpygc_is_luaref(lua_State *L, int idx);
 
 /* luavalues.c */

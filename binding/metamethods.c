@@ -16,7 +16,7 @@ static lua_Integer index_of(lua_State *L, int idx, int *ok) {
 
 static int mm_index(lua_State *L) {
   binding *B = lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   pygc_value v;
   if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
@@ -96,7 +96,7 @@ static int mm_newindex(lua_State *L) {
   /* Lua values first: making their lrefs may run any code */
   handle *hk, *hv;
   if (lpygc_prepare_hd(L, B, 2, &hk) + lpygc_prepare_hd(L, B, 3, &hv)) lpygc_cross_pace(L, B);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, B, 1);
   int st;
   if (o->type == &pygc_list_type) {
@@ -155,8 +155,8 @@ static int mm_newindex(lua_State *L) {
 }
 
 static int mm_len(lua_State *L) {
-  lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  binding *B = lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   if (o->type == &pygc_list_type) lua_pushinteger(L, (lua_Integer)pygc_list_len(o));
   else if (o->type == &pygc_tuple_type) lua_pushinteger(L, (lua_Integer)pygc_tuple_len(o));
@@ -169,7 +169,7 @@ static int mm_len(lua_State *L) {
  * with any object and control value */
 static int seq_next(lua_State *L) {
   binding *B = lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type != &pygc_list_type && o->type != &pygc_tuple_type) return luaL_argerror(L, 1, "list or tuple expected");
   lua_Integer i = luaL_optinteger(L, 2, 0);
   if (i < 0 || i >= LUA_MAXINTEGER) return 0; /* i + 1 must not overflow */
@@ -182,27 +182,39 @@ static int seq_next(lua_State *L) {
   return 2;
 }
 
-/* dict and attribute iteration: upvalues 2 = position, 3 = size at start,
- * 4 = keys version at start (pygc_keys_version), 5 = the handle iterated.
- * A key added or removed since the start, even with the size unchanged
- * (delete one, add another; delete and re-add), raises as CPython does:
- * positions in the entry array no longer mean what they meant. */
+/* dict and attribute iteration: upvalue 2 = the state below (a plain
+ * userdata no script can reach), 3 = the handle iterated, which keeps
+ * it->hd valid.  A key added or removed since the start, even with the size
+ * unchanged (delete one, add another; delete and re-add), raises as CPython
+ * does: positions in the entry array no longer mean what they meant. */
+typedef struct map_iter {
+  handle *hd;       /* the handle at upvalue 3: compared, and read for its object */
+  size_t pos;       /* the next position in the entry array */
+  size_t size;      /* the size at the start */
+  uint32_t version; /* the keys version at the start (pygc_keys_version) */
+} map_iter;
+
 static int map_next(lua_State *L) {
   binding *B = lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
-  if (!lua_rawequal(L, 1, lua_upvalueindex(5))) return luaL_argerror(L, 1, "not the object this iterator was made for");
+  map_iter *it = lua_touserdata(L, lua_upvalueindex(2));
+  /* the handle it was made for, by address (and a full userdata: a light
+   * one can carry any address) */
+  if (lua_touserdata(L, 1) != (void *)it->hd || lua_type(L, 1) != LUA_TUSERDATA) {
+    lpygc_checkobj_B(L, B, 1);
+    return luaL_argerror(L, 1, "not the object this iterator was made for");
+  }
+  pygc_object *o = it->hd->obj;
+  if (o == NULL) return luaL_error(L, "pygc: use of a released handle");
   int is_dict = o->type == &pygc_dict_type;
   size_t size = is_dict ? pygc_dict_len(o) : pygc_attr_count(o);
-  if ((lua_Integer)size != lua_tointeger(L, lua_upvalueindex(3)))
-    return luaL_error(L, "%s changed size during iteration", is_dict ? "dict" : "instance");
-  if ((lua_Integer)pygc_keys_version(o) != lua_tointeger(L, lua_upvalueindex(4)))
+  if (size != it->size) return luaL_error(L, "%s changed size during iteration", is_dict ? "dict" : "instance");
+  if (pygc_keys_version(o) != it->version)
     return luaL_error(L, "%s keys changed during iteration", is_dict ? "dict" : "instance");
-  size_t pos = (size_t)lua_tointeger(L, lua_upvalueindex(2));
+  size_t pos = it->pos;
   pygc_value k, v;
   int more = is_dict ? pygc_dict_next(o, &pos, &k, &v) : pygc_attr_next(o, &pos, &k, &v);
   if (!more) return 0;
-  lua_pushinteger(L, (lua_Integer)pos);
-  lua_replace(L, lua_upvalueindex(2));
+  it->pos = pos;
   pygc_value_incref(k); /* hold both: pushing the first may run finalizers */
   pygc_value_incref(v);
   lpygc_pushvalue(L, B, k);
@@ -213,8 +225,8 @@ static int map_next(lua_State *L) {
 }
 
 static int mm_pairs(lua_State *L) {
-  lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  binding *B = lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
     lua_pushvalue(L, lua_upvalueindex(1));
@@ -225,13 +237,17 @@ static int mm_pairs(lua_State *L) {
   }
   if (o->type != &pygc_dict_type && o->type != &pygc_instance_type)
     return luaL_error(L, "'%s' object is not iterable", lpygc_kind_of(o));
+  /* read o before allocating: a finalizer may release the handle */
+  size_t size = o->type == &pygc_dict_type ? pygc_dict_len(o) : pygc_attr_count(o);
+  uint32_t version = pygc_keys_version(o);
   lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushinteger(L, 0);
-  lua_Integer size = (lua_Integer)(o->type == &pygc_dict_type ? pygc_dict_len(o) : pygc_attr_count(o));
-  lua_pushinteger(L, size);
-  lua_pushinteger(L, (lua_Integer)pygc_keys_version(o));
+  map_iter *it = lua_newuserdatauv(L, sizeof *it, 0);
+  it->hd = lua_touserdata(L, 1);
+  it->pos = 0;
+  it->size = size;
+  it->version = version;
   lua_pushvalue(L, 1);
-  lua_pushcclosure(L, map_next, 5);
+  lua_pushcclosure(L, map_next, 3);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
@@ -293,7 +309,7 @@ static int new_instance(lua_State *L, binding *B, pygc_object *cls) {
 
 static int mm_call(lua_State *L) {
   binding *B = lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   if (o->type == &pygc_weakref_type) { /* r(): the referent or nil */
     if (lua_gettop(L) > 1) return luaL_error(L, "weakref() takes no arguments");
