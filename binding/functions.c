@@ -95,7 +95,7 @@ static int l_new_list(lua_State *L) {
   lua_settop(L, 1);
   binding *B = lpygc_getB(L);
   if (lua_isnil(L, 1)) { /* empty: nothing to convert, no pin needed */
-    lpygc_handle_reserve(L);
+    lpygc_handle_reserve(L, B);
     pygc_object *l = pygc_list_new(B->heap, 0);
     if (l == NULL) return lpygc_nomem(L);
     lpygc_handle_bind(L, B, l);
@@ -129,7 +129,7 @@ static int l_new_tuple(lua_State *L) {
 static int l_new_dict(lua_State *L) {
   binding *B = lpygc_getB(L);
   lua_settop(L, 1);
-  lpygc_handle_reserve(L);
+  lpygc_handle_reserve(L, B);
   pygc_object *d = pygc_dict_new(B->heap);
   if (d == NULL) return lpygc_nomem(L);
   lpygc_handle_bind(L, B, d);

@@ -60,12 +60,7 @@
 
 /* ---- the binding and handles -------------------------------------------- */
 
-binding *lpygc_getB(lua_State *L) {
-  binding *B = lua_touserdata(L, lua_upvalueindex(1));
-  if (B->closed) luaL_error(L, "pygc: the heap is closed");
-  lpygc_enter(B, L);
-  return B;
-}
+int lpygc_closed_error(lua_State *L) { return luaL_error(L, "pygc: the heap is closed"); }
 
 int lpygc_nomem(lua_State *L) { return luaL_error(L, "not enough memory"); }
 
@@ -210,6 +205,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
   handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
   hd->obj = NULL;
   hd->borrowed = 0;
+  hd->tag = HANDLE_TAG(B, hd);
   /* the allocation may have run finalizers that made a handle for o */
   if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -2, o) == LUA_TUSERDATA &&
       ((handle *)lua_touserdata(L, -1))->obj == o) {
@@ -275,12 +271,13 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
  * hold (gc.new_list(), gc.new_dict()): a memory error, or a finalizer this
  * allocation runs, then finds nothing half-made, and the object needs no
  * identity-cache lookup, having had no handle yet. */
-void lpygc_handle_reserve(lua_State *L) {
+void lpygc_handle_reserve(lua_State *L, const binding *B) {
   handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
   hd->obj = NULL;
   hd->borrowed = 0;
   hd->inphase = 0;
   hd->slot = 0;
+  hd->tag = HANDLE_TAG(B, hd);
 }
 
 /* Give o, just made, the blank handle at the top of the stack, with the
@@ -365,11 +362,15 @@ void lpygc_release_handle(lua_State *L, binding *B, handle *hd) {
  * it (hd->obj = o), so that Lua's collector drops it if an error comes
  * first.  Never given to Lua code. */
 handle *lpygc_new_box(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_BINDING);
+  const binding *B = lua_touserdata(L, -1);
+  lua_pop(L, 1);
   handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
   hd->obj = NULL;
   hd->borrowed = 0;
   hd->inphase = 0;
   hd->slot = 0;
+  hd->tag = B ? HANDLE_TAG(B, hd) : 0;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
   lua_setmetatable(L, -2);
   return hd;

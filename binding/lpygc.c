@@ -206,6 +206,10 @@ int luaopen_pygc(lua_State *L) {
   luaL_setfuncs(L, lpygc_object_mt, 1);
   protect(L, MT_OBJECT);
   B->mt = lua_topointer(L, -1);
+  /* no secret in the cryptographic sense: a word a Lua script cannot know
+   * to write (it cannot write userdata at all), unlike B's own address */
+  B->secret = ((uintptr_t)B * (uintptr_t)0x9E3779B97F4A7C15u) ^ (uintptr_t)(const void *)&lpygc_key_binding ^
+              (uintptr_t)0xA5A5A5A5u;
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, bidx, 1); /* B->mt stays this table's address while B lives */
   lua_pushvalue(L, -1);

@@ -111,6 +111,7 @@ typedef struct binding {
    * light key costs a hash lookup) */
   const void *mt;
   int ref_cache, ref_mt;
+  uintptr_t secret; /* mixed into every handle's tag (HANDLE_TAG) */
 } binding;
 
 typedef struct handle {
@@ -118,10 +119,16 @@ typedef struct handle {
   unsigned char borrowed; /* owns no reference: listed in B->scoped or B->phase */
   unsigned char inphase;  /* which of the two lists */
   uint32_t slot;          /* its index there */
+  uintptr_t tag;          /* HANDLE_TAG(B, the handle): see lpygc_tohandle_B */
 } handle;
 
+/* What a handle of B holds in its tag: its own address mixed with B's
+ * secret, a word no Lua script can write into a userdata (only C code
+ * makes userdata, and only pygc knows the secret). */
+#define HANDLE_TAG(B, hd) ((uintptr_t)(const void *)(hd) ^ (B)->secret)
+
 /* handles.c */
-binding *lpygc_getB(lua_State *L);
+int lpygc_closed_error(lua_State *L);
 int lpygc_nomem(lua_State *L);
 handle *lpygc_tohandle(lua_State *L, int idx);
 handle *lpygc_checkhandle(lua_State *L, int idx);
@@ -158,20 +165,29 @@ static inline void lpygc_enter(binding *B, lua_State *L) {
   }
 }
 
+/* The binding of the running C function (upvalue 1), entered.  Inline: every
+ * metamethod starts here. */
+static inline binding *lpygc_getB(lua_State *L) {
+  binding *B = (binding *)lua_touserdata(L, lua_upvalueindex(1));
+  if (B->closed) lpygc_closed_error(L);
+  lpygc_enter(B, L);
+  return B;
+}
+
 handle *lpygc_new_box(lua_State *L);
-void lpygc_handle_reserve(lua_State *L);
+void lpygc_handle_reserve(lua_State *L, const binding *B);
 void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o);
 
-/* Is the value at idx a handle of B?  One pointer compare of metatables:
- * the fast form of lpygc_tohandle, for callers that have B.  The type is
- * checked only on a match (a light userdata can be given any metatable
- * through the debug library, and lua_touserdata gives its address). */
+/* Is the value at idx a handle of B?  The fast form of lpygc_tohandle,
+ * for callers that have B: a full userdata of a handle's size whose tag is
+ * HANDLE_TAG (two API calls, where comparing metatables takes five).  A
+ * light userdata has length 0, so its address is never read; a smaller
+ * userdata is never read past its end.  Every handle is tagged where it is
+ * made (new_handle, lpygc_handle_reserve, lpygc_new_box). */
 static inline handle *lpygc_tohandle_B(lua_State *L, const binding *B, int idx) {
-  if (!lua_getmetatable(L, idx)) return NULL;
-  const void *mt = lua_topointer(L, -1);
-  lua_settop(L, -2);
-  if (mt != B->mt || lua_type(L, idx) != LUA_TUSERDATA) return NULL;
-  return (handle *)lua_touserdata(L, idx);
+  handle *hd = (handle *)lua_touserdata(L, idx);
+  if (hd == NULL || lua_rawlen(L, idx) != sizeof(handle) || hd->tag != HANDLE_TAG(B, hd)) return NULL;
+  return hd;
 }
 
 /* The object of the handle at idx; raises as lpygc_checkobj. */

@@ -14,8 +14,47 @@ static lua_Integer index_of(lua_State *L, int idx, int *ok) {
   return i;
 }
 
+/* A value read from the heap: scalars pushed here, the rest by
+ * lpygc_pushvalue. */
+static inline void push_read(lua_State *L, binding *B, pygc_value v) {
+  switch (v.tag) {
+  case PYGC_TINT: lua_pushinteger(L, (lua_Integer)v.u.i); return;
+  case PYGC_TFLOAT: lua_pushnumber(L, v.u.f); return;
+  case PYGC_TBOOL: lua_pushboolean(L, v.u.b); return;
+  default: lpygc_pushvalue(L, B, v); return;
+  }
+}
+
+static int index_rest(lua_State *L, binding *B);
+
+/* o[k]: the hits that need no more than the object come first (an item of
+ * a list, an attribute of the instance itself); everything else, and every
+ * error, is index_rest's. */
 static int mm_index(lua_State *L) {
   binding *B = lpygc_getB(L);
+  handle *hd = lpygc_tohandle_B(L, B, 1);
+  pygc_object *o = hd ? hd->obj : NULL;
+  if (o != NULL) {
+    pygc_value v;
+    if (o->type == &pygc_list_type && lua_isinteger(L, 2)) {
+      lua_Integer i = lua_tointeger(L, 2);
+      if (i < 1 || pygc_list_get(o, (size_t)(i - 1), &v) != PYGC_OK) return 0;
+      push_read(L, B, v);
+      return 1;
+    }
+    if (o->type == &pygc_instance_type && lua_type(L, 2) == LUA_TSTRING) {
+      size_t len;
+      const char *name = lua_tolstring(L, 2, &len);
+      if (pygc_getattr(B->heap, o, name, len, &v) == PYGC_OK) {
+        push_read(L, B, v);
+        return 1;
+      }
+    }
+  }
+  return index_rest(L, B);
+}
+
+static int index_rest(lua_State *L, binding *B) {
   pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   pygc_value v;
@@ -90,8 +129,57 @@ static int mm_index(lua_State *L) {
     pygc_decref(B->heap, (o)); \
   } while (0)
 
+static int newindex_rest(lua_State *L, binding *B);
+
+/* The Lua value at 3 as a heap value when that needs no Lua allocation and
+ * no Lua code: a number, a boolean, a handle (1 on success; a new
+ * reference).  Strings, None, nil and Lua values (lrefs) go the long way. */
+static inline int quick_value(lua_State *L, binding *B, pygc_value *v) {
+  switch (lua_type(L, 3)) {
+  case LUA_TNUMBER:
+    *v = lua_isinteger(L, 3) ? pygc_int((int64_t)lua_tointeger(L, 3)) : pygc_float((double)lua_tonumber(L, 3));
+    return 1;
+  case LUA_TBOOLEAN: *v = pygc_bool(lua_toboolean(L, 3)); return 1;
+  case LUA_TUSERDATA: {
+    handle *hv = lpygc_tohandle_B(L, B, 3);
+    if (hv == NULL || hv->obj == NULL) return 0;
+    pygc_incref(hv->obj);
+    *v = pygc_obj(hv->obj);
+    return 1;
+  }
+  default: return 0;
+  }
+}
+
+/* o[k] = v: an attribute of an instance, an item of a list (or one past
+ * its end) set to a value quick_value takes, here; the rest, deletions
+ * and every error, in newindex_rest. */
 static int mm_newindex(lua_State *L) {
   binding *B = lpygc_getB(L);
+  handle *hd = lpygc_tohandle_B(L, B, 1);
+  pygc_object *o = hd ? hd->obj : NULL;
+  pygc_value v;
+  int st;
+  if (o == NULL || lua_gettop(L) != 3) return newindex_rest(L, B);
+  if (o->type == &pygc_instance_type && lua_type(L, 2) == LUA_TSTRING) {
+    if (!quick_value(L, B, &v)) return newindex_rest(L, B);
+    size_t len;
+    const char *name = lua_tolstring(L, 2, &len);
+    PINNED(o, pygc_setattr(B->heap, o, name, len, v));
+    pygc_value_decref(B->heap, v);
+    return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
+  }
+  if (o->type == &pygc_list_type && lua_isinteger(L, 2)) {
+    lua_Integer i = lua_tointeger(L, 2), n = (lua_Integer)pygc_list_len(o);
+    if (i < 1 || i > n + 1 || !quick_value(L, B, &v)) return newindex_rest(L, B);
+    PINNED(o, i == n + 1 ? pygc_list_append(B->heap, o, v) : pygc_list_set(B->heap, o, (size_t)(i - 1), v));
+    pygc_value_decref(B->heap, v);
+    return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
+  }
+  return newindex_rest(L, B);
+}
+
+static int newindex_rest(lua_State *L, binding *B) {
   lua_settop(L, 3);
   /* Lua values first: making their lrefs may run any code */
   handle *hk, *hv;
