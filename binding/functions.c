@@ -91,16 +91,44 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char 
   return l; /* pinned: alive whatever happened to its handle */
 }
 
+/* gc.new_list() and gc.new_list(t) for a plain table t (no metatable)
+ * whose items lpygc_quick_value takes: filling it then runs no Lua code and
+ * no collection, so the list needs no pin, and its handle is made first.
+ * 0 (nothing pushed) for any other source. */
+static int new_list_quick(lua_State *L, binding *B) {
+  lua_Integer n = 0;
+  if (!lua_isnil(L, 1)) {
+    if (lua_type(L, 1) != LUA_TTABLE || lua_getmetatable(L, 1)) return 0; /* (the metatable stays: settop) */
+    n = (lua_Integer)lua_rawlen(L, 1);
+    if (n > 64) return 0; /* long sources: one pass, the long way */
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, 1, i);
+      int ok = lpygc_is_quick(L, B, -1);
+      lua_settop(L, 1);
+      if (!ok) return 0;
+    }
+  }
+  lpygc_handle_reserve(L, B);
+  pygc_object *l = pygc_list_new(B->heap, (size_t)n);
+  if (l == NULL) return lpygc_nomem(L);
+  lpygc_handle_bind(L, B, l); /* owns l: an error below leaks nothing */
+  for (lua_Integer i = 1; i <= n; i++) {
+    pygc_value v;
+    lua_rawgeti(L, 1, i);
+    if (!lpygc_quick_value(L, B, -1, &v)) return lpygc_nomem(L); /* a str that could not be made */
+    int st = pygc_list_append(B->heap, l, v);
+    pygc_value_decref(B->heap, v);
+    if (st) return lpygc_raise_status(L, st, pygc_none());
+    lua_settop(L, -2);
+  }
+  return 1;
+}
+
 static int l_new_list(lua_State *L) {
   lua_settop(L, 1);
   binding *B = lpygc_getB(L);
-  if (lua_isnil(L, 1)) { /* empty: nothing to convert, no pin needed */
-    lpygc_handle_reserve(L, B);
-    pygc_object *l = pygc_list_new(B->heap, 0);
-    if (l == NULL) return lpygc_nomem(L);
-    lpygc_handle_bind(L, B, l);
-    return 1;
-  }
+  if (new_list_quick(L, B)) return 1;
+  lua_settop(L, 1);
   pygc_object *l = push_new_list(L, B, 1, "list");
   /* its handle (at 3), or a new one if Lua code released that meanwhile;
    * the pin at 2 closes on return */

@@ -148,7 +148,7 @@ int luaopen_pygc(lua_State *L) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MODULE) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
 
-  binding *B = lua_newuserdatauv(L, sizeof(binding), 1); /* user value: the object metatable */
+  binding *B = lua_newuserdatauv(L, sizeof(binding), 2); /* user values: the object metatable, None */
   memset(B, 0, sizeof *B);
   luaL_newmetatable(L, MT_HEAP);
   lua_pushcfunction(L, heap_gc);
@@ -222,6 +222,9 @@ int luaopen_pygc(lua_State *L) {
   lua_setfield(L, -2, "__tostring");
   protect(L, MT_NONE);
   lua_setmetatable(L, -2);
+  B->none = lua_touserdata(L, -1);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, bidx, 2); /* B->none stays None's address while B lives */
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_NONE);
 
   lua_newtable(L);

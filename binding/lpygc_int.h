@@ -112,6 +112,7 @@ typedef struct binding {
   const void *mt;
   int ref_cache, ref_mt;
   uintptr_t secret; /* mixed into every handle's tag (HANDLE_TAG) */
+  const void *none; /* gc.None's address (a user value of B's userdata too) */
 } binding;
 
 typedef struct handle {
@@ -196,6 +197,61 @@ static inline pygc_object *lpygc_checkobj_B(lua_State *L, const binding *B, int 
   if (hd == NULL) luaL_typeerror(L, idx, MT_OBJECT);
   if (hd->obj == NULL) luaL_error(L, "pygc: use of a released handle");
   return hd->obj;
+}
+
+/* Is the value at idx gc.None?  An address compare (a full userdata: a
+ * light one can carry any address). */
+static inline int lpygc_is_none_B(lua_State *L, const binding *B, int idx) {
+  return lua_touserdata(L, idx) == B->none && lua_type(L, idx) == LUA_TUSERDATA;
+}
+
+/* The Lua value at idx as a heap value, when that runs no Lua code and
+ * makes no lref: a number, a boolean, a string, None, a live handle (1, and
+ * *v is a new reference; 0 and nothing done for anything else, a released
+ * handle included: the long way says what is wrong).  The heap may
+ * allocate a str, which runs no collection. */
+static inline int lpygc_quick_value(lua_State *L, binding *B, int idx, pygc_value *v) {
+  switch (lua_type(L, idx)) {
+  case LUA_TNUMBER:
+    *v = lua_isinteger(L, idx) ? pygc_int((int64_t)lua_tointeger(L, idx)) : pygc_float((double)lua_tonumber(L, idx));
+    return 1;
+  case LUA_TBOOLEAN: *v = pygc_bool(lua_toboolean(L, idx)); return 1;
+  case LUA_TSTRING: {
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    pygc_object *o = pygc_str_new(B->heap, s, len);
+    if (o == NULL) return 0; /* the long way raises the memory error */
+    *v = pygc_obj(o);
+    return 1;
+  }
+  case LUA_TUSERDATA: {
+    handle *hv = lpygc_tohandle_B(L, B, idx);
+    if (hv == NULL) {
+      if (!lpygc_is_none_B(L, B, idx)) return 0;
+      *v = pygc_none();
+      return 1;
+    }
+    if (hv->obj == NULL) return 0;
+    pygc_incref(hv->obj);
+    *v = pygc_obj(hv->obj);
+    return 1;
+  }
+  default: return 0;
+  }
+}
+
+/* Would lpygc_quick_value take the value at idx?  (No conversion.) */
+static inline int lpygc_is_quick(lua_State *L, const binding *B, int idx) {
+  switch (lua_type(L, idx)) {
+  case LUA_TNUMBER:
+  case LUA_TBOOLEAN:
+  case LUA_TSTRING: return 1;
+  case LUA_TUSERDATA: {
+    handle *hv = lpygc_tohandle_B(L, B, idx);
+    return hv ? hv->obj != NULL : lpygc_is_none_B(L, B, idx);
+  }
+  default: return 0;
+  }
 }
 
 /* The identity cache and the object metatable, pushed (registry slots). */

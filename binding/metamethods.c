@@ -131,25 +131,8 @@ static int index_rest(lua_State *L, binding *B) {
 
 static int newindex_rest(lua_State *L, binding *B);
 
-/* The Lua value at 3 as a heap value when that needs no Lua allocation and
- * no Lua code: a number, a boolean, a handle (1 on success; a new
- * reference).  Strings, None, nil and Lua values (lrefs) go the long way. */
-static inline int quick_value(lua_State *L, binding *B, pygc_value *v) {
-  switch (lua_type(L, 3)) {
-  case LUA_TNUMBER:
-    *v = lua_isinteger(L, 3) ? pygc_int((int64_t)lua_tointeger(L, 3)) : pygc_float((double)lua_tonumber(L, 3));
-    return 1;
-  case LUA_TBOOLEAN: *v = pygc_bool(lua_toboolean(L, 3)); return 1;
-  case LUA_TUSERDATA: {
-    handle *hv = lpygc_tohandle_B(L, B, 3);
-    if (hv == NULL || hv->obj == NULL) return 0;
-    pygc_incref(hv->obj);
-    *v = pygc_obj(hv->obj);
-    return 1;
-  }
-  default: return 0;
-  }
-}
+/* the value to store, when lpygc_quick_value takes it (no Lua code) */
+#define quick_value(L, B, v) lpygc_quick_value((L), (B), 3, (v))
 
 /* o[k] = v: an attribute of an instance, an item of a list (or one past
  * its end) set to a value quick_value takes, here; the rest, deletions

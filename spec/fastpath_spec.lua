@@ -182,6 +182,30 @@ describe("fast paths: new containers", function()
     for _, l in ipairs(made) do assert.equal(1, gc.refcount(l)) end
   end)
 
+  it("gc.new_list(t) with scalars, strings, None and handles, as the long way", function()
+    local inner = gc.new_list()
+    local l = gc.new_list { 1, 2.5, "s", false, gc.None, inner }
+    assert.equal(6, #l)
+    assert.equal(1, l[1]); assert.equal(2.5, l[2]); assert.equal("s", l[3]); assert.is_false(l[4])
+    assert.equal(gc.None, l[5]); assert.is_true(rawequal(l[6], inner))
+    assert.equal(2, gc.refcount(inner))
+    -- a Lua value among them, a source with a metatable, a long source: the long way
+    local t = {}
+    local m = gc.new_list { 1, t }
+    assert.is_true(rawequal(m[2], t))
+    local p = gc.new_list(setmetatable({}, { __index = function(_, i) return i * 10 end, __len = function() return 3 end }))
+    assert.same({ 10, 20, 30 }, { p[1], p[2], p[3] })
+    local long = {}
+    for i = 1, 100 do long[i] = i end
+    assert.equal(100, #gc.new_list(long))
+    -- errors as before: a hole, a released handle, what is no table
+    assert.has_error(function() gc.new_list { 1, nil, 3 } end, "pygc: cannot store a nil in a pygc list")
+    local r = gc.new_list()
+    gc.release(r)
+    assert.has_error(function() gc.new_list { 1, r } end, "pygc: use of a released handle")
+    assert.is_false((pcall(gc.new_list, 5)))
+  end)
+
   it("making many lists and dicts and dropping them frees them all", function()
     S.collect_all()
     local before = gc.heap_info().objects
