@@ -206,6 +206,31 @@ describe("fast paths: new containers", function()
     assert.is_false((pcall(gc.new_list, 5)))
   end)
 
+  it("a finalizer run while a list is made may release an item of its source: the long way's error", function()
+    -- in a small fresh state whose collector finishes a cycle at nearly
+    -- every allocation, the dropped table's __gc runs inside gc.new_list,
+    -- after its source was judged by the caller's eye: the item is released
+    -- by the time it is copied
+    local out, ok = S.run_lua([[
+      local gc = require "pygc"
+      collectgarbage("incremental", 10, 1000, 0)
+      local counts = { ok = 0, released = 0, other = 0 }
+      for _ = 1, 100 do
+        local victim = gc.new_list()
+        local src = { 1, victim }
+        setmetatable({}, { __gc = function() gc.release(victim) end })
+        local good, e = pcall(gc.new_list, src)
+        local k = good and "ok" or tostring(e):find("use of a released handle", 1, true) and "released" or "other"
+        counts[k] = counts[k] + 1
+        if k == "other" then print(e) end
+      end
+      assert(gc._verify())
+      print(("released %d other %d"):format(counts.released, counts.other))
+    ]])
+    assert.is_true(ok, out)
+    assert.matches("released [1-9]%d* other 0", out)
+  end)
+
   it("making many lists and dicts and dropping them frees them all", function()
     S.collect_all()
     local before = gc.heap_info().objects
