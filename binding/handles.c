@@ -323,6 +323,22 @@ void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o) {
   new_handle(L, B, o, 1, must_borrow(B, o) ? &B->phase : &B->scoped);
 }
 
+/* Push the live owning handle of o if the cache has one (1), else nothing
+ * (0).  No allocation, no Lua code: a caller need not hold o for it. */
+int lpygc_push_known(lua_State *L, binding *B, pygc_object *o) {
+  if (!(o->flags & PYGC_FLAG_HOST1) || (o->flags & PYGC_FLAG_HOST3)) return 0;
+  lpygc_push_cache(L, B);
+  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+    handle *hd = lua_touserdata(L, -1);
+    if (hd->obj == o && !hd->borrowed) {
+      lua_remove(L, -2);
+      return 1;
+    }
+  }
+  lua_settop(L, -3);
+  return 0;
+}
+
 void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v) {
   switch (v.tag) {
   case PYGC_TNONE: lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_NONE); return;

@@ -142,6 +142,7 @@ void lpygc_borrow_free(binding *B);
 void lpygc_borrow_reserve_n(lua_State *L, binding *B, borrow_list *l, size_t extra);
 void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o);
 void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v);
+int lpygc_push_known(lua_State *L, binding *B, pygc_object *o);
 void lpygc_release_handle(lua_State *L, binding *B, handle *hd);
 const char *lpygc_unstorable(lua_State *L, int idx);
 pygc_value lpygc_tovalue_p(lua_State *L, binding *B, int idx, const char *where, pygc_value *pending);

@@ -21,8 +21,12 @@ static inline void push_read(lua_State *L, binding *B, pygc_value v) {
   case PYGC_TINT: lua_pushinteger(L, (lua_Integer)v.u.i); return;
   case PYGC_TFLOAT: lua_pushnumber(L, v.u.f); return;
   case PYGC_TBOOL: lua_pushboolean(L, v.u.b); return;
-  default: lpygc_pushvalue(L, B, v); return;
+  case PYGC_TOBJ:
+    if (v.u.o->type != &pygc_str_type && lpygc_push_known(L, B, v.u.o)) return;
+    break;
+  default: break;
   }
+  lpygc_pushvalue(L, B, v);
 }
 
 static int index_rest(lua_State *L, binding *B);
