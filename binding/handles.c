@@ -3,8 +3,12 @@
  *
  * THE LIFETIME MODEL (read this before touching any handle code)
  *
- * A handle is a full userdata { obj, borrowed, inphase, slot } whose
- * metatable is the shared, protected object metatable.  Who owns what:
+ * A handle is a full userdata { obj, borrowed, inphase, slot, tag } whose
+ * metatable is the shared, protected object metatable.  The tag is the
+ * handle's address mixed with a per-heap secret (HANDLE_TAG): the hot
+ * paths tell a handle by its length and tag (lpygc_tohandle_B), which no
+ * Lua script can forge since only C code writes userdata; cold paths still
+ * compare metatables (lpygc_tohandle).  Who owns what:
  *
  *   owning handle    holds one reference to obj, like a C-level reference
  *                    in CPython.  obj cannot die while the handle holds it;
@@ -35,7 +39,8 @@
  *                    object (l[1] = self; local x = l[1]): identity holds,
  *                    and the Lua side then keeps the object alive.
  *
- * The identity cache (registry KEY_CACHE: object address -> handle, weak
+ * The identity cache (registry KEY_CACHE, and the integer slot
+ * B->ref_cache for the hot paths: object address -> handle, weak
  * values) only finds the live handle of an object so that every path
  * yields the same userdata.  Nothing depends on it for safety: Lua clears
  * weak entries before it runs finalizers, and scripts can clear it through
@@ -55,6 +60,10 @@
  * handle's userdata is made before the reference it will own is taken (a
  * memory error then leaks nothing), and list storage for borrowed handles
  * comes from the state's allocator directly, which never runs Lua code.
+ * A new list or dict gets a blank handle before the object exists
+ * (lpygc_handle_reserve), then the creation reference (lpygc_handle_bind):
+ * between the two only the heap runs, and a finalizer it runs that gives the
+ * object a handle first (gc.get_objects) is seen by the bind.
  */
 #include "lpygc_int.h"
 
