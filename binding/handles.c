@@ -3,8 +3,12 @@
  *
  * THE LIFETIME MODEL (read this before touching any handle code)
  *
- * A handle is a full userdata { obj, borrowed, inphase, slot } whose
- * metatable is the shared, protected object metatable.  Who owns what:
+ * A handle is a full userdata { obj, borrowed, inphase, slot, tag } whose
+ * metatable is the shared, protected object metatable.  The tag is the
+ * handle's address mixed with a per-heap secret (HANDLE_TAG): the hot
+ * paths tell a handle by its length and tag (lpygc_tohandle_B), which no
+ * Lua script can forge since only C code writes userdata; cold paths still
+ * compare metatables (lpygc_tohandle).  Who owns what:
  *
  *   owning handle    holds one reference to obj, like a C-level reference
  *                    in CPython.  obj cannot die while the handle holds it;
@@ -35,7 +39,8 @@
  *                    object (l[1] = self; local x = l[1]): identity holds,
  *                    and the Lua side then keeps the object alive.
  *
- * The identity cache (registry KEY_CACHE: object address -> handle, weak
+ * The identity cache (registry KEY_CACHE, and the integer slot
+ * B->ref_cache for the hot paths: object address -> handle, weak
  * values) only finds the live handle of an object so that every path
  * yields the same userdata.  Nothing depends on it for safety: Lua clears
  * weak entries before it runs finalizers, and scripts can clear it through
@@ -55,17 +60,16 @@
  * handle's userdata is made before the reference it will own is taken (a
  * memory error then leaks nothing), and list storage for borrowed handles
  * comes from the state's allocator directly, which never runs Lua code.
+ * A new list or dict gets a blank handle before the object exists
+ * (lpygc_handle_reserve), then the creation reference (lpygc_handle_bind):
+ * between the two only the heap runs, and a finalizer it runs that gives the
+ * object a handle first (gc.get_objects) is seen by the bind.
  */
 #include "lpygc_int.h"
 
 /* ---- the binding and handles -------------------------------------------- */
 
-binding *lpygc_getB(lua_State *L) {
-  binding *B = lua_touserdata(L, lua_upvalueindex(1));
-  if (B->closed) luaL_error(L, "pygc: the heap is closed");
-  lpygc_enter(B, L);
-  return B;
-}
+int lpygc_closed_error(lua_State *L) { return luaL_error(L, "pygc: the heap is closed"); }
 
 int lpygc_nomem(lua_State *L) { return luaL_error(L, "not enough memory"); }
 
@@ -204,12 +208,12 @@ static void borrow_unlist(binding *B, handle *hd) {
 
 /* End hd's borrow: released, and out of the identity cache.  Stores nil
  * only, so it allocates nothing. */
-static void borrow_end_one(lua_State *L, handle *hd) {
+static void borrow_end_one(lua_State *L, const binding *B, handle *hd) {
   pygc_object *o = hd->obj;
   hd->obj = NULL;
   hd->borrowed = 0;
   if (o == NULL) return;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  lpygc_push_cache(L, B);
   if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA && lua_touserdata(L, -1) == (void *)hd) {
     lua_pushnil(L);
     lua_rawsetp(L, -3, o);
@@ -219,10 +223,9 @@ static void borrow_end_one(lua_State *L, handle *hd) {
 
 /* End every borrow of l lent since mark (innermost first). */
 void lpygc_borrow_end(lua_State *L, binding *B, borrow_list *l, size_t mark) {
-  (void)B;
   while (l->n > mark) {
     handle *hd = l->items[--l->n];
-    if (hd) borrow_end_one(L, hd);
+    if (hd) borrow_end_one(L, B, hd);
   }
 }
 
@@ -237,7 +240,7 @@ static handle *borrow_find(binding *B, const pygc_object *o) {
 
 /* o is being freed: end its borrowed handle, wherever it is known. */
 void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  lpygc_push_cache(L, B);
   handle *hd = NULL;
   if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
     hd = lua_touserdata(L, -1);
@@ -247,7 +250,7 @@ void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o) {
   if (hd == NULL && (B->scoped.n || B->phase.n)) hd = borrow_find(B, o);
   if (hd == NULL) return;
   if (hd->borrowed) borrow_unlist(B, hd);
-  borrow_end_one(L, hd);
+  borrow_end_one(L, B, hd);
 }
 
 void lpygc_borrow_free(binding *B) {
@@ -269,6 +272,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
   hd->obj = NULL;
   hd->borrowed = 0;
   hd->box = 0;
+  hd->tag = HANDLE_TAG(B, hd);
   /* the allocation may have run finalizers that made a handle for o */
   if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -2, o) == LUA_TUSERDATA &&
       ((handle *)lua_touserdata(L, -1))->obj == o) {
@@ -294,7 +298,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
   }
   hd->obj = o;
   o->flags |= PYGC_FLAG_HOST1;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_mt);
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, -3, o);
@@ -309,7 +313,7 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
     return;
   }
   int borrow = must_borrow(B, o);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  lpygc_push_cache(L, B);
   /* an object that never had a handle has none to find */
   if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
     handle *hd = lua_touserdata(L, -1);
@@ -327,11 +331,53 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
   if (!borrow) pace(L, B);
 }
 
+/* A blank handle at the top of the stack, made before the object it will
+ * hold (gc.new_list(), gc.new_dict()): a memory error, or a finalizer this
+ * allocation runs, then finds nothing half-made, and the object needs no
+ * identity-cache lookup, having had no handle yet. */
+void lpygc_handle_reserve(lua_State *L, const binding *B) {
+  handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
+  hd->obj = NULL;
+  hd->borrowed = 0;
+  hd->inphase = 0;
+  hd->slot = 0;
+  hd->box = 0;
+  hd->tag = HANDLE_TAG(B, hd);
+}
+
+/* Give o, just made, the blank handle at the top of the stack, with the
+ * creation reference the caller hands over.  Allocates in Lua only to file
+ * the handle in the cache (a table's growth: a memory error at worst, which
+ * runs no finalizer), once the handle owns o. */
+void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o) {
+  handle *hd = lua_touserdata(L, -1);
+  hd->obj = o;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_mt);
+  lua_setmetatable(L, -2);
+  if (o->flags & PYGC_FLAG_HOST1) {
+    /* a finalizer run by the heap's collection while o was made found it
+     * (gc.get_objects) and gave it a handle: identity wants that one, or a
+     * new filed one.  Ours holds the creation reference meanwhile, unfiled
+     * (Lua's collector drops it if the push raises), then lets it go. */
+    lpygc_pushobject(L, B, o);
+    hd->obj = NULL;
+    pygc_decref(B->heap, o); /* the handle on top holds o */
+    lua_remove(L, -2);
+    return;
+  }
+  o->flags |= PYGC_FLAG_HOST1 | PYGC_FLAG_HOST2;
+  lpygc_push_cache(L, B);
+  lua_pushvalue(L, -2);
+  lua_rawsetp(L, -2, o);
+  lua_settop(L, -2);
+  pace(L, B);
+}
+
 /* A borrowed handle for hook code (a finalizer's self, the object of an
  * unraisable error): it ends with the hook call, or with the finalizer
  * phase for an object of the collection's unreachable set. */
 void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+  lpygc_push_cache(L, B);
   if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
     if (((handle *)lua_touserdata(L, -1))->obj == o) {
       lua_remove(L, -2);
@@ -340,6 +386,22 @@ void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o) {
   }
   if (o->flags & PYGC_FLAG_HOST1) lua_pop(L, 1);
   new_handle(L, B, o, 1, must_borrow(B, o) ? &B->phase : &B->scoped);
+}
+
+/* Push the live owning handle of o if the cache has one (1), else nothing
+ * (0).  No allocation, no Lua code: a caller need not hold o for it. */
+int lpygc_push_known(lua_State *L, binding *B, pygc_object *o) {
+  if (!(o->flags & PYGC_FLAG_HOST1) || (o->flags & PYGC_FLAG_HOST3)) return 0;
+  lpygc_push_cache(L, B);
+  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+    handle *hd = lua_touserdata(L, -1);
+    if (hd->obj == o && !hd->borrowed) {
+      lua_remove(L, -2);
+      return 1;
+    }
+  }
+  lua_settop(L, -3);
+  return 0;
 }
 
 void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v) {
@@ -381,12 +443,16 @@ void lpygc_release_handle(lua_State *L, binding *B, handle *hd) {
  * it (hd->obj = o), so that Lua's collector drops it if an error comes
  * first.  Never given to Lua code. */
 handle *lpygc_new_box(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_BINDING);
+  const binding *B = lua_touserdata(L, -1);
+  lua_pop(L, 1);
   handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
   hd->obj = NULL;
   hd->borrowed = 0;
   hd->inphase = 0;
   hd->slot = 0;
   hd->box = 1;
+  hd->tag = B ? HANDLE_TAG(B, hd) : 0;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
   lua_setmetatable(L, -2);
   return hd;
@@ -442,7 +508,7 @@ static pygc_value luaref_value(lua_State *L, binding *B, int idx, pygc_value *pe
  * that hold raw pointers call lpygc_prepare first. */
 pygc_value lpygc_tovalue_p(lua_State *L, binding *B, int idx, const char *where, pygc_value *pending) {
   /* the common case first: a handle (one metatable check, not two) */
-  return lpygc_tovalue_hd(L, B, idx, where, pending, lua_type(L, idx) == LUA_TUSERDATA ? lpygc_tohandle(L, idx) : NULL);
+  return lpygc_tovalue_hd(L, B, idx, where, pending, lpygc_tohandle_B(L, B, idx));
 }
 
 /* The same, when the caller has already asked whether idx is a handle
@@ -537,7 +603,8 @@ static int phase_room(binding *B) {
 
 int lpygc_mm_gc(lua_State *L) {
   binding *B = lua_touserdata(L, lua_upvalueindex(1));
-  handle *hd = lpygc_checkhandle(L, 1);
+  handle *hd = lpygc_tohandle_B(L, B, 1);
+  if (hd == NULL) return luaL_typeerror(L, 1, MT_OBJECT);
   if (B->closed) {
     hd->obj = NULL;
     return 0;
@@ -577,7 +644,8 @@ int lpygc_mm_gc(lua_State *L) {
 
 int lpygc_mm_close(lua_State *L) {
   binding *B = lua_touserdata(L, lua_upvalueindex(1));
-  handle *hd = lpygc_checkhandle(L, 1);
+  handle *hd = lpygc_tohandle_B(L, B, 1);
+  if (hd == NULL) return luaL_typeerror(L, 1, MT_OBJECT);
   if (B->closed) {
     hd->obj = NULL;
     return 0;

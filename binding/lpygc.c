@@ -151,7 +151,7 @@ int luaopen_pygc(lua_State *L) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MODULE) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
 
-  binding *B = lua_newuserdatauv(L, sizeof(binding), 0);
+  binding *B = lua_newuserdatauv(L, sizeof(binding), 2); /* user values: the object metatable, None */
   memset(B, 0, sizeof *B);
   luaL_newmetatable(L, MT_HEAP);
   lua_pushcfunction(L, heap_gc);
@@ -195,6 +195,8 @@ int luaopen_pygc(lua_State *L) {
   lua_pushstring(L, "v");
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  B->ref_cache = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
   lpygc_luavalues_open(L, B);
   lua_newtable(L);
@@ -204,6 +206,15 @@ int luaopen_pygc(lua_State *L) {
   lua_pushvalue(L, bidx);
   luaL_setfuncs(L, lpygc_object_mt, 1);
   protect(L, MT_OBJECT);
+  B->mt = lua_topointer(L, -1);
+  /* no secret in the cryptographic sense: a word a Lua script cannot know
+   * to write (it cannot write userdata at all), unlike B's own address */
+  B->secret = ((uintptr_t)B * (uintptr_t)0x9E3779B97F4A7C15u) ^ (uintptr_t)(const void *)&lpygc_key_binding ^
+              (uintptr_t)0xA5A5A5A5u;
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, bidx, 1); /* B->mt stays this table's address while B lives */
+  lua_pushvalue(L, -1);
+  B->ref_mt = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_MT);
 
   lua_newuserdatauv(L, 0, 0); /* None */
@@ -212,6 +223,9 @@ int luaopen_pygc(lua_State *L) {
   lua_setfield(L, -2, "__tostring");
   protect(L, MT_NONE);
   lua_setmetatable(L, -2);
+  B->none = lua_touserdata(L, -1);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, bidx, 2); /* B->none stays None's address while B lives */
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_NONE);
 
   lua_newtable(L);

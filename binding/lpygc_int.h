@@ -110,6 +110,15 @@ typedef struct binding {
   lua_Alloc af;
   void *aud;
   tracer tr;
+  /* the fast path (handles.c): the object metatable's address, to tell a
+   * handle by one pointer compare (the table is a user value of the
+   * binding's userdata, so it lives as long as B); registry integer slots
+   * of the identity cache and of that metatable (an array read, where a
+   * light key costs a hash lookup) */
+  const void *mt;
+  int ref_cache, ref_mt;
+  uintptr_t secret; /* mixed into every handle's tag (HANDLE_TAG) */
+  const void *none; /* gc.None's address (a user value of B's userdata too) */
 } binding;
 
 typedef struct handle {
@@ -118,10 +127,16 @@ typedef struct handle {
   unsigned char inphase;  /* which of the two lists */
   unsigned char box;      /* lpygc_new_box's: owns a reference, but not as a handle (no HOST2) */
   uint32_t slot;          /* its index there */
+  uintptr_t tag;          /* HANDLE_TAG(B, the handle): see lpygc_tohandle_B */
 } handle;
 
+/* What a handle of B holds in its tag: its own address mixed with B's
+ * secret, a word no Lua script can write into a userdata (only C code
+ * makes userdata, and only pygc knows the secret). */
+#define HANDLE_TAG(B, hd) ((uintptr_t)(const void *)(hd) ^ (B)->secret)
+
 /* handles.c */
-binding *lpygc_getB(lua_State *L);
+int lpygc_closed_error(lua_State *L);
 int lpygc_nomem(lua_State *L);
 handle *lpygc_tohandle(lua_State *L, int idx);
 handle *lpygc_checkhandle(lua_State *L, int idx);
@@ -134,6 +149,7 @@ void lpygc_borrow_free(binding *B);
 void lpygc_borrow_reserve_n(lua_State *L, binding *B, borrow_list *l, size_t extra);
 void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o);
 void lpygc_pushvalue(lua_State *L, binding *B, pygc_value v);
+int lpygc_push_known(lua_State *L, binding *B, pygc_object *o);
 void lpygc_release_handle(lua_State *L, binding *B, handle *hd);
 void lpygc_own(lua_State *L, binding *B, pygc_object *o);
 void lpygc_disown(binding *B, pygc_object *o);
@@ -161,7 +177,96 @@ static inline void lpygc_enter(binding *B, lua_State *L) {
   }
 }
 
+/* The binding of the running C function (upvalue 1), entered.  Inline: every
+ * metamethod starts here. */
+static inline binding *lpygc_getB(lua_State *L) {
+  binding *B = (binding *)lua_touserdata(L, lua_upvalueindex(1));
+  if (B->closed) lpygc_closed_error(L);
+  lpygc_enter(B, L);
+  return B;
+}
+
 handle *lpygc_new_box(lua_State *L);
+void lpygc_handle_reserve(lua_State *L, const binding *B);
+void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o);
+
+/* Is the value at idx a handle of B?  The fast form of lpygc_tohandle,
+ * for callers that have B: a full userdata of a handle's size whose tag is
+ * HANDLE_TAG (two API calls, where comparing metatables takes five).  A
+ * light userdata has length 0, so its address is never read; a smaller
+ * userdata is never read past its end.  Every handle is tagged where it is
+ * made (new_handle, lpygc_handle_reserve, lpygc_new_box). */
+static inline handle *lpygc_tohandle_B(lua_State *L, const binding *B, int idx) {
+  handle *hd = (handle *)lua_touserdata(L, idx);
+  if (hd == NULL || lua_rawlen(L, idx) != sizeof(handle) || hd->tag != HANDLE_TAG(B, hd)) return NULL;
+  return hd;
+}
+
+/* The object of the handle at idx; raises as lpygc_checkobj. */
+static inline pygc_object *lpygc_checkobj_B(lua_State *L, const binding *B, int idx) {
+  handle *hd = lpygc_tohandle_B(L, B, idx);
+  if (hd == NULL) luaL_typeerror(L, idx, MT_OBJECT);
+  if (hd->obj == NULL) luaL_error(L, "pygc: use of a released handle");
+  return hd->obj;
+}
+
+/* Is the value at idx gc.None?  An address compare (a full userdata: a
+ * light one can carry any address). */
+static inline int lpygc_is_none_B(lua_State *L, const binding *B, int idx) {
+  return lua_touserdata(L, idx) == B->none && lua_type(L, idx) == LUA_TUSERDATA;
+}
+
+/* The Lua value at idx as a heap value, when that runs no Lua code and
+ * makes no lref: a number, a boolean, a string, None, a live handle (1, and
+ * *v is a new reference; 0 and nothing done for anything else, a released
+ * handle included: the long way says what is wrong).  The heap may
+ * allocate a str, which runs no collection. */
+static inline int lpygc_quick_value(lua_State *L, binding *B, int idx, pygc_value *v) {
+  switch (lua_type(L, idx)) {
+  case LUA_TNUMBER:
+    *v = lua_isinteger(L, idx) ? pygc_int((int64_t)lua_tointeger(L, idx)) : pygc_float((double)lua_tonumber(L, idx));
+    return 1;
+  case LUA_TBOOLEAN: *v = pygc_bool(lua_toboolean(L, idx)); return 1;
+  case LUA_TSTRING: {
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    pygc_object *o = pygc_str_new(B->heap, s, len);
+    if (o == NULL) return 0; /* the long way raises the memory error */
+    *v = pygc_obj(o);
+    return 1;
+  }
+  case LUA_TUSERDATA: {
+    handle *hv = lpygc_tohandle_B(L, B, idx);
+    if (hv == NULL) {
+      if (!lpygc_is_none_B(L, B, idx)) return 0;
+      *v = pygc_none();
+      return 1;
+    }
+    if (hv->obj == NULL) return 0;
+    pygc_incref(hv->obj);
+    *v = pygc_obj(hv->obj);
+    return 1;
+  }
+  default: return 0;
+  }
+}
+
+/* Would lpygc_quick_value take the value at idx?  (No conversion.) */
+static inline int lpygc_is_quick(lua_State *L, const binding *B, int idx) {
+  switch (lua_type(L, idx)) {
+  case LUA_TNUMBER:
+  case LUA_TBOOLEAN:
+  case LUA_TSTRING: return 1;
+  case LUA_TUSERDATA: {
+    handle *hv = lpygc_tohandle_B(L, B, idx);
+    return hv ? hv->obj != NULL : lpygc_is_none_B(L, B, idx);
+  }
+  default: return 0;
+  }
+}
+
+/* The identity cache and the object metatable, pushed (registry slots). */
+static inline void lpygc_push_cache(lua_State *L, const binding *B) { lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_cache); }
 int lpygc_is_luaref(lua_State *L, int idx);
 
 /* luavalues.c */

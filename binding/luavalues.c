@@ -192,7 +192,7 @@ int lpygc_prepare_hd(lua_State *L, binding *B, int idx, handle **hd) {
   *hd = NULL;
   const pygc_type *type = lref_type_of(t);
   if (type == NULL) return 0;
-  if (t == LUA_TUSERDATA && ((*hd = lpygc_tohandle(L, idx)) != NULL || lpygc_is_none(L, idx))) return 0;
+  if (t == LUA_TUSERDATA && ((*hd = lpygc_tohandle_B(L, B, idx)) != NULL || lpygc_is_none_B(L, B, idx))) return 0;
   idx = lua_absindex(L, idx);
   if (find_lref(L, idx)) return 0;
   handle *box = lpygc_new_box(L);

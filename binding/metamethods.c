@@ -14,9 +14,58 @@ static lua_Integer index_of(lua_State *L, int idx, int *ok) {
   return i;
 }
 
+/* A value read from the heap: scalars pushed here, the rest by
+ * lpygc_pushvalue. */
+static inline void push_read(lua_State *L, binding *B, pygc_value v) {
+  switch (v.tag) {
+  case PYGC_TINT: lua_pushinteger(L, (lua_Integer)v.u.i); return;
+  case PYGC_TFLOAT: lua_pushnumber(L, v.u.f); return;
+  case PYGC_TBOOL: lua_pushboolean(L, v.u.b); return;
+  case PYGC_TOBJ:
+    if (v.u.o->type != &pygc_str_type && lpygc_push_known(L, B, v.u.o)) return;
+    break;
+  default: break;
+  }
+  lpygc_pushvalue(L, B, v);
+}
+
+static int index_rest(lua_State *L, binding *B);
+
+/* o[k]: the hits that need no more than the object come first (an item of
+ * a list, an attribute of the instance itself); everything else, and every
+ * error, is index_rest's. */
 static int mm_index(lua_State *L) {
   binding *B = lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  handle *hd = lpygc_tohandle_B(L, B, 1);
+  pygc_object *o = hd ? hd->obj : NULL;
+  if (o != NULL) {
+    pygc_value v;
+    if (o->type == &pygc_list_type && lua_isinteger(L, 2)) {
+      lua_Integer i = lua_tointeger(L, 2);
+      if (i < 1 || pygc_list_get(o, (size_t)(i - 1), &v) != PYGC_OK) return 0;
+      push_read(L, B, v);
+      return 1;
+    }
+    if (o->type == &pygc_instance_type && lua_type(L, 2) == LUA_TSTRING) {
+      size_t len;
+      const char *name = lua_tolstring(L, 2, &len);
+      if (pygc_getattr(B->heap, o, name, len, &v) == PYGC_OK) {
+        push_read(L, B, v);
+        return 1;
+      }
+      /* then its class's (a method): what index_rest would do next */
+      pygc_object *cls = pygc_instance_class(o);
+      if (cls == NULL || cls->type != &pygc_class_type) return 0;
+      if (pygc_getattr(B->heap, cls, name, len, &v) != PYGC_OK) return 0;
+      push_read(L, B, v);
+      return 1;
+    }
+  }
+  return index_rest(L, B);
+}
+
+static int index_rest(lua_State *L, binding *B) {
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   pygc_value v;
   if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
@@ -124,13 +173,45 @@ static int set_class_attr(lua_State *L, binding *B, pygc_object *o, handle *hv) 
   return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
 }
 
+static int newindex_rest(lua_State *L, binding *B);
+
+/* the value to store, when lpygc_quick_value takes it (no Lua code) */
+#define quick_value(L, B, v) lpygc_quick_value((L), (B), 3, (v))
+
+/* o[k] = v: an attribute of an instance, an item of a list (or one past
+ * its end) set to a value quick_value takes, here; the rest, deletions
+ * and every error, in newindex_rest. */
 static int mm_newindex(lua_State *L) {
   binding *B = lpygc_getB(L);
+  handle *hd = lpygc_tohandle_B(L, B, 1);
+  pygc_object *o = hd ? hd->obj : NULL;
+  pygc_value v;
+  int st;
+  if (o == NULL || lua_gettop(L) != 3) return newindex_rest(L, B);
+  if (o->type == &pygc_instance_type && lua_type(L, 2) == LUA_TSTRING) {
+    if (!quick_value(L, B, &v)) return newindex_rest(L, B);
+    size_t len;
+    const char *name = lua_tolstring(L, 2, &len);
+    PINNED(o, pygc_setattr(B->heap, o, name, len, v));
+    pygc_value_decref(B->heap, v);
+    return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
+  }
+  if (o->type == &pygc_list_type && lua_isinteger(L, 2)) {
+    lua_Integer i = lua_tointeger(L, 2), n = (lua_Integer)pygc_list_len(o);
+    if (i < 1 || i > n + 1 || !quick_value(L, B, &v)) return newindex_rest(L, B);
+    PINNED(o, i == n + 1 ? pygc_list_append(B->heap, o, v) : pygc_list_set(B->heap, o, (size_t)(i - 1), v));
+    pygc_value_decref(B->heap, v);
+    return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
+  }
+  return newindex_rest(L, B);
+}
+
+static int newindex_rest(lua_State *L, binding *B) {
   lua_settop(L, 3);
   /* Lua values first: making their lrefs may run any code */
   handle *hk, *hv;
   if (lpygc_prepare_hd(L, B, 2, &hk) + lpygc_prepare_hd(L, B, 3, &hv)) lpygc_cross_pace(L, B);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, B, 1);
   int st;
   if (o->type == &pygc_list_type) {
@@ -190,8 +271,8 @@ static int mm_newindex(lua_State *L) {
 }
 
 static int mm_len(lua_State *L) {
-  lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  binding *B = lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   if (o->type == &pygc_list_type) lua_pushinteger(L, (lua_Integer)pygc_list_len(o));
   else if (o->type == &pygc_tuple_type) lua_pushinteger(L, (lua_Integer)pygc_tuple_len(o));
@@ -204,7 +285,7 @@ static int mm_len(lua_State *L) {
  * with any object and control value */
 static int seq_next(lua_State *L) {
   binding *B = lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type != &pygc_list_type && o->type != &pygc_tuple_type) return luaL_argerror(L, 1, "list or tuple expected");
   lua_Integer i = luaL_optinteger(L, 2, 0);
   if (i < 0 || i >= LUA_MAXINTEGER) return 0; /* i + 1 must not overflow */
@@ -217,27 +298,40 @@ static int seq_next(lua_State *L) {
   return 2;
 }
 
-/* dict and attribute iteration: upvalues 2 = position, 3 = size at start,
- * 4 = keys version at start (pygc_keys_version), 5 = the handle iterated.
- * A key added or removed since the start, even with the size unchanged
- * (delete one, add another; delete and re-add), raises as CPython does:
- * positions in the entry array no longer mean what they meant. */
+/* dict and attribute iteration: upvalue 2 = the state below (a plain
+ * userdata no script can reach), 3 = the handle iterated, which keeps
+ * it->hd valid.  A key added or removed since the start, even with the size
+ * unchanged (delete one, add another; delete and re-add), raises as CPython
+ * does: positions in the entry array no longer mean what they meant. */
+typedef struct map_iter {
+  handle *hd;       /* the handle at upvalue 3: compared, and read for its object */
+  size_t pos;       /* the next position in the entry array */
+  size_t size;      /* the size at the start */
+  uint32_t version; /* the keys version at the start (pygc_keys_version) */
+} map_iter;
+
 static int map_next(lua_State *L) {
   binding *B = lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
-  if (!lua_rawequal(L, 1, lua_upvalueindex(5))) return luaL_argerror(L, 1, "not the object this iterator was made for");
+  map_iter *it = lua_touserdata(L, lua_upvalueindex(2));
+  /* the handle it was made for, by address (and a full userdata: a light
+   * one can carry any address) */
+  if (lua_touserdata(L, 1) != (void *)it->hd || lua_type(L, 1) != LUA_TUSERDATA) {
+    lpygc_checkobj_B(L, B, 1);
+    return luaL_argerror(L, 1, "not the object this iterator was made for");
+  }
+  pygc_object *o = it->hd->obj;
+  if (o == NULL) return luaL_error(L, "pygc: use of a released handle");
   int is_dict = o->type == &pygc_dict_type;
   size_t size = is_dict ? pygc_dict_len(o) : pygc_attr_count(o);
-  if ((lua_Integer)size != lua_tointeger(L, lua_upvalueindex(3)))
+  if (size != it->size)
     return luaL_error(L, "%s changed size during iteration", is_dict ? "dict" : lpygc_kind_of(o));
-  if ((lua_Integer)pygc_keys_version(o) != lua_tointeger(L, lua_upvalueindex(4)))
+  if (pygc_keys_version(o) != it->version)
     return luaL_error(L, "%s keys changed during iteration", is_dict ? "dict" : lpygc_kind_of(o));
-  size_t pos = (size_t)lua_tointeger(L, lua_upvalueindex(2));
+  size_t pos = it->pos;
   pygc_value k, v;
   int more = is_dict ? pygc_dict_next(o, &pos, &k, &v) : pygc_attr_next(o, &pos, &k, &v);
   if (!more) return 0;
-  lua_pushinteger(L, (lua_Integer)pos);
-  lua_replace(L, lua_upvalueindex(2));
+  it->pos = pos;
   pygc_value_incref(k); /* hold both: pushing the first may run finalizers */
   pygc_value_incref(v);
   lpygc_pushvalue(L, B, k);
@@ -248,8 +342,8 @@ static int map_next(lua_State *L) {
 }
 
 static int mm_pairs(lua_State *L) {
-  lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  binding *B = lpygc_getB(L);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   if (o->type == &pygc_list_type || o->type == &pygc_tuple_type) {
     lua_pushvalue(L, lua_upvalueindex(1));
@@ -260,13 +354,17 @@ static int mm_pairs(lua_State *L) {
   }
   if (o->type != &pygc_dict_type && o->type != &pygc_instance_type && o->type != &pygc_class_type)
     return luaL_error(L, "'%s' object is not iterable", lpygc_kind_of(o));
+  /* read o before allocating: a finalizer may release the handle */
+  size_t size = o->type == &pygc_dict_type ? pygc_dict_len(o) : pygc_attr_count(o);
+  uint32_t version = pygc_keys_version(o);
   lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushinteger(L, 0);
-  lua_Integer size = (lua_Integer)(o->type == &pygc_dict_type ? pygc_dict_len(o) : pygc_attr_count(o));
-  lua_pushinteger(L, size);
-  lua_pushinteger(L, (lua_Integer)pygc_keys_version(o));
+  map_iter *it = lua_newuserdatauv(L, sizeof *it, 0);
+  it->hd = lua_touserdata(L, 1);
+  it->pos = 0;
+  it->size = size;
+  it->version = version;
   lua_pushvalue(L, 1);
-  lua_pushcclosure(L, map_next, 5);
+  lua_pushcclosure(L, map_next, 3);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
@@ -336,7 +434,7 @@ static int new_instance(lua_State *L, binding *B, pygc_object *cls) {
 
 static int mm_call(lua_State *L) {
   binding *B = lpygc_getB(L);
-  pygc_object *o = lpygc_checkobj(L, 1);
+  pygc_object *o = lpygc_checkobj_B(L, B, 1);
   if (o->type == &pygc_weakproxy_type) o = lpygc_unproxy(L, lpygc_getB(L), 1);
   if (o->type == &pygc_weakref_type) { /* r(): the referent or nil */
     if (lua_gettop(L) > 1) return luaL_error(L, "weakref() takes no arguments");
