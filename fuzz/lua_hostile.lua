@@ -519,8 +519,11 @@ local A = {
   end },
   { 1, "tm object", tracer = true, function() local o = any_slot(); if is_handle(o) then tm.get_object_traceback(o) end; tm.get_traced_memory() end },
   { 1, "callback add", function()
-    if type(gc.callbacks) ~= "table" then gc.callbacks = {} end
-    gc.callbacks[#gc.callbacks + 1] = callback
+    -- one read: making {} can run finalizers, and "hook vandal" among them
+    -- may set gc.callbacks to a number in between
+    local cbs = gc.callbacks
+    if type(cbs) ~= "table" then cbs = {}; gc.callbacks = cbs end
+    cbs[#cbs + 1] = callback
   end },
   { 1, "callbacks clear", function() if chance(3) then gc.callbacks = {} end end },
   { 1, "threshold", function() gc.set_threshold(({ 0, 1, 2, 5, 50, 700 })[R(6)], R(1, 4), R(1, 4)) end },
