@@ -161,3 +161,54 @@ describe("cross-heap collections, objects with two owning handles", function()
     assert.is_nil(w[1])
   end)
 end)
+
+-- Found by the review of exact handle counting: the mirror maps only the
+-- handle the identity cache holds, so any other owning handle's reference
+-- must stay a root, or what only it reaches looks unreachable to Lua
+-- (weak entries cleared, handles under it finalized and released).
+describe("cross-heap collections, owning handles the identity cache does not hold", function()
+  before_each(support.reset)
+  after_each(verify)
+
+  local function clear_cache()
+    for _, v in pairs(debug.getregistry()) do
+      if type(v) == "table" then
+        local mt = getmetatable(v)
+        if type(mt) == "table" and mt.__mode == "v" then
+          for k in pairs(v) do v[k] = nil end
+        end
+      end
+    end
+  end
+
+  it("an uncached handle reachable from a root keeps what its object holds intact", function()
+    -- two live handles a and b; b (the cached one) is dropped right before
+    -- gc.collect(): a reaches the dict, its table and the list in it
+    local holder = gc.new_list { gc.new_dict() }
+    local a = holder[1]
+    clear_cache()
+    local b = holder[1]
+    assert.is_false(rawequal(a, b))
+    holder[1] = gc.None
+    a.t = { inner = gc.new_list { "p" } }
+    local weak = setmetatable({ a.t }, { __mode = "v" })
+    b = nil
+    gc.collect()
+    verify()
+    assert.is_true(rawequal(weak[1], a.t))
+    assert.are.equal("p", a.t.inner[1])
+  end)
+
+  it("the only handle, dropped from the cache, keeps what its object holds intact", function()
+    local holder = gc.new_list { gc.new_dict() }
+    local a = holder[1]
+    clear_cache()
+    holder[1] = gc.None
+    a.t = { inner = gc.new_list { "p" } }
+    local weak = setmetatable({ a.t }, { __mode = "v" })
+    gc.collect()
+    verify()
+    assert.is_true(rawequal(weak[1], a.t))
+    assert.are.equal("p", a.t.inner[1])
+  end)
+end)
