@@ -147,7 +147,12 @@ describe("cross-heap collections, objects with two owning handles", function()
     gc.collect()
     collectgarbage()
     assert.are.equal(1, b.t.v)
-    -- both in a cycle through Lua, then dropped: collected
+    -- both in a cycle through Lua, then dropped: kept whole.  The mirror
+    -- maps only the cached handle (d), so c's reference is a root: Lua
+    -- could not see that c is reached only through the dict's own table
+    -- (the review's "uncached handle" specs below show what counting it
+    -- as Lua's lost).  Collecting it would take a record of every owning
+    -- handle, not one per object; see the pending spec after this one.
     local c = b
     clear_cache()
     holder[1] = b
@@ -156,10 +161,22 @@ describe("cross-heap collections, objects with two owning handles", function()
     b.t.pair = { c, d }
     local w = setmetatable({ b.t }, { __mode = "v" })
     b, c, d = nil, nil, nil
-    assert.is_true(gc.collect() >= 2)
+    gc.collect()
     collectgarbage()
-    assert.is_nil(w[1])
+    verify()
+    assert.are.equal("table", type(w[1]))
+    assert.are.equal(1, w[1].pair[1].t.v)
+    assert.are.equal(1, w[1].pair[2].t.v)
+    w[1].pair = nil -- break the cycle: the dict goes with its handles
   end)
+
+  -- Known limitation, kept pending: a cycle through Lua that runs through
+  -- an owning handle the identity cache lost (a script cleared it through
+  -- debug.getregistry()) is never collected.  The mirror cannot map a
+  -- handle it cannot find, and counting it as Lua's loses reachable values
+  -- (see the review's specs below); exact would need a weak record of
+  -- every owning handle of an object with more than one.
+  pending("a cycle through Lua via two handles, one of them uncached, is collected once dropped")
 end)
 
 -- Found by the review of exact handle counting: the mirror maps only the
