@@ -229,3 +229,31 @@ describe("cross-heap collections, owning handles the identity cache does not hol
     assert.are.equal("p", a.t.inner[1])
   end)
 end)
+
+-- Found by the review: a collection of the heap run from a Lua finalizer
+-- while gc.collect() mirrors (Lua refuses to collect from inside a
+-- finalizer, so gc.collect() there is pygc's alone) ended, at the end of
+-- its own finalizer phase, every borrow of the phase list, the outer
+-- collection's lent handles included.
+describe("cross-heap collections, a heap collection from a Lua finalizer meanwhile", function()
+  before_each(support.reset)
+  after_each(verify)
+
+  it("leaves the handles the outer collection lent readable by the later finalizers", function()
+    local C = gc.class("C", { __del = function() end })
+    local got, nested
+    do local d = gc.new_dict(); d.t = {} end -- a set to mirror
+    do
+      -- finalizers run newest first: the list's handle (lent), U, then T
+      local T = setmetatable({}, { __gc = function(t) got = { pcall(function() return t.h[1] end) } end })
+      local _ = setmetatable({}, { __gc = function()
+        do local x = C(); x.me = x; gc.release(x) end -- garbage with a __del: a finalizer phase
+        nested = gc.collect()
+      end })
+      T.h = gc.new_list { "p" }
+    end
+    gc.collect()
+    assert.are.equal(1, nested)
+    assert.same({ true, "p" }, got)
+  end)
+end)
