@@ -18,13 +18,14 @@ local function run(n)
   do
     local hs = {}
     for i = 1, n do hs[i] = list[i] end -- n handles, garbage below
+    assert(#hs == n)
     setmetatable({}, { __gc = function() for i = 1, n do keep[i] = list[i] end end }) -- newest: runs first
   end
   local t0 = os.clock()
   collectgarbage(); collectgarbage()
   local t = os.clock() - t0
   assert(#keep == n and gc.refcount(keep[1]) == 2)
-  keep = nil
+  for i = 1, n do keep[i] = nil end
   collectgarbage(); collectgarbage()
   assert(gc._verify())
   return t
