@@ -128,10 +128,61 @@ static void pace(lua_State *L, binding *B) {
  * __gc runs, and a path that yields the object meanwhile (a finalizer
  * reading its cycle) makes a new one; a script can also clear the cache
  * through debug.getregistry().  The extra ones are counted in B->extra. */
+/* B->extra is an open-addressing hash table (linear probing, a power of
+ * two in size, at most half full; o == NULL marks a free slot): a burst of
+ * second handles (a finalizer that reads a large dying structure makes
+ * one per object) must not make every handle's release a linear search. */
+static size_t extra_slot(const binding *B, const pygc_object *o) {
+  uint64_t x = (uint64_t)(uintptr_t)o;
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  return (size_t)x & (B->extracap - 1);
+}
+
 static struct owner_extra *extra_find(const binding *B, const pygc_object *o) {
-  for (size_t i = 0; i < B->nextra; i++)
+  if (B->nextra == 0) return NULL;
+  for (size_t i = extra_slot(B, o);; i = (i + 1) & (B->extracap - 1)) {
     if (B->extra[i].o == o) return &B->extra[i];
-  return NULL;
+    if (B->extra[i].o == NULL) return NULL;
+  }
+}
+
+/* Room for one more entry; 0 without memory (nothing changed then). */
+static int extra_room(binding *B) {
+  if ((B->nextra + 1) * 2 <= B->extracap) return 1;
+  size_t ocap = B->extracap, ncap = ocap ? ocap * 2 : 16;
+  if (ncap > SIZE_MAX / 2 / sizeof *B->extra) return 0;
+  struct owner_extra *n = B->af(B->aud, NULL, 0, ncap * sizeof *n);
+  if (n == NULL) return 0;
+  memset(n, 0, ncap * sizeof *n);
+  struct owner_extra *old = B->extra;
+  B->extra = n;
+  B->extracap = ncap;
+  for (size_t i = 0; i < ocap; i++) {
+    if (old[i].o == NULL) continue;
+    size_t j = extra_slot(B, old[i].o);
+    while (n[j].o) j = (j + 1) & (ncap - 1);
+    n[j] = old[i];
+  }
+  B->af(B->aud, old, ocap * sizeof *old, 0);
+  return 1;
+}
+
+/* Remove the entry at e, moving later entries of its probe run back. */
+static void extra_remove(binding *B, struct owner_extra *e) {
+  size_t mask = B->extracap - 1, i = (size_t)(e - B->extra);
+  for (size_t j = (i + 1) & mask; B->extra[j].o; j = (j + 1) & mask) {
+    size_t home = extra_slot(B, B->extra[j].o);
+    /* j's entry may fill the hole at i if its home is not in (i, j] */
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      B->extra[i] = B->extra[j];
+      i = j;
+    }
+  }
+  B->extra[i].o = NULL;
+  B->extra[i].extra = 0;
+  B->nextra--;
 }
 
 /* One more owning handle's reference to o (the caller's handle takes it).
@@ -140,16 +191,13 @@ void lpygc_own(lua_State *L, binding *B, pygc_object *o) {
   if (o->flags & PYGC_FLAG_HOST2) {
     struct owner_extra *e = extra_find(B, o);
     if (e == NULL) {
-      if (B->nextra == B->extracap) {
-        size_t ncap = B->extracap ? B->extracap * 2 : 8;
-        struct owner_extra *n = B->af(B->aud, B->extra, B->extracap * sizeof *n, ncap * sizeof *n);
-        if (n == NULL) lpygc_nomem(L);
-        B->extra = n;
-        B->extracap = ncap;
-      }
-      e = &B->extra[B->nextra++];
+      if (!extra_room(B)) lpygc_nomem(L);
+      size_t i = extra_slot(B, o);
+      while (B->extra[i].o) i = (i + 1) & (B->extracap - 1);
+      e = &B->extra[i];
       e->o = o;
       e->extra = 0;
+      B->nextra++;
     }
     if (e->extra == UINT32_MAX) luaL_error(L, "pygc: too many handles to one object");
     e->extra++;
@@ -160,18 +208,18 @@ void lpygc_own(lua_State *L, binding *B, pygc_object *o) {
 
 /* An owning handle of o lets go of its reference (the caller drops it). */
 void lpygc_disown(binding *B, pygc_object *o) {
-  struct owner_extra *e = B->nextra ? extra_find(B, o) : NULL;
+  struct owner_extra *e = extra_find(B, o);
   if (e == NULL) {
     o->flags &= ~PYGC_FLAG_HOST2;
   } else if (--e->extra == 0) {
-    *e = B->extra[--B->nextra];
+    extra_remove(B, e);
   }
 }
 
 /* How many of o's references are owning handles. */
 uint32_t lpygc_owners(const binding *B, const pygc_object *o) {
   if (!(o->flags & PYGC_FLAG_HOST2)) return 0;
-  const struct owner_extra *e = B->nextra ? extra_find(B, o) : NULL;
+  const struct owner_extra *e = extra_find(B, o);
   return e ? 1 + e->extra : 1;
 }
 

@@ -97,8 +97,13 @@ static int p_finalize(lua_State *L) {
 
 void lpygc_hook_finalize(void *ud, pygc_heap *h, pygc_object *o) {
   binding *B = ud;
-  /* the first finalizer of a collection opens its finalizer phase */
-  if (pygc_is_collecting(h) && pygc_is_unreachable(o)) B->phase_open = 1;
+  /* the first finalizer of a collection opens its finalizer phase; one
+   * run from a Lua finalizer while a collection of both heaps mirrors
+   * leaves the handles lent for that collection (mm_gc) below its mark */
+  if (pygc_is_collecting(h) && pygc_is_unreachable(o) && !B->phase_open) {
+    B->phase_open = 1;
+    B->phase_mark = B->mirroring ? B->phase.n : 0;
+  }
   run_protected(B, p_finalize, o);
 }
 
@@ -182,8 +187,9 @@ void lpygc_hook_freed(void *ud, pygc_heap *h, pygc_object *o) {
 void lpygc_hook_finalized(void *ud, pygc_heap *h) {
   binding *B = ud;
   (void)h;
-  if (B->hookL && !B->closed && lua_checkstack(B->hookL, 4)) lpygc_borrow_end(B->hookL, B, &B->phase, 0);
+  if (B->hookL && !B->closed && lua_checkstack(B->hookL, 4)) lpygc_borrow_end(B->hookL, B, &B->phase, B->phase_mark);
   B->phase_open = 0;
+  B->phase_mark = 0;
 }
 
 typedef struct unr_args {

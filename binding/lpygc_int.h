@@ -89,6 +89,7 @@ typedef struct binding {
   borrow_list scoped; /* lent inside open hook calls: end when their hook call returns */
   borrow_list phase;  /* lent for a collection's unreachable set: end with the finalizer phase */
   int phase_open;     /* a collection's finalizer phase is running */
+  size_t phase_mark;  /* where its borrows start in `phase` (hooks.c: above the ones lent while mirroring) */
   size_t nlref;       /* live lrefs (Lua values held by the heap) */
   size_t lref_made;   /* lrefs made since the last collection of both heaps */
   size_t lref_live;   /* lrefs alive after it */

@@ -233,6 +233,8 @@ typedef struct cross_set {
   size_t nnodes;
   size_t *edges;      /* (from, to) node pairs */
   size_t nedges, ecap; /* entries used and room, in size_t */
+  lua_State *L;        /* with the identity cache at index `cache` (cross_held) */
+  int cache;
 } cross_set;
 
 static void cross_set_free(cross_set *s) {
@@ -242,9 +244,24 @@ static void cross_set_free(cross_set *s) {
   B->af(B->aud, s->edges, s->ecap * sizeof *s->edges, 0);
 }
 
-/* the owning handles' references: Lua judges them */
+/* The references Lua judges: only a handle the mirror maps to its
+ * object's keeper (p_mirror: the one the identity cache holds, owning)
+ * can be, for Lua sees through no other.  Any other owning handle -- an
+ * object can have several (handles.c: lpygc_own), the cache keeps one,
+ * and a script can clear it -- stays a root: its object is kept, with all
+ * it reaches, as if C held it.  An lref's owner is its private box,
+ * never mirrored: its value sits on the Lua stack, which Lua sees. */
 static uint32_t cross_held(const pygc_object *o, void *arg) {
-  return (o->flags & PYGC_FLAG_HOST2) ? lpygc_owners(((cross_set *)arg)->B, o) : 0;
+  cross_set *s = arg;
+  if (!(o->flags & PYGC_FLAG_HOST2)) return 0;
+  if (lpygc_is_lref(o)) return lpygc_owners(s->B, o);
+  uint32_t n = 0;
+  if (lua_rawgetp(s->L, s->cache, o) == LUA_TUSERDATA) { /* reads only: no allocation, no Lua code */
+    const handle *hd = lua_touserdata(s->L, -1);
+    if (hd->obj == o && !hd->borrowed) n = 1;
+  }
+  lua_pop(s->L, 1);
+  return n;
 }
 
 static int cross_gather(pygc_object *o, size_t node, void *arg) {
@@ -477,10 +494,14 @@ intptr_t lpygc_cross_collect(lua_State *L, binding *B) {
   if (B->crossing || pygc_is_collecting(B->heap)) return pygc_collect(B->heap, 2);
   B->crossing = 1;
   B->lref_made = 0;
-  cross_set s = {B, NULL, 0, 0, 0, NULL, 0, NULL, 0, 0};
-  intptr_t n = B->nlref ? pygc_cross_set(B->heap, cross_held, PYGC_FLAG_HOST3, PYGC_FLAG_HOST4, cross_gather,
-                                         cross_edge, &s)
-                        : 0;
+  cross_set s = {B, NULL, 0, 0, 0, NULL, 0, NULL, 0, 0, L, 0};
+  intptr_t n = 0;
+  if (B->nlref && lua_checkstack(L, 2)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+    s.cache = lua_gettop(L);
+    n = pygc_cross_set(B->heap, cross_held, PYGC_FLAG_HOST3, PYGC_FLAG_HOST4, cross_gather, cross_edge, &s);
+    lua_pop(L, 1);
+  }
   int st = LUA_OK;
   if (n > 0 && !s.failed) {
     B->xset = &s;

@@ -66,7 +66,23 @@ static const char *workload =
     "collectgarbage(); gc.collect(); gc.set_debug(0)\n"
     "while #gc.garbage > 0 do gc.garbage[#gc.garbage] = nil end\n"
     "local objs = gc.get_objects(); local st = gc.get_stats(); local info = gc.heap_info()\n"
-    "gc.freeze(); gc.unfreeze()\n";
+    "gc.freeze(); gc.unfreeze()\n"
+    /* cross-heap collections: owning handles duplicated through a cleared
+     * identity cache (B->extra grows past its first 8), cycles through Lua */
+    "local reg = debug.getregistry()\n"
+    "local function clear() for _, v in pairs(reg) do if type(v) == 'table' then\n"
+    "  local mt = getmetatable(v)\n"
+    "  if type(mt) == 'table' and rawget(mt, '__mode') == 'v' then for k in pairs(v) do v[k] = nil end end\n"
+    "end end end\n"
+    "local hold, hs = gc.new_list(), {}\n"
+    "for i = 1, 10 do hold[i] = gc.new_dict() end\n"
+    "for r = 1, 2 do clear(); for i = 1, 10 do hs[#hs + 1] = hold[i] end end\n"
+    "for i = 1, 10 do local d = hold[i]; d.t = { back = d, n = i } end\n"
+    "gc.collect()\n"
+    "for i = 1, 10 do hold[i] = gc.None end\n"
+    "hs = nil; collectgarbage(); gc.collect()\n"
+    "for i = 1, 10 do local d = gc.new_dict(); d.t = { back = d, l = gc.new_list{ i } } end\n"
+    "gc.collect()\n";
 
 static long errors_seen;
 

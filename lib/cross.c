@@ -225,11 +225,7 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
       }
     }
   }
-  for (size_t i = 0; i < nun; i++) {
-    if (!in[i]) continue;
-    un[i]->flags |= mark;
-    found++;
-  }
+  for (size_t i = 0; i < nun; i++) found += in[i]; /* marked in step 7: a failure before leaves no mark */
 
   /* 6. the set's graph, condensed for the host's mirror.  Reachability
    * among the objects the host must see -- nodes: those with handles, the
@@ -313,7 +309,10 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
     o->gc_refs = 0;
   }
   for (size_t i = 0; i < nun; i++)
-    if (in[i]) fn(un[i], node[i], arg);
+    if (in[i]) {
+      un[i]->flags |= mark;
+      fn(un[i], node[i], arg);
+    }
   for (size_t k = 0; k + 1 < ce.n; k += 2) edge(ce.pairs[k], ce.pairs[k + 1], arg);
   if (ce.pairs) pygc_mem_free(h, ce.pairs, ce.cap * sizeof(size_t));
   result = (intptr_t)found;

@@ -147,7 +147,12 @@ describe("cross-heap collections, objects with two owning handles", function()
     gc.collect()
     collectgarbage()
     assert.are.equal(1, b.t.v)
-    -- both in a cycle through Lua, then dropped: collected
+    -- both in a cycle through Lua, then dropped: kept whole.  The mirror
+    -- maps only the cached handle (d), so c's reference is a root: Lua
+    -- could not see that c is reached only through the dict's own table
+    -- (the review's "uncached handle" specs below show what counting it
+    -- as Lua's lost).  Collecting it would take a record of every owning
+    -- handle, not one per object; see the pending spec after this one.
     local c = b
     clear_cache()
     holder[1] = b
@@ -156,8 +161,174 @@ describe("cross-heap collections, objects with two owning handles", function()
     b.t.pair = { c, d }
     local w = setmetatable({ b.t }, { __mode = "v" })
     b, c, d = nil, nil, nil
-    assert.is_true(gc.collect() >= 2)
+    gc.collect()
     collectgarbage()
-    assert.is_nil(w[1])
+    verify()
+    assert.are.equal("table", type(w[1]))
+    assert.are.equal(1, w[1].pair[1].t.v)
+    assert.are.equal(1, w[1].pair[2].t.v)
+    w[1].pair = nil -- break the cycle: the dict goes with its handles
+  end)
+
+  -- Known limitation, kept pending: a cycle through Lua that runs through
+  -- an owning handle the identity cache lost (a script cleared it through
+  -- debug.getregistry()) is never collected.  The mirror cannot map a
+  -- handle it cannot find, and counting it as Lua's loses reachable values
+  -- (see the review's specs below); exact would need a weak record of
+  -- every owning handle of an object with more than one.
+  pending("a cycle through Lua via two handles, one of them uncached, is collected once dropped")
+end)
+
+-- Found by the review of exact handle counting: the mirror maps only the
+-- handle the identity cache holds, so any other owning handle's reference
+-- must stay a root, or what only it reaches looks unreachable to Lua
+-- (weak entries cleared, handles under it finalized and released).
+describe("cross-heap collections, owning handles the identity cache does not hold", function()
+  before_each(support.reset)
+  after_each(verify)
+
+  local function clear_cache()
+    for _, v in pairs(debug.getregistry()) do
+      if type(v) == "table" then
+        local mt = getmetatable(v)
+        if type(mt) == "table" and mt.__mode == "v" then
+          for k in pairs(v) do v[k] = nil end
+        end
+      end
+    end
+  end
+
+  it("an uncached handle reachable from a root keeps what its object holds intact", function()
+    -- two live handles a and b; b (the cached one) is dropped right before
+    -- gc.collect(): a reaches the dict, its table and the list in it
+    local holder = gc.new_list { gc.new_dict() }
+    local a = holder[1]
+    clear_cache()
+    local b = holder[1]
+    assert.is_false(rawequal(a, b))
+    holder[1] = gc.None
+    a.t = { inner = gc.new_list { "p" } }
+    local weak = setmetatable({ a.t }, { __mode = "v" })
+    b = nil
+    gc.collect()
+    verify()
+    assert.is_true(rawequal(weak[1], a.t))
+    assert.are.equal("p", a.t.inner[1])
+  end)
+
+  it("the only handle, dropped from the cache, keeps what its object holds intact", function()
+    local holder = gc.new_list { gc.new_dict() }
+    local a = holder[1]
+    clear_cache()
+    holder[1] = gc.None
+    a.t = { inner = gc.new_list { "p" } }
+    local weak = setmetatable({ a.t }, { __mode = "v" })
+    gc.collect()
+    verify()
+    assert.is_true(rawequal(weak[1], a.t))
+    assert.are.equal("p", a.t.inner[1])
+  end)
+end)
+
+-- Found by the review: a collection of the heap run from a Lua finalizer
+-- while gc.collect() mirrors (Lua refuses to collect from inside a
+-- finalizer, so gc.collect() there is pygc's alone) ended, at the end of
+-- its own finalizer phase, every borrow of the phase list, the outer
+-- collection's lent handles included.
+describe("cross-heap collections, a heap collection from a Lua finalizer meanwhile", function()
+  before_each(support.reset)
+  after_each(verify)
+
+  it("leaves the handles the outer collection lent readable by the later finalizers", function()
+    local C = gc.class("C", { __del = function() end })
+    local got, nested
+    do local d = gc.new_dict(); d.t = {} end -- a set to mirror
+    do
+      -- finalizers run newest first: the list's handle (lent), U, then T
+      local T = setmetatable({}, { __gc = function(t) got = { pcall(function() return t.h[1] end) } end })
+      local _ = setmetatable({}, { __gc = function()
+        do local x = C(); x.me = x; gc.release(x) end -- garbage with a __del: a finalizer phase
+        nested = gc.collect()
+      end })
+      T.h = gc.new_list { "p" }
+    end
+    gc.collect()
+    assert.are.equal(1, nested)
+    assert.same({ true, "p" }, got)
+  end)
+end)
+
+-- Found by the review: the extra owning handles were kept in an array
+-- searched linearly on every handle's release, so a finalizer that read a
+-- large dying structure (one second handle per object) made the releases
+-- that followed quadratic (80,000 objects: 4.7 s, not 0.08 s; see
+-- bench/owner_extras.lua).  They are a hash table now; this checks its
+-- counts through growth and removals in any order.
+describe("owning handles, counted per object in bulk", function()
+  before_each(support.reset)
+  after_each(verify)
+
+  local function clear_cache()
+    for _, v in pairs(debug.getregistry()) do
+      if type(v) == "table" then
+        local mt = getmetatable(v)
+        if type(mt) == "table" and mt.__mode == "v" then
+          for k in pairs(v) do v[k] = nil end
+        end
+      end
+    end
+  end
+
+  it("keeps every object's count exact while handles go in a scrambled order", function()
+    local N = support.n(300)
+    local holder = gc.new_list()
+    for i = 1, N do holder[i] = gc.new_dict() end
+    collectgarbage() -- the constructors' handles go
+    local hs, owner, left, mine = {}, {}, {}, {}
+    for r = 1, 3 do
+      clear_cache()
+      for i = 1, N do
+        if r == 1 or i % r ~= 0 then
+          hs[#hs + 1] = holder[i]
+          owner[#hs] = i
+          mine[i] = mine[i] or {}
+          table.insert(mine[i], #hs)
+          left[i] = (left[i] or 0) + 1
+        end
+      end
+    end
+    for i = 1, N do assert.are.equal(1 + left[i], gc.refcount(hs[i])) end
+    local seed = 12345
+    local idx = {}
+    for k = 1, #hs do idx[k] = k end
+    for k = #idx, 2, -1 do
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      local j = seed % k + 1
+      idx[k], idx[j] = idx[j], idx[k]
+    end
+    for step, k in ipairs(idx) do
+      local i = owner[k]
+      gc.release(hs[k])
+      hs[k] = false
+      left[i] = left[i] - 1
+      if step % 37 == 0 then
+        for j = 1, N do
+          local probe = holder[j] -- a live handle, or a new one (counted too)
+          local known = false
+          for _, k2 in ipairs(mine[j]) do
+            if hs[k2] and rawequal(hs[k2], probe) then known = true end
+          end
+          assert.are.equal(1 + left[j] + (known and 0 or 1), gc.refcount(probe))
+          if not known then gc.release(probe) end
+        end
+        verify()
+      end
+    end
+    for j = 1, N do
+      local h = holder[j]
+      assert.are.equal(2, gc.refcount(h))
+      gc.release(h)
+      assert.are.equal(2, gc.refcount(holder[j]))
+    end
   end)
 end)

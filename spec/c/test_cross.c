@@ -233,11 +233,71 @@ static void test_rings_and_chains(void) {
   for (int round = 0; round < 400; round++) one_graph(2 + rnd(MAXN - 2), 0, 1);
 }
 
+/* A memory error anywhere in pygc_cross_set returns -1 and leaves the heap
+ * as it was: no object carries the mark (the host holds no reference to
+ * it, so a collection that trusted the mark would count one too many),
+ * fn is never called. */
+static int count_fn(pygc_object *o, size_t node, void *arg) {
+  (void)o, (void)node;
+  ++*(size_t *)arg;
+  return 0;
+}
+
+static uint32_t held_one(const pygc_object *o, void *arg) {
+  (void)arg;
+  return (o->flags & HELD) ? 1 : 0;
+}
+
+static void test_memory_errors(void) {
+  /* a ring of 12 lists, every third a leaf, the first held, plus a chain */
+  enum { N = 12 };
+  pygc_object *o[N];
+  CHECK(pygc_heap_use_pools(H, 0)); /* fail blocks one by one, not pages */
+  for (int i = 0; i < N; i++) {
+    o[i] = pygc_list_new(H, 0);
+    CHECK(o[i] != NULL);
+    if (i % 3 == 2) o[i]->flags |= LEAF;
+  }
+  for (int i = 0; i < N; i++) pygc_list_append(H, o[i], pygc_obj(o[(i + 1) % N]));
+  pygc_list_append(H, o[4], pygc_obj(o[9]));
+  o[0]->flags |= HELD;
+  for (int i = 1; i < N; i++) pygc_decref(H, o[i]); /* o[0]'s creation reference is the "handle" */
+  int ok = 0;
+  for (long k = 1; k < 200 && !ok; k++) {
+    size_t calls = 0;
+    A.fail_at = A.count + k;
+    intptr_t got = pygc_cross_set(H, held_one, LEAF, MARK, count_fn, NULL, &calls);
+    A.fail_at = 0;
+    if (got >= 0) {
+      ok = 1;
+      CHECK_EQ(got, (intptr_t)N);
+      CHECK_EQ(calls, (size_t)N);
+      for (int i = 0; i < N; i++) CHECK(o[i]->flags & MARK);
+    } else {
+      CHECK_EQ(calls, (size_t)0);
+      int marked = 0;
+      for (int i = 0; i < N; i++) marked += (o[i]->flags & MARK) != 0;
+      CHECK_EQ(marked, 0);
+    }
+    for (int i = 0; i < N; i++) o[i]->flags &= ~MARK;
+    char msg[512];
+    int bad = pygc_heap_verify(H, msg, sizeof msg);
+    if (bad) fprintf(stderr, "verify after k=%ld: %s\n", k, msg);
+    CHECK(!bad);
+  }
+  CHECK(ok);
+  for (int i = 0; i < N; i++) o[i]->flags &= ~(LEAF | HELD);
+  pygc_decref(H, o[0]);
+  pygc_collect(H, 2);
+  CHECK(pygc_heap_use_pools(H, 1));
+}
+
 int main(void) {
   memset(&A, 0, sizeof A);
   H = pygc_heap_new(ct_allocf, &A, 1);
   RUN(test_random_graphs);
   RUN(test_rings_and_chains);
+  RUN(test_memory_errors);
   int bad = pygc_heap_verify(H, vmsg, sizeof vmsg);
   if (bad) fprintf(stderr, "verify: %s\n", vmsg);
   CHECK(!bad);
