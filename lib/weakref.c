@@ -147,7 +147,10 @@ static const char *wr_slot_name(const pygc_object *self, const pygc_value *slot)
 static void wr_repr(const pygc_object *self, char *buf, size_t size) {
   const weakref_obj *w = (const weakref_obj *)self;
   const char *kind = self->type == &pygc_weakref_type ? "weakref" : "weakproxy";
-  if (w->referent)
+  const char *name = w->referent ? pygc_class_name(w->referent) : NULL; /* a class: CPython adds its name */
+  if (name)
+    snprintf(buf, size, "<%s at %p; to 'type' at %p (%s)>", kind, (const void *)self, (const void *)w->referent, name);
+  else if (w->referent)
     snprintf(buf, size, "<%s at %p; to '%s' at %p>", kind, (const void *)self,
              pygc_type_name(pygc_obj(w->referent)), (const void *)w->referent);
   else
