@@ -22,7 +22,7 @@
  * freed by refcounting or the next collection as usual.  Nothing here runs
  * host code, and the heap is left as it was found, but for `mark`.
  *
- * The walk uses the collector's scratch: gc_refs and F_COLLECTING mark the
+ * The walk uses the collector's scratch: gc_refs (in gc_prev's word) and F_COLLECTING mark the
  * candidates, F_MARK the ones found rooted; both are cleared before return.
  */
 #include "pygc_int.h"
@@ -85,6 +85,20 @@ static gc_head *cross_lists(pygc_heap *h, int i) {
   for (int li_ = 0; li_ < 4; li_++)                                                                                \
     for (pygc_object *o = cross_lists(h, li_)->gc_next, *end_ = cross_lists(h, li_); o != end_; o = o->gc_next)
 
+/* gc_refs shares its word with gc_prev: the walk below moves no object
+ * and follows forward links only; this puts the back links and the flags
+ * back before anything else sees the lists */
+static void cross_restore(pygc_heap *h) {
+  for (int i = 0; i < 4; i++) {
+    gc_head *l = cross_lists(h, i);
+    pygc_object *prev = l;
+    for (pygc_object *o = l->gc_next; o != l; prev = o, o = o->gc_next) {
+      o->flags &= ~(F_COLLECTING | F_MARK);
+      o->gc_prev = prev;
+    }
+  }
+}
+
 intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mark,
                         int (*fn)(pygc_object *o, void *arg), void *arg) {
   if (h->collecting) return -1;
@@ -98,7 +112,7 @@ intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mar
   /* 1. what each candidate's references leave unexplained (update_refs,
    * subtract_refs), counting one reference per held object as explained */
   FOR_EACH_CANDIDATE(h, o) {
-    o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
+    o->gc_refs = o->refcnt == REFCNT_MAX ? INTPTR_MAX / 2 : (intptr_t)o->refcnt;
     if (o->flags & held) o->gc_refs--;
     o->flags |= F_COLLECTING;
   }
@@ -123,7 +137,7 @@ intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mar
   un = w.stack;
   FOR_EACH_CANDIDATE(h, o) {
     if (!(o->flags & F_MARK)) {
-      o->gc_refs = (int64_t)nun;
+      o->gc_refs = (intptr_t)nun;
       un[nun++] = o;
     }
   }
@@ -172,20 +186,14 @@ intptr_t pygc_cross_set(pygc_heap *h, unsigned held, unsigned leaf, unsigned mar
     found++;
   }
   /* 6. the scratch goes before the host sees anything */
-  FOR_EACH_CANDIDATE(h, o) {
-    o->flags &= ~(F_COLLECTING | F_MARK);
-    o->gc_refs = 0;
-  }
+  cross_restore(h);
   for (size_t i = 0; i < nun; i++)
     if (in[i]) fn(un[i], arg);
   result = (intptr_t)found;
 
 done:
   if (result < 0) {
-    FOR_EACH_CANDIDATE(h, o) {
-      o->flags &= ~(F_COLLECTING | F_MARK);
-      o->gc_refs = 0;
-    }
+    cross_restore(h);
   }
   if (queue) pygc_mem_free(h, queue, (nun ? nun : 1) * sizeof(size_t));
   if (in) pygc_mem_free(h, in, nun ? nun : 1);

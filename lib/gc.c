@@ -27,7 +27,11 @@
  * PYGC_DEBUG and fuzz builds)
  *
  * Outside a collection: no object has F_COLLECTING or F_UNREACHABLE, and
- * gc_refs is scratch nobody reads (the verifier borrows it too).  The
+ * gc_refs is scratch nobody reads (the verifier borrows it too).  It
+ * shares its word with gc_prev, as CPython's: from update_refs until
+ * move_unreachable has passed an object, the object's back link is its
+ * count (the lists are walked forward only meanwhile), and the scan
+ * rebuilds the links of both lists it leaves.  The
  * region being collected is one list, `young` (a generation merged with
  * the younger ones, or an increment's region).  Temporary lists live on
  * collect_region's C stack.
@@ -111,21 +115,24 @@ static void debug_cycle(pygc_heap *h, const char *msg, pygc_object *o) {
 /* ---- invariants, asserted in debug builds --------------------------------
  * Every object of list l must have the flags in `set` and none in `clear`,
  * be tracked, and link back correctly; `refs` says what gc_refs must be
- * (REFS_ANY, REFS_NONNEG: >= 0 after subtract_refs, REFS_POS: > 0, reached
- * from outside, REFS_ZERO: found unreachable). */
-enum { REFS_ANY, REFS_NONNEG, REFS_POS, REFS_ZERO };
+ * (REFS_ANY, REFS_NONNEG: >= 0 after subtract_refs, when the back links
+ * hold the counts: after move_unreachable they are links again, and what
+ * the counts were is in the lists themselves). */
+enum { REFS_ANY, REFS_NONNEG };
 #ifdef PYGC_DEBUG
 static void check_phase(const gc_head *l, unsigned set, unsigned clear, int refs, const char *phase) {
   const pygc_object *prev = l;
   for (const pygc_object *o = l->gc_next; o != l; prev = o, o = o->gc_next) {
-    if (o == NULL || o->gc_prev != prev) pygc__assert_failed(phase, "a list link is broken");
+    /* gc_refs lives in gc_prev: while it counts (REFS_NONNEG), the back
+     * links are not links; otherwise they must be */
+    if (o == NULL || (refs != REFS_NONNEG && o->gc_prev != prev)) pygc__assert_failed(phase, "a list link is broken");
     if ((o->flags & set) != set || (o->flags & clear) || !(o->flags & F_TRACKED))
       pygc__assert_failed(phase, "an object's flags do not match its list");
-    if ((refs == REFS_NONNEG && o->gc_refs < 0) || (refs == REFS_POS && o->gc_refs <= 0) ||
-        (refs == REFS_ZERO && o->gc_refs != 0))
+    if (refs == REFS_NONNEG && o->gc_refs < 0)
       pygc__assert_failed(phase,
                           "gc_refs breaks the phase's invariant (a traverse visits a reference it does not own?)");
   }
+  if (refs != REFS_NONNEG && l->gc_prev != prev) pygc__assert_failed(phase, "a list's tail link is broken");
 }
 #define CHECK_PHASE(l, set, clear, refs, phase) check_phase((l), (set), (clear), (refs), (phase))
 #else
@@ -140,7 +147,7 @@ static void check_phase(const gc_head *l, unsigned set, unsigned clear, int refs
 static size_t update_refs(gc_head *c, unsigned held) {
   size_t n = 0;
   for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) {
-    o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
+    o->gc_refs = o->refcnt == REFCNT_MAX ? INTPTR_MAX / 2 : (intptr_t)o->refcnt;
     if (o->flags & held) o->gc_refs--;
     o->flags |= F_COLLECTING;
     n++;
@@ -172,7 +179,8 @@ static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
   if (!(o->flags & F_COLLECTING)) return 0;
   if (o->flags & F_UNREACHABLE) {
     /* tentatively unreachable, but reached after all: back to the end of
-     * the reachable list, where the scan will come to it */
+     * the reachable list, where the scan will come to it (the unreachable
+     * list's links are links, and young's head knows its tail) */
     gclist_move(o, (gc_head *)arg);
     o->flags &= ~F_UNREACHABLE;
     o->gc_refs = 1;
@@ -191,16 +199,25 @@ static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
  * whatever is left on unreachable is unreachable: nothing reachable
  * refers to it.  Each object is scanned once per move back, and moves
  * back at most once (F_UNREACHABLE is cleared), so this is linear. */
+/* young's back links hold gc_refs until the scan passes: `prev` is the
+ * last object kept, whose link is rebuilt as the scan leaves it, so that
+ * young is a whole list again at the end.  young's head is no object:
+ * its gc_prev stays the tail throughout. */
 static void move_unreachable(gc_head *young, gc_head *unreachable) {
-  pygc_object *o = young->gc_next;
+  pygc_object *prev = young, *o = young->gc_next;
   while (o != young) {
+    pygc_object *next = o->gc_next;
     if (o->gc_refs > 0) {
       o->flags &= ~F_COLLECTING; /* reachable: done with it */
       for_each_ref(o, visit_reachable, young);
-      o = o->gc_next;
+      o->gc_prev = prev;
+      prev = o;
+      o = o->gc_next; /* may have grown: visit_reachable appends */
     } else {
-      pygc_object *next = o->gc_next;
-      gclist_move(o, unreachable);
+      /* unlink by hand: next's back link is a count, not a link */
+      prev->gc_next = next;
+      if (next == young) young->gc_prev = prev;
+      gclist_append(o, unreachable);
       o->flags |= F_UNREACHABLE;
       o = next;
     }
@@ -215,8 +232,8 @@ static size_t deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned h
   /* a negative count: more internal references than the refcount says */
   CHECK_PHASE(base, F_COLLECTING, F_UNREACHABLE, REFS_NONNEG, "subtract_refs");
   move_unreachable(base, unreachable);
-  CHECK_PHASE(base, 0, F_COLLECTING | F_UNREACHABLE, REFS_POS, "move_unreachable (reachable)");
-  CHECK_PHASE(unreachable, F_COLLECTING | F_UNREACHABLE, 0, REFS_ZERO, "move_unreachable (unreachable)");
+  CHECK_PHASE(base, 0, F_COLLECTING | F_UNREACHABLE, REFS_ANY, "move_unreachable (reachable)");
+  CHECK_PHASE(unreachable, F_COLLECTING | F_UNREACHABLE, 0, REFS_ANY, "move_unreachable (unreachable)");
   return n;
 }
 

@@ -101,11 +101,18 @@ static inline pygc_value pygc_obj(pygc_object *o) { pygc_value v; v.tag = PYGC_T
  * the heap's: read them through the functions below. */
 struct pygc_object {
   pygc_object *gc_next; /* the list the object is on (a generation, ...) */
-  pygc_object *gc_prev;
+  union {
+    pygc_object *gc_prev;
+    /* scratch for the collector, the verifier and pygc_cross_set, as
+     * CPython keeps gc_refs in _gc_prev: while one of them runs (no host
+     * code runs meanwhile but a type's traverse and size), the back link
+     * holds the count, and it is rebuilt from the forward links before
+     * anything else can see the list.  32 bytes in all on 64-bit hosts. */
+    intptr_t gc_refs;
+  };
   const pygc_type *type;
   uint32_t refcnt; /* saturates at UINT32_MAX: the object becomes immortal */
   uint32_t flags;
-  int64_t gc_refs; /* scratch for the collector and the verifier */
 };
 
 /* A flag bit the heap never touches, for the host (the Lua binding marks
