@@ -2,8 +2,9 @@
  * instance.c -- classes and their instances.
  *
  * A class is an untracked object holding a name, flags (finalizer, legacy)
- * and one word for the host (the binding keeps its Lua data there).  An
- * instance holds its class and an attribute table keyed by str.
+ * and one word for the host (the binding keeps its Lua data there), and
+ * the attribute names its instances share.  An instance holds its class
+ * and its attributes (attrs.c).
  */
 #include "pygc_int.h"
 
@@ -14,20 +15,21 @@ static void class_clear(pygc_heap *h, pygc_object *o) {
   pygc_object *name = c->name;
   c->name = NULL;
   if (name) pygc_decref(h, name);
+  pygc__class_keys_release(h, c); /* the names its instances shared (attrs.c) */
 }
+
+static void class_free(pygc_heap *h, pygc_object *o) { pygc__class_keys_free(h, (class_obj *)o); }
 
 /* nothing: its name (an OWNED edge of obj_visit) can never join a cycle */
 static int class_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
-static size_t class_size(const pygc_object *o) {
-  (void)o;
-  return sizeof(class_obj);
-}
+static size_t class_size(const pygc_object *o) { return sizeof(class_obj) + pygc__class_keys_bytes((const class_obj *)o); }
 
 const pygc_type pygc_class_type = {
     .name = "type",
     .traverse = class_traverse,
     .dealloc = class_clear,
+    .free = class_free,
     .size = class_size,
 };
 
@@ -66,21 +68,20 @@ intptr_t pygc_class_host(const pygc_object *cls) {
 /* the attribute values; the class and the names are OWNED edges */
 static int instance_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
-static void instance_clear(pygc_heap *h, pygc_object *o) { pygc__tab_clear(h, &((instance_obj *)o)->attrs); }
+/* the attributes: attrs.c */
+static void instance_clear(pygc_heap *h, pygc_object *o) { pygc__attrs_clear(h, o); }
 
 static void instance_dealloc(pygc_heap *h, pygc_object *o) {
   instance_obj *in = (instance_obj *)o;
-  pygc__tab_clear(h, &in->attrs);
+  pygc__attrs_clear(h, o);
   pygc_object *cls = in->cls;
   in->cls = NULL;
   if (cls) pygc_decref(h, cls);
 }
 
-static void instance_free(pygc_heap *h, pygc_object *o) { pygc__tab_free(h, &((instance_obj *)o)->attrs); }
+static void instance_free(pygc_heap *h, pygc_object *o) { pygc__attrs_free(h, o); }
 
-static size_t instance_size(const pygc_object *o) {
-  return sizeof(instance_obj) + pygc__tab_bytes(&((const instance_obj *)o)->attrs);
-}
+static size_t instance_size(const pygc_object *o) { return sizeof(instance_obj) + pygc__attrs_bytes(o); }
 
 static void instance_finalize(pygc_heap *h, pygc_object *o) {
   if (h->hooks.finalize) h->hooks.finalize(h->hooks.ud, h, o);
@@ -117,7 +118,7 @@ int pygc__instance_verify(const pygc_object *o, char *msg, size_t n) {
     snprintf(msg, n, "instance at %p has no class", (const void *)o);
     return 1;
   }
-  return pygc__tab_verify(&in->attrs, msg, n);
+  return pygc__attrs_verify(o, msg, n);
 }
 
 pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
@@ -134,12 +135,4 @@ pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
 pygc_object *pygc_instance_class(const pygc_object *o) {
   return is_type(o, &pygc_instance_type) ? ((const instance_obj *)o)->cls : NULL;
 }
-
-size_t pygc_attr_count(const pygc_object *o) {
-  return is_type(o, &pygc_instance_type) ? ((const instance_obj *)o)->attrs.used : 0;
-}
-
-int pygc_attr_next(const pygc_object *o, size_t *pos, pygc_value *name, pygc_value *value) {
-  if (!is_type(o, &pygc_instance_type)) return 0;
-  return pygc__tab_next(&((const instance_obj *)o)->attrs, pos, name, value);
-}
+/* attributes: attrs.c */
