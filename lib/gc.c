@@ -165,6 +165,46 @@ static ALWAYS_INLINE int visit_decref(EDGE_PARAMS) {
   return 0;
 }
 
+/* A full collection's region is every tracked object but the frozen, so
+ * whether a child is in it shows in its flags, and update_refs can ride
+ * along with subtract_refs: an object's count starts (F_COLLECTING set)
+ * at its first visit, as the one walked or as a child, which saves a
+ * pass over the heap.  The walk only goes forward, so overwriting the
+ * back link of an object not walked yet is fine (gc_refs is its word). */
+typedef struct full_ctx {
+  unsigned held;
+  size_t started;
+} full_ctx;
+static ALWAYS_INLINE void start_refs(pygc_object *o, full_ctx *f) {
+  o->gc_refs = o->refcnt == REFCNT_MAX ? INTPTR_MAX / 2 : (intptr_t)o->refcnt;
+  if (o->flags & f->held) o->gc_refs--;
+  o->flags |= F_COLLECTING;
+  f->started++;
+}
+static ALWAYS_INLINE int visit_decref_full(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  pygc_object *o = slot->u.o;
+  if ((o->flags & (F_TRACKED | F_FROZEN)) != F_TRACKED) return 0;
+  if (!(o->flags & F_COLLECTING)) start_refs(o, (full_ctx *)arg);
+  o->gc_refs--;
+  return 0;
+}
+static size_t update_subtract_full(gc_head *c, unsigned held) {
+  full_ctx f = {held, 0};
+  size_t n = 0;
+  for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) {
+    if (!(o->flags & F_COLLECTING)) start_refs(o, &f);
+    for_each_ref(o, visit_decref_full, &f);
+    n++;
+  }
+  /* every object started is in the region (a tracked object elsewhere
+   * would have its count, and its back link, spoiled) */
+#ifdef PYGC_DEBUG
+  if (f.started != n) pygc__assert_failed("update_subtract_full", "a tracked object is outside a full collection");
+#endif
+  return n;
+}
+
 /* After this, gc_refs is the number of references from outside the
  * region -- exact only if every traverse visits each reference it owns
  * exactly once (a missed one keeps garbage alive, an extra one makes
@@ -190,6 +230,18 @@ static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
   return 0;
 }
 
+/* CPython's untrack_tuples: a tuple holding nothing the collector could
+ * track can never be part of a cycle (tuples are immutable), so it leaves
+ * the generations for good and later collections skip it.  Done on the
+ * reachable survivors only (the unreachable ones are about to go), as
+ * move_unreachable passes them: no pass of its own over the region. */
+static int tuple_untrackable(const pygc_object *o) {
+  const tuple_obj *t = (const tuple_obj *)o;
+  for (size_t i = 0; i < t->len; i++)
+    if (val_may_be_tracked(t->items[i])) return 0;
+  return 1;
+}
+
 /* One pass over young, which grows at its tail as objects come back from
  * unreachable: an object with gc_refs > 0 is reachable (from outside, or
  * from a reachable object: visit_reachable set its gc_refs to 1), and
@@ -202,19 +254,31 @@ static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
 /* young's back links hold gc_refs until the scan passes: `prev` is the
  * last object kept, whose link is rebuilt as the scan leaves it, so that
  * young is a whole list again at the end.  young's head is no object:
- * its gc_prev stays the tail throughout. */
-static void move_unreachable(gc_head *young, gc_head *unreachable) {
+ * its gc_prev stays the tail throughout.  With h, reachable tuples that
+ * hold nothing trackable go to h's untracked list on the way.  Returns
+ * how many objects stay on young. */
+static size_t move_unreachable(gc_head *young, gc_head *unreachable, pygc_heap *h) {
+  size_t kept = 0;
   pygc_object *prev = young, *o = young->gc_next;
   while (o != young) {
-    pygc_object *next = o->gc_next;
     if (o->gc_refs > 0) {
       o->flags &= ~F_COLLECTING; /* reachable: done with it */
       for_each_ref(o, visit_reachable, young);
-      o->gc_prev = prev;
-      prev = o;
-      o = o->gc_next; /* may have grown: visit_reachable appends */
+      pygc_object *next = o->gc_next; /* now: visit_reachable appends */
+      if (h && o->type == &pygc_tuple_type && tuple_untrackable(o)) {
+        prev->gc_next = next; /* unlink by hand, as below */
+        if (next == young) young->gc_prev = prev;
+        gclist_append(o, &h->untracked);
+        o->flags &= ~F_LIST_STATE;
+      } else {
+        o->gc_prev = prev;
+        prev = o;
+        kept++;
+      }
+      o = next;
     } else {
       /* unlink by hand: next's back link is a count, not a link */
+      pygc_object *next = o->gc_next;
       prev->gc_next = next;
       if (next == young) young->gc_prev = prev;
       gclist_append(o, unreachable);
@@ -222,37 +286,26 @@ static void move_unreachable(gc_head *young, gc_head *unreachable) {
       o = next;
     }
   }
+  return kept;
 }
 
 /* The analysis (CPython's deduce_unreachable): afterwards base holds what
  * is reachable from outside it, unreachable the rest. */
-static size_t deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned held) {
-  size_t n = update_refs(base, held);
-  subtract_refs(base);
+static size_t deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned held, pygc_heap *untrack,
+                                 size_t *kept, int full) {
+  size_t n;
+  if (full) {
+    n = update_subtract_full(base, held);
+  } else {
+    n = update_refs(base, held);
+    subtract_refs(base);
+  }
   /* a negative count: more internal references than the refcount says */
   CHECK_PHASE(base, F_COLLECTING, F_UNREACHABLE, REFS_NONNEG, "subtract_refs");
-  move_unreachable(base, unreachable);
+  *kept = move_unreachable(base, unreachable, untrack);
   CHECK_PHASE(base, 0, F_COLLECTING | F_UNREACHABLE, REFS_ANY, "move_unreachable (reachable)");
   CHECK_PHASE(unreachable, F_COLLECTING | F_UNREACHABLE, 0, REFS_ANY, "move_unreachable (unreachable)");
   return n;
-}
-
-/* CPython's untrack_tuples: a tuple holding nothing the collector could
- * track can never be part of a cycle (tuples are immutable), so it leaves
- * the generations for good and later collections skip it.  Done on the
- * reachable survivors only: the unreachable ones are about to go. */
-static void untrack_tuples(pygc_heap *h, gc_head *young) {
-  pygc_object *o = young->gc_next;
-  while (o != young) {
-    pygc_object *next = o->gc_next;
-    if (o->type == &pygc_tuple_type) {
-      const tuple_obj *t = (const tuple_obj *)o;
-      size_t i = 0;
-      while (i < t->len && !val_may_be_tracked(t->items[i])) i++;
-      if (i == t->len) pygc_untrack(h, o);
-    }
-    o = next;
-  }
 }
 
 static int is_legacy(const pygc_object *o) { return o->type->is_legacy && o->type->is_legacy(o); }
@@ -261,17 +314,30 @@ static int is_legacy(const pygc_object *o) { return o->type->is_legacy && o->typ
  * order to run their finalizers, so it keeps them, and everything they
  * reach, in gc.garbage.  F_UNREACHABLE is dropped for all: from here on
  * the unreachable list is not scanned by visit_reachable any more. */
-static void move_legacy_finalizers(gc_head *unreachable, gc_head *finalizers) {
+/* The same pass counts what stays and notes whether any of it may want a
+ * finalizer, so that the phases after it need not walk the set again
+ * when nothing can run (the common case: a set of plain containers). */
+static size_t move_legacy_finalizers(gc_head *unreachable, gc_head *finalizers, int *may_finalize) {
+  size_t n = 0;
+  int fin = 0;
   pygc_object *o = unreachable->gc_next;
   while (o != unreachable) {
     pygc_object *next = o->gc_next;
     o->flags &= ~F_UNREACHABLE;
-    if (is_legacy(o)) {
-      o->flags &= ~F_COLLECTING;
-      gclist_move(o, finalizers);
+    if (o->type->finalize || o->type->is_legacy) {
+      if (is_legacy(o)) {
+        o->flags &= ~F_COLLECTING;
+        gclist_move(o, finalizers);
+        o = next;
+        continue;
+      }
+      fin |= obj_wants_finalizer(o);
     }
+    n++;
     o = next;
   }
+  *may_finalize = fin;
+  return n;
 }
 
 static int visit_move(EDGE_PARAMS) {
@@ -302,7 +368,8 @@ static void move_legacy_finalizer_reachable(gc_head *finalizers) {
  * other reference cannot free it under its own feet.
  * Returns the number of finalizers run: with none, nothing can have been
  * resurrected and the second analysis pass is skipped. */
-static size_t finalize_garbage(pygc_heap *h, gc_head *collectable) {
+static size_t finalize_garbage(pygc_heap *h, gc_head *collectable, int may_finalize) {
+  if (!may_finalize) return 0;
   pygc_object *first = collectable->gc_next;
   while (first != collectable && !obj_wants_finalizer(first)) first = first->gc_next;
   if (first == collectable) return 0;
@@ -333,7 +400,8 @@ static void handle_resurrected_objects(gc_head *unreachable, gc_head *still_unre
                                        unsigned held) {
   for (pygc_object *o = unreachable->gc_next; o != unreachable; o = o->gc_next)
     o->flags &= ~(F_COLLECTING | F_UNREACHABLE);
-  (void)deduce_unreachable(unreachable, still_unreachable, held);
+  size_t kept;
+  (void)deduce_unreachable(unreachable, still_unreachable, held, NULL, &kept, 0);
   for (pygc_object *o = still_unreachable->gc_next; o != still_unreachable; o = o->gc_next)
     o->flags &= ~F_UNREACHABLE;
   gclist_merge(unreachable, old); /* the resurrected survive, one generation older */
@@ -392,22 +460,29 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   intptr_t m = 0, n = 0;
   gc_head unreachable;
   gclist_init(&unreachable);
-  *candidates = deduce_unreachable(young, &unreachable, h->held);
+  size_t survivors;
+  /* generation 2 holds every tracked object but the frozen (the younger
+   * generations, or the incremental spaces, were merged into the region) */
+  *candidates = deduce_unreachable(young, &unreachable, h->held, h, &survivors, generation == 2);
 
-  untrack_tuples(h, young);
   /* move the reachable to the next generation */
   if (young != old) {
-    if (generation == 1 && !h->incremental) h->long_lived_pending += (int64_t)gclist_size(young);
+    if (generation == 1 && !h->incremental) h->long_lived_pending += (int64_t)survivors;
     gclist_merge(young, old);
   } else if (!h->incremental) {
     h->long_lived_pending = 0;
-    h->long_lived_total = (int64_t)gclist_size(young);
+    h->long_lived_total = (int64_t)survivors;
   }
+#ifdef PYGC_DEBUG
+  if (young == old && survivors != gclist_size(young)) pygc__assert_failed("collect_region", "survivors miscounted");
+#endif
 
   /* legacy finalizers, and everything they reach, are not collected */
   gc_head finalizers;
   gclist_init(&finalizers);
-  move_legacy_finalizers(&unreachable, &finalizers);
+  int may_finalize;
+  size_t kept = move_legacy_finalizers(&unreachable, &finalizers, &may_finalize);
+  int none_legacy = gclist_empty(&finalizers);
   move_legacy_finalizer_reachable(&finalizers);
   CHECK_PHASE(&unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (unreachable)");
   CHECK_PHASE(&finalizers, 0, F_COLLECTING | F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (finalizers)");
@@ -421,15 +496,15 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   intptr_t wr_freed = pygc__handle_weakrefs(h, &unreachable, &wr_called);
 
   /* callbacks are host code too: the set is checked again after them */
-  size_t finalized = finalize_garbage(h, &unreachable) + wr_called;
+  size_t finalized = finalize_garbage(h, &unreachable, may_finalize) + wr_called;
 
   gc_head final_unreachable;
   gclist_init(&final_unreachable);
   if (finalized) {
     handle_resurrected_objects(&unreachable, &final_unreachable, old, h->held);
   } else {
-    /* no finalizer ran: nothing came back to life */
-    for (pygc_object *o = unreachable.gc_next; o != &unreachable; o = o->gc_next) o->flags &= ~F_UNREACHABLE;
+    /* no finalizer ran: nothing came back to life (and F_UNREACHABLE
+     * went in move_legacy_finalizers) */
     gclist_merge(&unreachable, &final_unreachable);
   }
 
@@ -437,7 +512,13 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
    * finalizer ran, else once (nothing ran that could resurrect) */
   CHECK_PHASE(&final_unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "before delete_garbage");
   /* CPython 3.9+ counts what is still unreachable after resurrection */
-  m = wr_freed + (intptr_t)gclist_size(&final_unreachable);
+  /* without host code run and nothing pulled out for legacy objects, the
+   * set is what move_legacy_finalizers counted */
+  m = wr_freed + (intptr_t)(finalized == 0 && none_legacy ? kept : gclist_size(&final_unreachable));
+#ifdef PYGC_DEBUG
+  if (finalized == 0 && none_legacy && kept != gclist_size(&final_unreachable))
+    pygc__assert_failed("collect_region", "the unreachable set changed size with no host code run");
+#endif
   delete_garbage(h, &final_unreachable, old);
 
   for (pygc_object *o = finalizers.gc_next; o != &finalizers; o = o->gc_next) {
