@@ -125,7 +125,8 @@ struct pygc_object {
 
 /* Called by traverse once for every slot that holds an object reference
  * (slot->tag == PYGC_TOBJ).  A non-zero return stops the traversal and is
- * returned by traverse. */
+ * returned by traverse.  Read the slot, never write through it: for an
+ * instance's attributes (stored compactly) it is a copy. */
 typedef int (*pygc_visit_fn)(pygc_value *slot, void *arg);
 
 /* Type flags */
