@@ -597,7 +597,7 @@ static void test_instance_attrs(void) {
 
   /* more names than the class shares, and more attributes than a word
    * array holds: tables, for those instances only */
-  char nm[8];
+  char nm[16];
   for (int i = 0; i < 20; i++) {
     snprintf(nm, sizeof nm, "n%d", i);
     CHECK_EQ(pygc_setattr(H, c, nm, strlen(nm), pygc_int(i)), PYGC_OK);
