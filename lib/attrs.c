@@ -209,28 +209,28 @@ uint32_t pygc__attrs_version(const pygc_object *o) {
 }
 
 /* Detach everything, then drop: a finalizer run by a drop sees an
- * instance without attributes (and may give it new ones). */
+ * instance without attributes (and may give it new ones, in a block of
+ * their own).  Names are read from the class afresh at each step: a
+ * finalizer may grow (move) the class's keys, never change an entry. */
 void pygc__attrs_clear(pygc_heap *h, pygc_object *o) {
   instance_obj *in = (instance_obj *)o;
   if (in->is_table) {
     pygc__tab_clear(h, in->a.tab);
     return;
   }
-  unsigned n = in->n;
-  if (n == 0) return;
-  pygc_object *names[IKEYS_MAX];
-  uint64_t vals[IKEYS_MAX];
-  for (unsigned i = 0; i < n; i++) {
-    names[i] = keys_of(in)->names[ival_key(in, i)].u.o;
-    vals[i] = in->a.vals[i];
-  }
-  in->n = 0;
+  unsigned n = in->n, cap = in->cap;
+  if (cap == 0) return;
+  uint64_t *vals = in->a.vals, order = in->order;
+  in->a.vals = NULL;
+  in->n = in->cap = 0;
   in->order = 0;
-  in->version++;
+  if (n) in->version++;
+  const class_obj *c = (const class_obj *)in->cls;
   for (unsigned i = 0; i < n; i++) {
-    pygc_decref(h, names[i]);
+    pygc_decref(h, c->keys->names[(order >> (4 * i)) & 15u].u.o);
     if (ival_is_obj(vals[i])) pygc_decref(h, ival_obj(vals[i]));
   }
+  pygc__heap_free_mem(h, vals, (size_t)cap * sizeof(uint64_t));
 }
 
 /* the storage, references already dropped (or abandoned with the heap) */
