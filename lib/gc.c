@@ -669,10 +669,18 @@ static intptr_t inc_collect(pygc_heap *h, int generation, intptr_t *n_collected,
     /* pacing: promoted objects are growth; garbage found means scan faster */
     /* promoted: young objects that survived.  The region's survivors also
      * count old objects that merely survived, which would feed back into
-     * ever larger increments; the garbage found is mostly young. */
-    size_t promoted = young > (size_t)*n_collected ? young - (size_t)*n_collected : 0;
+     * ever larger increments; the garbage found is taken as young first
+     * (it mostly is), the rest as old.  Deaths counted as young must not
+     * also shrink the estimate of the old generation: promoted - old_dead
+     * is its exact change, young - collected.  (Counting every death as
+     * old too, as before, drifted the estimate down on a churn of old
+     * garbage cycles until the full-collection valve fired: P3's long
+     * pauses.) */
+    size_t coll = (size_t)*n_collected;
+    size_t young_dead = coll < young ? coll : young;
+    size_t promoted = young - young_dead;
     h->pass_promoted += promoted;
-    h->pass_collected += (size_t)*n_collected;
+    h->pass_collected += coll - young_dead;
     /* scan 2 old objects per promoted one (threshold1 / 5 of them): a pass
      * ends before the old generation has grown by half */
     int64_t th1 = h->gen[1].threshold > 0 ? h->gen[1].threshold : 1;

@@ -649,6 +649,60 @@ static void test_instance_attrs(void) {
   close_heap();
 }
 
+/* incremental mode, a long doubly linked list churned (w_pressure's P3):
+ * garbage cycles die old, and the increments keep up with them without
+ * the full-collection valve (once the list is built) */
+static void test_incremental_old_cycles(void) {
+  open_heap();
+  pygc_set_incremental(H, 1);
+  pygc_object *Node = pygc_class_new(H, "Node", 4, 0);
+  enum { LIVE = 20000, CHUNK = 100 };
+  pygc_object *head = pygc_instance_new(H, Node), *tail = head;
+  pygc_incref(tail);
+  for (int i = 1; i < LIVE; i++) {
+    pygc_object *n = pygc_instance_new(H, Node);
+    pygc_setattr(H, tail, "next", 4, pygc_obj(n));
+    pygc_setattr(H, n, "prev", 4, pygc_obj(tail));
+    pygc_decref(H, tail);
+    tail = n;
+  }
+  pygc_gen_stats st[3];
+  pygc_get_stats(H, st);
+  intptr_t full_before = st[2].collections;
+  for (int r = 0; r < 1500; r++) {
+    for (int i = 0; i < CHUNK; i++) {
+      pygc_object *n = pygc_instance_new(H, Node);
+      pygc_setattr(H, tail, "next", 4, pygc_obj(n));
+      pygc_setattr(H, n, "prev", 4, pygc_obj(tail));
+      pygc_decref(H, tail);
+      tail = n;
+    }
+    pygc_object *cut = head;
+    pygc_value v;
+    for (int i = 0; i < CHUNK; i++) {
+      pygc_getattr(H, cut, "next", 4, &v);
+      cut = v.u.o;
+    }
+    pygc_getattr(H, cut, "prev", 4, &v);
+    pygc_incref(cut);
+    pygc_setattr(H, v.u.o, "next", 4, pygc_none());
+    pygc_delattr(H, cut, "prev", 4);
+    pygc_decref(H, head);
+    head = cut;
+  }
+  pygc_get_stats(H, st);
+  CHECK_EQ(st[2].collections - full_before, 0);
+  pygc_heap_info in;
+  pygc_heap_get_info(H, &in);
+  CHECK(in.objects < 3 * LIVE); /* the garbage went all the same */
+  VERIFY();
+  pygc_decref(H, head);
+  pygc_decref(H, tail);
+  pygc_collect(H, 2);
+  pygc_decref(H, Node);
+  close_heap();
+}
+
 int main(void) {
   RUN(test_refcount_release);
   RUN(test_str_interning);
@@ -665,5 +719,6 @@ int main(void) {
   RUN(test_refcount_saturation);
   RUN(test_oom);
   RUN(test_instance_attrs);
+  RUN(test_incremental_old_cycles);
   return ct_summary();
 }
