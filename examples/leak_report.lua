@@ -23,7 +23,7 @@ app = { sessions = gc.new_dict(), served = 0 }
 local function handle(i)
   local user = "user" .. (i % 997)
   local req <close> = Request{ path = "/page/" .. (i % 50), headers = gc.new_dict{ host = "example", n = i } }
-  local s <close> = Session{ user = user, started = i, log = gc.new_list{ "GET", req.path } }
+  local s <close> = Session{ user = user, started = i, agent = "lua", lang = "en", log = gc.new_list{ "GET", req.path } }
   s.conn = Socket{ fd = i % 1024, owner = s }
   req.session = s
   -- ...but "remember me" logins stay in a cache nobody ever trims

@@ -23,7 +23,7 @@
  * freed by refcounting or the next collection as usual.  Nothing here runs
  * host code, and the heap is left as it was found, but for `mark`.
  *
- * The walk uses the collector's scratch: gc_refs and F_COLLECTING mark the
+ * The walk uses the collector's scratch: gc_refs (in gc_prev's word) and F_COLLECTING mark the
  * candidates, F_MARK the ones found rooted; both are cleared before return.
  */
 #include "pygc_int.h"
@@ -86,6 +86,20 @@ static gc_head *cross_lists(pygc_heap *h, int i) {
   for (int li_ = 0; li_ < 4; li_++)                                                                                \
     for (pygc_object *o = cross_lists(h, li_)->gc_next, *end_ = cross_lists(h, li_); o != end_; o = o->gc_next)
 
+/* gc_refs shares its word with gc_prev: the walk below moves no object
+ * and follows forward links only; this puts the back links and the flags
+ * back before anything else sees the lists */
+static void cross_restore(pygc_heap *h) {
+  for (int i = 0; i < 4; i++) {
+    gc_head *l = cross_lists(h, i);
+    pygc_object *prev = l;
+    for (pygc_object *o = l->gc_next; o != l; prev = o, o = o->gc_next) {
+      o->flags &= ~(F_COLLECTING | F_MARK);
+      o->gc_prev = prev;
+    }
+  }
+}
+
 /* the children inside the set of a node's class (see step 6) */
 typedef struct cross_edges {
   const unsigned char *in;   /* in the set */
@@ -128,7 +142,7 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
   FOR_EACH_CANDIDATE(h, o) {
     n++;
     if (o->flags & leaf) leaves++;
-    o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
+    o->gc_refs = o->refcnt == REFCNT_MAX ? INTPTR_MAX / 2 : (intptr_t)o->refcnt;
     /* a class with live instances is rooted here: every instance refers
      * to its class, and a host keeps methods (values of the other heap)
      * in it, so such a class in the set would bring all its instances
@@ -138,15 +152,12 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
      * hold its handle is freed then).  What is left out: a cycle through
      * the other heap that runs through a class and one of its live
      * instances (a method holding an instance's handle). */
-    if (o->type == &pygc_class_type && ((const class_obj *)o)->ninstances) o->gc_refs = INT64_MAX / 2;
-    else if (held) o->gc_refs -= (int64_t)held(o, arg);
+    if (o->type == &pygc_class_type && ((const class_obj *)o)->ninstances) o->gc_refs = INTPTR_MAX / 2;
+    else if (held) o->gc_refs -= (intptr_t)held(o, arg);
     o->flags |= F_COLLECTING;
   }
   if (leaves == 0) { /* nothing of the other heap is held: nothing to mirror */
-    FOR_EACH_CANDIDATE(h, o) {
-      o->flags &= ~F_COLLECTING;
-      o->gc_refs = 0;
-    }
+    cross_restore(h);
     return 0;
   }
   FOR_EACH_CANDIDATE(h, o) pygc_traverse(o, dec_child, NULL);
@@ -171,7 +182,7 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
   size_t free_leaves = 0;
   FOR_EACH_CANDIDATE(h, o) {
     if (!(o->flags & F_MARK)) {
-      o->gc_refs = (int64_t)nun;
+      o->gc_refs = (intptr_t)nun;
       un[nun++] = o;
       if (o->flags & leaf) free_leaves++;
     }
@@ -179,10 +190,7 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
   /* every leaf rooted (the common case when the only values of the other
    * heap are methods of classes that have instances): nothing to mirror */
   if (free_leaves == 0) {
-    FOR_EACH_CANDIDATE(h, o) {
-      o->flags &= ~(F_COLLECTING | F_MARK);
-      o->gc_refs = 0;
-    }
+    cross_restore(h);
     result = 0;
     goto done;
   }
@@ -304,10 +312,7 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
   }
 
   /* 7. the scratch goes before the host sees anything */
-  FOR_EACH_CANDIDATE(h, o) {
-    o->flags &= ~(F_COLLECTING | F_MARK);
-    o->gc_refs = 0;
-  }
+  cross_restore(h);
   for (size_t i = 0; i < nun; i++)
     if (in[i]) {
       un[i]->flags |= mark;
@@ -319,10 +324,7 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
 
 done:
   if (result < 0) {
-    FOR_EACH_CANDIDATE(h, o) {
-      o->flags &= ~(F_COLLECTING | F_MARK);
-      o->gc_refs = 0;
-    }
+    cross_restore(h);
   }
   if (rep) pygc_mem_free(h, rep, (nun ? nun : 1) * sizeof(size_t));
   if (queue) pygc_mem_free(h, queue, (nun ? nun : 1) * sizeof(size_t));

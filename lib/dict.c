@@ -11,8 +11,9 @@
  * array is that order), the entries are dense (a scan of a dict is a scan
  * of memory, which the collector's passes over tables like), and the
  * index is 4 bytes a slot rather than a whole entry, so a sparse index
- * costs little.  Instances share the table: their attribute names are
- * interned strs, so most attribute lookups compare pointers only.
+ * costs little.  Instances whose attributes outgrow their compact layout
+ * (attrs.c) keep them in a table too: their attribute names are interned
+ * strs, so most attribute lookups compare pointers only.
  *
  * Invariants (pygc__tab_verify checks them):
  *   - nentries <= cap; used counts the live entries among the first
@@ -395,8 +396,9 @@ int pygc_dict_del(pygc_heap *h, pygc_object *o, pygc_value key) {
 
 uint32_t pygc_keys_version(const pygc_object *o) {
   if (o->type == &pygc_dict_type) return ((const dict_obj *)o)->t.version;
-  const table *t = attr_table(o);
-  return t ? t->version : 0;
+  if (o->type == &pygc_instance_type) return pygc__attrs_version(o);
+  if (o->type == &pygc_class_type) return ((const class_obj *)o)->attrs.version;
+  return 0;
 }
 
 int pygc_dict_next(const pygc_object *o, size_t *pos, pygc_value *key, pygc_value *value) {
@@ -411,28 +413,25 @@ int pygc_dict_next(const pygc_object *o, size_t *pos, pygc_value *key, pygc_valu
  * interned, or longer than PYGC_INTERN_MAX) the probe compares bytes, and
  * setattr makes the str only when the attribute is new. */
 
-int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value *out) {
-  table *attrs = attr_table(o); /* an instance's or a class's */
-  if (attrs == NULL) return PYGC_ETYPE;
+/* The instances' table mode (attrs.c): an instance whose attributes do
+ * not fit its compact layout keeps them in a table, through these. */
+int pygc__tab_getattr(pygc_heap *h, table *t, const char *name, size_t len, pygc_value *out) {
   uint64_t hash;
   pygc_object *key = pygc__str_name_lookup(h, name, len, &hash);
-  long e = key ? tab_probe(attrs, hash, &(pygc_value){PYGC_TOBJ, {.o = key}}, NULL, 0, NULL)
-               : tab_probe(attrs, hash, NULL, name, len, NULL);
+  long e = key ? tab_probe(t, hash, &(pygc_value){PYGC_TOBJ, {.o = key}}, NULL, 0, NULL)
+               : tab_probe(t, hash, NULL, name, len, NULL);
   if (e < 0) return PYGC_EKEY;
-  *out = tab_entries(attrs)[e].value;
+  *out = tab_entries(t)[e].value;
   return PYGC_OK;
 }
 
-int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value v) {
-  table *attrs = attr_table(o);
-  if (attrs == NULL) return PYGC_ETYPE;
-  if (!val_ok(v)) return PYGC_EVALUE;
+int pygc__tab_setattr(pygc_heap *h, table *t, const char *name, size_t len, pygc_value v) {
   uint64_t hash;
   pygc_object *known = pygc__str_name_lookup(h, name, len, &hash);
-  long e = known ? tab_probe(attrs, hash, &(pygc_value){PYGC_TOBJ, {.o = known}}, NULL, 0, NULL)
-                 : tab_probe(attrs, hash, NULL, name, len, NULL);
+  long e = known ? tab_probe(t, hash, &(pygc_value){PYGC_TOBJ, {.o = known}}, NULL, 0, NULL)
+                 : tab_probe(t, hash, NULL, name, len, NULL);
   if (e >= 0) { /* replace: the name stays, the old value goes last */
-    tab_entry *ent = &tab_entries(attrs)[e];
+    tab_entry *ent = &tab_entries(t)[e];
     pygc_value old = ent->value;
     val_incref(v);
     ent->value = v;
@@ -445,19 +444,17 @@ int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
   else if ((key = pygc_str_new(h, name, len)) == NULL)
     return PYGC_ENOMEM;
   /* the table takes its own reference to the name; ours goes either way */
-  int st = pygc__tab_insert(h, attrs, pygc_obj(key), hash, v, NULL);
+  int st = pygc__tab_insert(h, t, pygc_obj(key), hash, v, NULL);
   pygc_decref(h, key);
   return st;
 }
 
-int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len) {
-  table *attrs = attr_table(o);
-  if (attrs == NULL) return PYGC_ETYPE;
+int pygc__tab_delattr(pygc_heap *h, table *t, const char *name, size_t len) {
   size_t slot;
   uint64_t hash;
   pygc__str_name_lookup(h, name, len, &hash); /* for the hash (cached when known) */
-  long e = tab_probe(attrs, hash, NULL, name, len, &slot);
+  long e = tab_probe(t, hash, NULL, name, len, &slot);
   if (e < 0) return PYGC_EKEY;
-  tab_remove_at(h, attrs, e, slot);
+  tab_remove_at(h, t, e, slot);
   return PYGC_OK;
 }

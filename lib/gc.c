@@ -27,7 +27,11 @@
  * PYGC_DEBUG and fuzz builds)
  *
  * Outside a collection: no object has F_COLLECTING or F_UNREACHABLE, and
- * gc_refs is scratch nobody reads (the verifier borrows it too).  The
+ * gc_refs is scratch nobody reads (the verifier borrows it too).  It
+ * shares its word with gc_prev, as CPython's: from update_refs until
+ * move_unreachable has passed an object, the object's back link is its
+ * count (the lists are walked forward only meanwhile), and the scan
+ * rebuilds the links of both lists it leaves.  The
  * region being collected is one list, `young` (a generation merged with
  * the younger ones, or an increment's region).  Temporary lists live on
  * collect_region's C stack.
@@ -111,21 +115,24 @@ static void debug_cycle(pygc_heap *h, const char *msg, pygc_object *o) {
 /* ---- invariants, asserted in debug builds --------------------------------
  * Every object of list l must have the flags in `set` and none in `clear`,
  * be tracked, and link back correctly; `refs` says what gc_refs must be
- * (REFS_ANY, REFS_NONNEG: >= 0 after subtract_refs, REFS_POS: > 0, reached
- * from outside, REFS_ZERO: found unreachable). */
-enum { REFS_ANY, REFS_NONNEG, REFS_POS, REFS_ZERO };
+ * (REFS_ANY, REFS_NONNEG: >= 0 after subtract_refs, when the back links
+ * hold the counts: after move_unreachable they are links again, and what
+ * the counts were is in the lists themselves). */
+enum { REFS_ANY, REFS_NONNEG };
 #ifdef PYGC_DEBUG
 static void check_phase(const gc_head *l, unsigned set, unsigned clear, int refs, const char *phase) {
   const pygc_object *prev = l;
   for (const pygc_object *o = l->gc_next; o != l; prev = o, o = o->gc_next) {
-    if (o == NULL || o->gc_prev != prev) pygc__assert_failed(phase, "a list link is broken");
+    /* gc_refs lives in gc_prev: while it counts (REFS_NONNEG), the back
+     * links are not links; otherwise they must be */
+    if (o == NULL || (refs != REFS_NONNEG && o->gc_prev != prev)) pygc__assert_failed(phase, "a list link is broken");
     if ((o->flags & set) != set || (o->flags & clear) || !(o->flags & F_TRACKED))
       pygc__assert_failed(phase, "an object's flags do not match its list");
-    if ((refs == REFS_NONNEG && o->gc_refs < 0) || (refs == REFS_POS && o->gc_refs <= 0) ||
-        (refs == REFS_ZERO && o->gc_refs != 0))
+    if (refs == REFS_NONNEG && o->gc_refs < 0)
       pygc__assert_failed(phase,
                           "gc_refs breaks the phase's invariant (a traverse visits a reference it does not own?)");
   }
+  if (refs != REFS_NONNEG && l->gc_prev != prev) pygc__assert_failed(phase, "a list's tail link is broken");
 }
 #define CHECK_PHASE(l, set, clear, refs, phase) check_phase((l), (set), (clear), (refs), (phase))
 #else
@@ -140,7 +147,7 @@ static void check_phase(const gc_head *l, unsigned set, unsigned clear, int refs
 static size_t update_refs(gc_head *c, unsigned held) {
   size_t n = 0;
   for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) {
-    o->gc_refs = o->refcnt == REFCNT_MAX ? INT64_MAX / 2 : (int64_t)o->refcnt;
+    o->gc_refs = o->refcnt == REFCNT_MAX ? INTPTR_MAX / 2 : (intptr_t)o->refcnt;
     if (o->flags & held) o->gc_refs--;
     o->flags |= F_COLLECTING;
     n++;
@@ -158,6 +165,46 @@ static ALWAYS_INLINE int visit_decref(EDGE_PARAMS) {
   return 0;
 }
 
+/* A full collection's region is every tracked object but the frozen, so
+ * whether a child is in it shows in its flags, and update_refs can ride
+ * along with subtract_refs: an object's count starts (F_COLLECTING set)
+ * at its first visit, as the one walked or as a child, which saves a
+ * pass over the heap.  The walk only goes forward, so overwriting the
+ * back link of an object not walked yet is fine (gc_refs is its word). */
+typedef struct full_ctx {
+  unsigned held;
+  size_t started;
+} full_ctx;
+static ALWAYS_INLINE void start_refs(pygc_object *o, full_ctx *f) {
+  o->gc_refs = o->refcnt == REFCNT_MAX ? INTPTR_MAX / 2 : (intptr_t)o->refcnt;
+  if (o->flags & f->held) o->gc_refs--;
+  o->flags |= F_COLLECTING;
+  f->started++;
+}
+static ALWAYS_INLINE int visit_decref_full(EDGE_PARAMS) {
+  EDGE_UNUSED;
+  pygc_object *o = slot->u.o;
+  if ((o->flags & (F_TRACKED | F_FROZEN)) != F_TRACKED) return 0;
+  if (!(o->flags & F_COLLECTING)) start_refs(o, (full_ctx *)arg);
+  o->gc_refs--;
+  return 0;
+}
+static size_t update_subtract_full(gc_head *c, unsigned held) {
+  full_ctx f = {held, 0};
+  size_t n = 0;
+  for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) {
+    if (!(o->flags & F_COLLECTING)) start_refs(o, &f);
+    for_each_ref(o, visit_decref_full, &f);
+    n++;
+  }
+  /* every object started is in the region (a tracked object elsewhere
+   * would have its count, and its back link, spoiled) */
+#ifdef PYGC_DEBUG
+  if (f.started != n) pygc__assert_failed("update_subtract_full", "a tracked object is outside a full collection");
+#endif
+  return n;
+}
+
 /* After this, gc_refs is the number of references from outside the
  * region -- exact only if every traverse visits each reference it owns
  * exactly once (a missed one keeps garbage alive, an extra one makes
@@ -172,7 +219,8 @@ static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
   if (!(o->flags & F_COLLECTING)) return 0;
   if (o->flags & F_UNREACHABLE) {
     /* tentatively unreachable, but reached after all: back to the end of
-     * the reachable list, where the scan will come to it */
+     * the reachable list, where the scan will come to it (the unreachable
+     * list's links are links, and young's head knows its tail) */
     gclist_move(o, (gc_head *)arg);
     o->flags &= ~F_UNREACHABLE;
     o->gc_refs = 1;
@@ -180,6 +228,18 @@ static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
     o->gc_refs = 1; /* not scanned yet: the scan will treat it as reachable */
   }
   return 0;
+}
+
+/* CPython's untrack_tuples: a tuple holding nothing the collector could
+ * track can never be part of a cycle (tuples are immutable), so it leaves
+ * the generations for good and later collections skip it.  Done on the
+ * reachable survivors only (the unreachable ones are about to go), as
+ * move_unreachable passes them: no pass of its own over the region. */
+static int tuple_untrackable(const pygc_object *o) {
+  const tuple_obj *t = (const tuple_obj *)o;
+  for (size_t i = 0; i < t->len; i++)
+    if (val_may_be_tracked(t->items[i])) return 0;
+  return 1;
 }
 
 /* One pass over young, which grows at its tail as objects come back from
@@ -191,51 +251,61 @@ static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
  * whatever is left on unreachable is unreachable: nothing reachable
  * refers to it.  Each object is scanned once per move back, and moves
  * back at most once (F_UNREACHABLE is cleared), so this is linear. */
-static void move_unreachable(gc_head *young, gc_head *unreachable) {
-  pygc_object *o = young->gc_next;
+/* young's back links hold gc_refs until the scan passes: `prev` is the
+ * last object kept, whose link is rebuilt as the scan leaves it, so that
+ * young is a whole list again at the end.  young's head is no object:
+ * its gc_prev stays the tail throughout.  With h, reachable tuples that
+ * hold nothing trackable go to h's untracked list on the way.  Returns
+ * how many objects stay on young. */
+static size_t move_unreachable(gc_head *young, gc_head *unreachable, pygc_heap *h) {
+  size_t kept = 0;
+  pygc_object *prev = young, *o = young->gc_next;
   while (o != young) {
     if (o->gc_refs > 0) {
       o->flags &= ~F_COLLECTING; /* reachable: done with it */
       for_each_ref(o, visit_reachable, young);
-      o = o->gc_next;
+      pygc_object *next = o->gc_next; /* now: visit_reachable appends */
+      if (h && o->type == &pygc_tuple_type && tuple_untrackable(o)) {
+        prev->gc_next = next; /* unlink by hand, as below */
+        if (next == young) young->gc_prev = prev;
+        gclist_append(o, &h->untracked);
+        o->flags &= ~F_LIST_STATE;
+      } else {
+        o->gc_prev = prev;
+        prev = o;
+        kept++;
+      }
+      o = next;
     } else {
+      /* unlink by hand: next's back link is a count, not a link */
       pygc_object *next = o->gc_next;
-      gclist_move(o, unreachable);
+      prev->gc_next = next;
+      if (next == young) young->gc_prev = prev;
+      gclist_append(o, unreachable);
       o->flags |= F_UNREACHABLE;
       o = next;
     }
   }
+  return kept;
 }
 
 /* The analysis (CPython's deduce_unreachable): afterwards base holds what
  * is reachable from outside it, unreachable the rest. */
-static size_t deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned held) {
-  size_t n = update_refs(base, held);
-  subtract_refs(base);
+static size_t deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned held, pygc_heap *untrack,
+                                 size_t *kept, int full) {
+  size_t n;
+  if (full) {
+    n = update_subtract_full(base, held);
+  } else {
+    n = update_refs(base, held);
+    subtract_refs(base);
+  }
   /* a negative count: more internal references than the refcount says */
   CHECK_PHASE(base, F_COLLECTING, F_UNREACHABLE, REFS_NONNEG, "subtract_refs");
-  move_unreachable(base, unreachable);
-  CHECK_PHASE(base, 0, F_COLLECTING | F_UNREACHABLE, REFS_POS, "move_unreachable (reachable)");
-  CHECK_PHASE(unreachable, F_COLLECTING | F_UNREACHABLE, 0, REFS_ZERO, "move_unreachable (unreachable)");
+  *kept = move_unreachable(base, unreachable, untrack);
+  CHECK_PHASE(base, 0, F_COLLECTING | F_UNREACHABLE, REFS_ANY, "move_unreachable (reachable)");
+  CHECK_PHASE(unreachable, F_COLLECTING | F_UNREACHABLE, 0, REFS_ANY, "move_unreachable (unreachable)");
   return n;
-}
-
-/* CPython's untrack_tuples: a tuple holding nothing the collector could
- * track can never be part of a cycle (tuples are immutable), so it leaves
- * the generations for good and later collections skip it.  Done on the
- * reachable survivors only: the unreachable ones are about to go. */
-static void untrack_tuples(pygc_heap *h, gc_head *young) {
-  pygc_object *o = young->gc_next;
-  while (o != young) {
-    pygc_object *next = o->gc_next;
-    if (o->type == &pygc_tuple_type) {
-      const tuple_obj *t = (const tuple_obj *)o;
-      size_t i = 0;
-      while (i < t->len && !val_may_be_tracked(t->items[i])) i++;
-      if (i == t->len) pygc_untrack(h, o);
-    }
-    o = next;
-  }
 }
 
 static int is_legacy(const pygc_object *o) { return o->type->is_legacy && o->type->is_legacy(o); }
@@ -244,17 +314,30 @@ static int is_legacy(const pygc_object *o) { return o->type->is_legacy && o->typ
  * order to run their finalizers, so it keeps them, and everything they
  * reach, in gc.garbage.  F_UNREACHABLE is dropped for all: from here on
  * the unreachable list is not scanned by visit_reachable any more. */
-static void move_legacy_finalizers(gc_head *unreachable, gc_head *finalizers) {
+/* The same pass counts what stays and notes whether any of it may want a
+ * finalizer, so that the phases after it need not walk the set again
+ * when nothing can run (the common case: a set of plain containers). */
+static size_t move_legacy_finalizers(gc_head *unreachable, gc_head *finalizers, int *may_finalize) {
+  size_t n = 0;
+  int fin = 0;
   pygc_object *o = unreachable->gc_next;
   while (o != unreachable) {
     pygc_object *next = o->gc_next;
     o->flags &= ~F_UNREACHABLE;
-    if (is_legacy(o)) {
-      o->flags &= ~F_COLLECTING;
-      gclist_move(o, finalizers);
+    if (o->type->finalize || o->type->is_legacy) {
+      if (is_legacy(o)) {
+        o->flags &= ~F_COLLECTING;
+        gclist_move(o, finalizers);
+        o = next;
+        continue;
+      }
+      fin |= obj_wants_finalizer(o);
     }
+    n++;
     o = next;
   }
+  *may_finalize = fin;
+  return n;
 }
 
 static int visit_move(EDGE_PARAMS) {
@@ -285,7 +368,8 @@ static void move_legacy_finalizer_reachable(gc_head *finalizers) {
  * other reference cannot free it under its own feet.
  * Returns the number of finalizers run: with none, nothing can have been
  * resurrected and the second analysis pass is skipped. */
-static size_t finalize_garbage(pygc_heap *h, gc_head *collectable) {
+static size_t finalize_garbage(pygc_heap *h, gc_head *collectable, int may_finalize) {
+  if (!may_finalize) return 0;
   pygc_object *first = collectable->gc_next;
   while (first != collectable && !obj_wants_finalizer(first)) first = first->gc_next;
   if (first == collectable) return 0;
@@ -316,7 +400,8 @@ static void handle_resurrected_objects(gc_head *unreachable, gc_head *still_unre
                                        unsigned held) {
   for (pygc_object *o = unreachable->gc_next; o != unreachable; o = o->gc_next)
     o->flags &= ~(F_COLLECTING | F_UNREACHABLE);
-  (void)deduce_unreachable(unreachable, still_unreachable, held);
+  size_t kept;
+  (void)deduce_unreachable(unreachable, still_unreachable, held, NULL, &kept, 0);
   for (pygc_object *o = still_unreachable->gc_next; o != still_unreachable; o = o->gc_next)
     o->flags &= ~F_UNREACHABLE;
   gclist_merge(unreachable, old); /* the resurrected survive, one generation older */
@@ -375,22 +460,29 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   intptr_t m = 0, n = 0;
   gc_head unreachable;
   gclist_init(&unreachable);
-  *candidates = deduce_unreachable(young, &unreachable, h->held);
+  size_t survivors;
+  /* generation 2 holds every tracked object but the frozen (the younger
+   * generations, or the incremental spaces, were merged into the region) */
+  *candidates = deduce_unreachable(young, &unreachable, h->held, h, &survivors, generation == 2);
 
-  untrack_tuples(h, young);
   /* move the reachable to the next generation */
   if (young != old) {
-    if (generation == 1 && !h->incremental) h->long_lived_pending += (int64_t)gclist_size(young);
+    if (generation == 1 && !h->incremental) h->long_lived_pending += (int64_t)survivors;
     gclist_merge(young, old);
   } else if (!h->incremental) {
     h->long_lived_pending = 0;
-    h->long_lived_total = (int64_t)gclist_size(young);
+    h->long_lived_total = (int64_t)survivors;
   }
+#ifdef PYGC_DEBUG
+  if (young == old && survivors != gclist_size(young)) pygc__assert_failed("collect_region", "survivors miscounted");
+#endif
 
   /* legacy finalizers, and everything they reach, are not collected */
   gc_head finalizers;
   gclist_init(&finalizers);
-  move_legacy_finalizers(&unreachable, &finalizers);
+  int may_finalize;
+  size_t kept = move_legacy_finalizers(&unreachable, &finalizers, &may_finalize);
+  int none_legacy = gclist_empty(&finalizers);
   move_legacy_finalizer_reachable(&finalizers);
   CHECK_PHASE(&unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (unreachable)");
   CHECK_PHASE(&finalizers, 0, F_COLLECTING | F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (finalizers)");
@@ -404,15 +496,15 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   intptr_t wr_freed = pygc__handle_weakrefs(h, &unreachable, &wr_called);
 
   /* callbacks are host code too: the set is checked again after them */
-  size_t finalized = finalize_garbage(h, &unreachable) + wr_called;
+  size_t finalized = finalize_garbage(h, &unreachable, may_finalize) + wr_called;
 
   gc_head final_unreachable;
   gclist_init(&final_unreachable);
   if (finalized) {
     handle_resurrected_objects(&unreachable, &final_unreachable, old, h->held);
   } else {
-    /* no finalizer ran: nothing came back to life */
-    for (pygc_object *o = unreachable.gc_next; o != &unreachable; o = o->gc_next) o->flags &= ~F_UNREACHABLE;
+    /* no finalizer ran: nothing came back to life (and F_UNREACHABLE
+     * went in move_legacy_finalizers) */
     gclist_merge(&unreachable, &final_unreachable);
   }
 
@@ -420,7 +512,13 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
    * finalizer ran, else once (nothing ran that could resurrect) */
   CHECK_PHASE(&final_unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "before delete_garbage");
   /* CPython 3.9+ counts what is still unreachable after resurrection */
-  m = wr_freed + (intptr_t)gclist_size(&final_unreachable);
+  /* without host code run and nothing pulled out for legacy objects, the
+   * set is what move_legacy_finalizers counted */
+  m = wr_freed + (intptr_t)(finalized == 0 && none_legacy ? kept : gclist_size(&final_unreachable));
+#ifdef PYGC_DEBUG
+  if (finalized == 0 && none_legacy && kept != gclist_size(&final_unreachable))
+    pygc__assert_failed("collect_region", "the unreachable set changed size with no host code run");
+#endif
   delete_garbage(h, &final_unreachable, old);
 
   for (pygc_object *o = finalizers.gc_next; o != &finalizers; o = o->gc_next) {
@@ -571,10 +669,18 @@ static intptr_t inc_collect(pygc_heap *h, int generation, intptr_t *n_collected,
     /* pacing: promoted objects are growth; garbage found means scan faster */
     /* promoted: young objects that survived.  The region's survivors also
      * count old objects that merely survived, which would feed back into
-     * ever larger increments; the garbage found is mostly young. */
-    size_t promoted = young > (size_t)*n_collected ? young - (size_t)*n_collected : 0;
+     * ever larger increments; the garbage found is taken as young first
+     * (it mostly is), the rest as old.  Deaths counted as young must not
+     * also shrink the estimate of the old generation: promoted - old_dead
+     * is its exact change, young - collected.  (Counting every death as
+     * old too, as before, drifted the estimate down on a churn of old
+     * garbage cycles until the full-collection valve fired: P3's long
+     * pauses.) */
+    size_t coll = (size_t)*n_collected;
+    size_t young_dead = coll < young ? coll : young;
+    size_t promoted = young - young_dead;
     h->pass_promoted += promoted;
-    h->pass_collected += (size_t)*n_collected;
+    h->pass_collected += coll - young_dead;
     /* scan 2 old objects per promoted one (threshold1 / 5 of them): a pass
      * ends before the old generation has grown by half */
     int64_t th1 = h->gen[1].threshold > 0 ? h->gen[1].threshold : 1;

@@ -2,12 +2,13 @@
  * instance.c -- classes and their instances.
  *
  * A class is a tracked object, as CPython's heap types: a name, flags
- * (finalizer, legacy), one word for the host, and an attribute table like
- * an instance's (class attributes and methods; the host stores what it
- * likes there, Lua functions included).  Its attributes can refer back to
- * it (A.a = A) or to its instances (A.inst = A()), so it takes part in
- * cycles and is cleared like any container.  An instance holds its class
- * (a cycle edge) and an attribute table keyed by str.
+ * (finalizer, legacy), one word for the host, an attribute table (class
+ * attributes and methods; the host stores what it likes there, Lua
+ * functions included), and the attribute names its instances share
+ * (attrs.c).  Its attributes can refer back to it (A.a = A) or to its
+ * instances (A.inst = A()), so it takes part in cycles and is cleared like
+ * any container; the shared names stay until it is freed.  An instance
+ * holds its class (a cycle edge) and its attributes (attrs.c).
  */
 #include "pygc_int.h"
 
@@ -23,15 +24,20 @@ static void class_dealloc(pygc_heap *h, pygc_object *o) {
   pygc_object *name = c->name;
   c->name = NULL;
   if (name) pygc_decref(h, name);
+  pygc__class_keys_release(h, c); /* the names its instances shared (attrs.c) */
 }
 
-static void class_free(pygc_heap *h, pygc_object *o) { pygc__tab_free(h, &((class_obj *)o)->attrs); }
+static void class_free(pygc_heap *h, pygc_object *o) {
+  pygc__tab_free(h, &((class_obj *)o)->attrs);
+  pygc__class_keys_free(h, (class_obj *)o);
+}
 
 /* the attribute values; the name and the attribute names are OWNED edges */
 static int class_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
 static size_t class_size(const pygc_object *o) {
-  return sizeof(class_obj) + pygc__tab_bytes(&((const class_obj *)o)->attrs);
+  const class_obj *c = (const class_obj *)o;
+  return sizeof(class_obj) + pygc__tab_bytes(&c->attrs) + pygc__class_keys_bytes(c);
 }
 
 const pygc_type pygc_class_type = {
@@ -101,11 +107,12 @@ intptr_t pygc_class_host(const pygc_object *cls) {
 /* the attribute values; the class and the names are OWNED edges */
 static int instance_traverse(pygc_object *o, pygc_visit_fn visit, void *arg) { return obj_traverse(o, visit, arg); }
 
-static void instance_clear(pygc_heap *h, pygc_object *o) { pygc__tab_clear(h, &((instance_obj *)o)->attrs); }
+/* the attributes: attrs.c */
+static void instance_clear(pygc_heap *h, pygc_object *o) { pygc__attrs_clear(h, o); }
 
 static void instance_dealloc(pygc_heap *h, pygc_object *o) {
   instance_obj *in = (instance_obj *)o;
-  pygc__tab_clear(h, &in->attrs);
+  pygc__attrs_clear(h, o);
   pygc_object *cls = in->cls;
   in->cls = NULL;
   if (cls) {
@@ -114,11 +121,9 @@ static void instance_dealloc(pygc_heap *h, pygc_object *o) {
   }
 }
 
-static void instance_free(pygc_heap *h, pygc_object *o) { pygc__tab_free(h, &((instance_obj *)o)->attrs); }
+static void instance_free(pygc_heap *h, pygc_object *o) { pygc__attrs_free(h, o); }
 
-static size_t instance_size(const pygc_object *o) {
-  return sizeof(instance_obj) + pygc__tab_bytes(&((const instance_obj *)o)->attrs);
-}
+static size_t instance_size(const pygc_object *o) { return sizeof(instance_obj) + pygc__attrs_bytes(o); }
 
 static void instance_finalize(pygc_heap *h, pygc_object *o) {
   if (h->hooks.finalize) h->hooks.finalize(h->hooks.ud, h, o);
@@ -155,7 +160,7 @@ int pygc__instance_verify(const pygc_object *o, char *msg, size_t n) {
     snprintf(msg, n, "instance at %p has no class", (const void *)o);
     return 1;
   }
-  return pygc__tab_verify(&in->attrs, msg, n);
+  return pygc__attrs_verify(o, msg, n);
 }
 
 pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
@@ -173,13 +178,4 @@ pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
 pygc_object *pygc_instance_class(const pygc_object *o) {
   return is_type(o, &pygc_instance_type) ? ((const instance_obj *)o)->cls : NULL;
 }
-
-size_t pygc_attr_count(const pygc_object *o) {
-  const table *t = attr_table(o);
-  return t ? t->used : 0;
-}
-
-int pygc_attr_next(const pygc_object *o, size_t *pos, pygc_value *name, pygc_value *value) {
-  const table *t = attr_table(o);
-  return t ? pygc__tab_next(t, pos, name, value) : 0;
-}
+/* attributes: attrs.c */

@@ -262,15 +262,15 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
   for (int i = 0; i < 6 && !bad; i++) {
     gc_head *l = lists[i].head;
     for (pygc_object *o = l->gc_next; o != l; o = o->gc_next) {
-      if (o->refcnt != REFCNT_MAX && o->gc_refs > (int64_t)o->refcnt) {
+      if (o->refcnt != REFCNT_MAX && o->gc_refs > (intptr_t)o->refcnt) {
         snprintf(msg, msgsize, "%s at %p has refcount %u but %lld references from the heap",
                  pygc_type_name(pygc_obj(o)), (void *)o, o->refcnt, (long long)o->gc_refs);
         bad = 1;
         break;
       }
       if (exact && o->refcnt != REFCNT_MAX) {
-        int64_t ext = external ? (int64_t)external(o, ud) : 0;
-        if (o->gc_refs + ext != (int64_t)o->refcnt) {
+        intptr_t ext = external ? (intptr_t)external(o, ud) : 0;
+        if (o->gc_refs + ext != (intptr_t)o->refcnt) {
           snprintf(msg, msgsize,
                    "%s at %p has refcount %u but %lld references from the heap and %lld from the host "
                    "(a traverse that misses a reference, or a leaked reference)",
@@ -288,12 +288,16 @@ static int verify_impl(pygc_heap *h, pygc_external_fn external, void *ud, int ex
     snprintf(msg, msgsize, "heap accounts %zu bytes, objects and tables hold %zu", h->bytes, bytes);
     bad = 1;
   }
-  /* unmark */
+  /* unmark, and give the marked their back links again (gc_refs borrowed
+   * them): only marked objects, whose link was checked before it was
+   * borrowed, so a broken link stays broken for the next check to see */
   for (int i = 0; i < 6; i++) {
     gc_head *l = lists[i].head;
-    for (pygc_object *o = l->gc_next; o != l && o != NULL; o = o->gc_next) {
+    pygc_object *prev = l;
+    for (pygc_object *o = l->gc_next; o != l && o != NULL; prev = o, o = o->gc_next) {
+      if (!(o->flags & F_MARK)) continue;
       o->flags &= ~F_MARK;
-      o->gc_refs = 0;
+      o->gc_prev = prev;
     }
   }
   return bad;

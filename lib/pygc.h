@@ -101,11 +101,18 @@ static inline pygc_value pygc_obj(pygc_object *o) { pygc_value v; v.tag = PYGC_T
  * the heap's: read them through the functions below. */
 struct pygc_object {
   pygc_object *gc_next; /* the list the object is on (a generation, ...) */
-  pygc_object *gc_prev;
+  union {
+    pygc_object *gc_prev;
+    /* scratch for the collector, the verifier and pygc_cross_set, as
+     * CPython keeps gc_refs in _gc_prev: while one of them runs (no host
+     * code runs meanwhile but a type's traverse and size), the back link
+     * holds the count, and it is rebuilt from the forward links before
+     * anything else can see the list.  32 bytes in all on 64-bit hosts. */
+    intptr_t gc_refs;
+  };
   const pygc_type *type;
   uint32_t refcnt; /* saturates at UINT32_MAX: the object becomes immortal */
   uint32_t flags;
-  int64_t gc_refs; /* scratch for the collector and the verifier */
 };
 
 /* A flag bit the heap never touches, for the host (the Lua binding marks
@@ -118,7 +125,8 @@ struct pygc_object {
 
 /* Called by traverse once for every slot that holds an object reference
  * (slot->tag == PYGC_TOBJ).  A non-zero return stops the traversal and is
- * returned by traverse. */
+ * returned by traverse.  Read the slot, never write through it: for an
+ * instance's attributes (stored compactly) it is a copy. */
 typedef int (*pygc_visit_fn)(pygc_value *slot, void *arg);
 
 /* Type flags */

@@ -232,6 +232,14 @@ typedef struct dict_obj {
   table t;
 } dict_obj;
 
+/* The attribute names a class's instances share (attrs.c; CPython 3.11's
+ * shared keys): append-only, at most IKEYS_MAX, each an owned str. */
+#define IKEYS_MAX 16
+typedef struct ikeys {
+  uint32_t n, cap;
+  pygc_value names[]; /* cap of them, n used */
+} ikeys;
+
 typedef struct class_obj {
   pygc_object h;
   pygc_object *name; /* str */
@@ -239,13 +247,70 @@ typedef struct class_obj {
   intptr_t host;
   table attrs;       /* class attributes, methods included: keyed by str as an instance's */
   size_t ninstances; /* live instances (each holds the class): cross.c roots a class that has any */
+  ikeys *keys; /* NULL until an instance has an attribute (attrs.c) */
 } class_obj;
 
+/* An instance's attributes (attrs.c), compact or in a table.  Compact:
+ * vals[0..n) are the values in insertion order, each one 8-byte word
+ * (ival_* below), and nibble i of `order` is the index in the class's
+ * keys of value i's name; the instance owns a reference to each name it
+ * uses, as a table does.  When a name or a value does not fit (more than
+ * IKEYS_MAX names, an int beyond 48 bits, ...) the instance moves, for
+ * good, to table mode: tab, a table of its own. */
 typedef struct instance_obj {
   pygc_object h;
   pygc_object *cls;
-  table attrs;
+  union {
+    uint64_t *vals; /* compact: cap words */
+    table *tab;     /* table mode */
+  } a;
+  uint64_t order;
+  uint32_t version; /* keys version (table mode: plus the table's) */
+  uint8_t n, cap, is_table;
 } instance_obj;
+
+/* A compact attribute value: a double as its bits, or, in the NaN space
+ * above IVAL_BOX (negative NaNs with a payload, which no arithmetic
+ * makes: such a double sends its instance to table mode), a 2-bit kind
+ * and 48 bits: an object pointer, an int in [-2^47, 2^47), None or a
+ * bool. */
+#define IVAL_BOX 0xFFFC000000000000ull
+#define IVAL_OBJ 0xFFFCu
+#define IVAL_INT 0xFFFDu
+#define IVAL_SPECIAL 0xFFFEu
+#define IVAL_LOW 0xFFFFFFFFFFFFull
+static inline int ival_is_obj(uint64_t w) { return (unsigned)(w >> 48) == IVAL_OBJ; }
+static inline pygc_object *ival_obj(uint64_t w) { return (pygc_object *)(uintptr_t)(w & IVAL_LOW); }
+static inline pygc_value ival_decode(uint64_t w) {
+  if (w < IVAL_BOX) {
+    double d;
+    memcpy(&d, &w, sizeof d);
+    return pygc_float(d);
+  }
+  switch ((unsigned)(w >> 48)) {
+  case IVAL_OBJ: return pygc_obj(ival_obj(w));
+  case IVAL_INT: return pygc_int((int64_t)(w << 16) >> 16);
+  default: return (w & 2) ? pygc_bool((int)(w & 1)) : pygc_none();
+  }
+}
+/* 1 with *w set, or 0: the value needs table mode */
+static inline int ival_encode(pygc_value v, uint64_t *w) {
+  switch (v.tag) {
+  case PYGC_TNONE: *w = (uint64_t)IVAL_SPECIAL << 48; return 1;
+  case PYGC_TBOOL: *w = ((uint64_t)IVAL_SPECIAL << 48) | 2u | (v.u.b != 0); return 1;
+  case PYGC_TINT:
+    if (v.u.i < -((int64_t)1 << 47) || v.u.i >= ((int64_t)1 << 47)) return 0;
+    *w = ((uint64_t)IVAL_INT << 48) | ((uint64_t)v.u.i & IVAL_LOW);
+    return 1;
+  case PYGC_TFLOAT: memcpy(w, &v.u.f, sizeof *w); return *w < IVAL_BOX;
+  case PYGC_TOBJ:
+    if ((uint64_t)(uintptr_t)v.u.o > IVAL_LOW) return 0;
+    *w = ((uint64_t)IVAL_OBJ << 48) | (uint64_t)(uintptr_t)v.u.o;
+    return 1;
+  default: return 0;
+  }
+}
+static inline unsigned ival_key(const instance_obj *in, unsigned i) { return (unsigned)(in->order >> (4 * i)) & 15u; }
 
 /* A weak reference (weakref.c): the referent is not a reference; the
  * callback is.  Every weakref of an object is on that object's list. */
@@ -356,7 +421,21 @@ static PYGC_ALWAYS_INLINE int obj_visit(pygc_object *o, unsigned kinds, edge_vis
       int r = fn(&c, PYGC_EDGE_CYCLE, PYGC_LABEL_CLASS, 0, NULL, arg);
       if (r) return r;
     }
-    return table_visit(&in->attrs, 0, kinds, fn, arg);
+    if (in->is_table) return table_visit(in->a.tab, 0, kinds, fn, arg);
+    /* compact: the slot handed to fn is a copy (visitors only read) */
+    for (unsigned i = 0; i < in->n; i++) {
+      uint64_t w = in->a.vals[i];
+      pygc_value *name = &((class_obj *)in->cls)->keys->names[ival_key(in, i)];
+      int r;
+      if ((kinds & PYGC_EDGE_OWNED) && (r = fn(name, PYGC_EDGE_OWNED, PYGC_LABEL_ATTR_NAME, i, name, arg)) != 0)
+        return r;
+      unsigned kv = ival_is_obj(w) ? PYGC_EDGE_CYCLE : PYGC_EDGE_VALUE;
+      if (kinds & kv) {
+        pygc_value v = kv == PYGC_EDGE_CYCLE ? pygc_obj(ival_obj(w)) : ival_decode(w);
+        if ((r = fn(&v, kv, PYGC_LABEL_ATTR, i, name, arg)) != 0) return r;
+      }
+    }
+    return 0;
   }
   if (t == &pygc_dict_type) return table_visit(&((dict_obj *)o)->t, 1, kinds, fn, arg);
   if (t == &pygc_tuple_type) return items_visit(((tuple_obj *)o)->items, ((tuple_obj *)o)->len, kinds, fn, arg);
@@ -367,18 +446,15 @@ static PYGC_ALWAYS_INLINE int obj_visit(pygc_object *o, unsigned kinds, edge_vis
       int r = fn(&nm, PYGC_EDGE_OWNED, PYGC_LABEL_CLASS_NAME, 0, NULL, arg);
       if (r) return r;
     }
+    /* the names its instances share (attrs.c) */
+    for (uint32_t i = 0; (kinds & PYGC_EDGE_OWNED) && c->keys && i < c->keys->n; i++) {
+      int r = fn(&c->keys->names[i], PYGC_EDGE_OWNED, PYGC_LABEL_ATTR_NAME, i, &c->keys->names[i], arg);
+      if (r) return r;
+    }
     return table_visit(&c->attrs, 0, kinds, fn, arg);
   }
   if (t == &pygc_str_type || t->traverse == NULL || !(kinds & PYGC_EDGE_CYCLE)) return 0;
   return pygc__host_visit(o, fn, arg);
-}
-
-/* the attribute table of an instance or a class, NULL for other objects */
-static inline table *attr_table(const pygc_object *o) {
-  if (o == NULL) return NULL;
-  if (o->type == &pygc_instance_type) return &((instance_obj *)o)->attrs;
-  if (o->type == &pygc_class_type) return &((class_obj *)o)->attrs;
-  return NULL;
 }
 
 /* the built-in types' traverse members, from the same enumeration */
@@ -470,6 +546,18 @@ PYGC_INTERNAL int pygc__weakref_verify(pygc_heap *h, char *msg, size_t n);
 PYGC_INTERNAL void pygc__weakref_free_table(pygc_heap *h);
 
 PYGC_INTERNAL int pygc__dict_verify(const pygc_object *o, char *msg, size_t n);
+/* instances' table mode (dict.c) and their attributes (attrs.c) */
+PYGC_INTERNAL int pygc__tab_getattr(pygc_heap *h, table *t, const char *name, size_t len, pygc_value *out);
+PYGC_INTERNAL int pygc__tab_setattr(pygc_heap *h, table *t, const char *name, size_t len, pygc_value v);
+PYGC_INTERNAL int pygc__tab_delattr(pygc_heap *h, table *t, const char *name, size_t len);
+PYGC_INTERNAL uint32_t pygc__attrs_version(const pygc_object *o);
+PYGC_INTERNAL void pygc__attrs_clear(pygc_heap *h, pygc_object *o);
+PYGC_INTERNAL void pygc__attrs_free(pygc_heap *h, pygc_object *o);
+PYGC_INTERNAL size_t pygc__attrs_bytes(const pygc_object *o);
+PYGC_INTERNAL int pygc__attrs_verify(const pygc_object *o, char *msg, size_t n);
+PYGC_INTERNAL void pygc__class_keys_release(pygc_heap *h, class_obj *c);
+PYGC_INTERNAL void pygc__class_keys_free(pygc_heap *h, class_obj *c);
+PYGC_INTERNAL size_t pygc__class_keys_bytes(const class_obj *c);
 PYGC_INTERNAL int pygc__instance_verify(const pygc_object *o, char *msg, size_t n);
 PYGC_INTERNAL int pygc__class_verify(const pygc_object *o, char *msg, size_t n);
 

@@ -637,6 +637,208 @@ static void test_cross_set_classes(void) {
   close_heap();
 }
 
+/* instance attributes: compact (names shared by the class, one word per
+ * value) until a name or value does not fit, then a table -- with the
+ * same order, values and keys version either way */
+static uint64_t dbits(double d) {
+  uint64_t u;
+  memcpy(&u, &d, sizeof u);
+  return u;
+}
+static double bitsd(uint64_t u) {
+  double d;
+  memcpy(&d, &u, sizeof d);
+  return d;
+}
+static int attr_names_are(pygc_object *o, const char *want) {
+  char got[128] = "";
+  size_t pos = 0;
+  pygc_value k;
+  while (pygc_attr_next(o, &pos, &k, NULL)) {
+    strcat(got, pygc_str_data(k.u.o, NULL));
+    strcat(got, " ");
+  }
+  if (strcmp(got, want) != 0) fprintf(stderr, "attribute order: got '%s', want '%s'\n", got, want);
+  return strcmp(got, want) == 0;
+}
+static void test_instance_attrs(void) {
+  open_heap();
+  pygc_object *cls = pygc_class_new(H, "P", 1, 0);
+  pygc_object *a = pygc_instance_new(H, cls);
+  size_t empty = pygc_sizeof(a);
+  if (sizeof(void *) == 8) {
+    pygc_object *l = pygc_list_new(H, 0), *d = pygc_dict_new(H);
+    CHECK_EQ(pygc_sizeof(l), 56); /* CPython 3.11: 56, 64, 72 */
+    CHECK_EQ(pygc_sizeof(d), 64);
+    CHECK_EQ(empty, 64);
+    pygc_decref(H, l);
+    pygc_decref(H, d);
+  }
+  pygc_value v;
+  CHECK_EQ(pygc_getattr(H, a, "x", 1, &v), PYGC_EKEY);
+  CHECK_EQ(pygc_setattr(H, a, "x", 1, pygc_int(1)), PYGC_OK);
+  CHECK_EQ(pygc_setattr(H, a, "y", 1, pygc_float(2.5)), PYGC_OK);
+  CHECK_EQ(pygc_setattr(H, a, "z", 1, pygc_none()), PYGC_OK);
+  CHECK_EQ(pygc_setattr(H, a, "b", 1, pygc_bool(1)), PYGC_OK);
+  VERIFY();
+  if (sizeof(void *) == 8) CHECK_EQ(pygc_sizeof(a), empty + 32); /* 4 words: CPython 3.11's is 104 */
+  CHECK(pygc_getattr(H, a, "x", 1, &v) == PYGC_OK && v.tag == PYGC_TINT && v.u.i == 1);
+  CHECK(pygc_getattr(H, a, "y", 1, &v) == PYGC_OK && v.tag == PYGC_TFLOAT && v.u.f == 2.5);
+  CHECK(pygc_getattr(H, a, "z", 1, &v) == PYGC_OK && v.tag == PYGC_TNONE);
+  CHECK(pygc_getattr(H, a, "b", 1, &v) == PYGC_OK && v.tag == PYGC_TBOOL && v.u.b == 1);
+  CHECK(attr_names_are(a, "x y z b "));
+  /* the keys version: names added or removed, never a value update */
+  uint32_t ver = pygc_keys_version(a);
+  CHECK_EQ(pygc_setattr(H, a, "x", 1, pygc_int(-5)), PYGC_OK);
+  CHECK_EQ(pygc_keys_version(a), ver);
+  CHECK_EQ(pygc_delattr(H, a, "y", 1), PYGC_OK);
+  CHECK(pygc_keys_version(a) != ver);
+  CHECK_EQ(pygc_delattr(H, a, "y", 1), PYGC_EKEY);
+  CHECK(attr_names_are(a, "x z b "));
+  CHECK_EQ(pygc_setattr(H, a, "y", 1, pygc_bool(0)), PYGC_OK); /* added again: last */
+  CHECK(attr_names_are(a, "x z b y "));
+  CHECK(pygc_getattr(H, a, "y", 1, &v) == PYGC_OK && v.tag == PYGC_TBOOL && v.u.b == 0);
+  CHECK_EQ(pygc_attr_count(a), 4);
+  VERIFY();
+
+  /* another instance shares the names, in its own order */
+  pygc_object *b = pygc_instance_new(H, cls);
+  CHECK_EQ(pygc_setattr(H, b, "b", 1, pygc_int(((int64_t)1 << 47) - 1)), PYGC_OK);
+  CHECK_EQ(pygc_setattr(H, b, "x", 1, pygc_int(-((int64_t)1 << 47))), PYGC_OK);
+  CHECK_EQ(pygc_setattr(H, b, "nan", 3, pygc_float(bitsd(0xFFF8000000000000ull))), PYGC_OK); /* -nan */
+  CHECK(attr_names_are(b, "b x nan "));
+  if (sizeof(void *) == 8) CHECK_EQ(pygc_sizeof(b), empty + 32);
+  CHECK(pygc_getattr(H, b, "x", 1, &v) == PYGC_OK && v.tag == PYGC_TINT && v.u.i == -((int64_t)1 << 47));
+  CHECK(pygc_getattr(H, b, "b", 1, &v) == PYGC_OK && v.u.i == ((int64_t)1 << 47) - 1);
+  CHECK(pygc_getattr(H, b, "nan", 3, &v) == PYGC_OK && dbits(v.u.f) == 0xFFF8000000000000ull);
+  VERIFY();
+
+  /* values no word holds: the instance moves to a table, nothing else changes */
+  ver = pygc_keys_version(b);
+  CHECK_EQ(pygc_setattr(H, b, "x", 1, pygc_int((int64_t)1 << 47)), PYGC_OK);
+  CHECK_EQ(pygc_keys_version(b), ver);
+  CHECK(attr_names_are(b, "b x nan "));
+  CHECK(pygc_getattr(H, b, "x", 1, &v) == PYGC_OK && v.u.i == (int64_t)1 << 47);
+  CHECK(pygc_getattr(H, b, "nan", 3, &v) == PYGC_OK && dbits(v.u.f) == 0xFFF8000000000000ull);
+  CHECK_EQ(pygc_setattr(H, b, "w", 1, pygc_float(bitsd(0xFFFF000000000001ull))), PYGC_OK);
+  CHECK(pygc_getattr(H, b, "w", 1, &v) == PYGC_OK && dbits(v.u.f) == 0xFFFF000000000001ull);
+  CHECK(pygc_keys_version(b) != ver);
+  CHECK_EQ(pygc_delattr(H, b, "b", 1), PYGC_OK);
+  CHECK(attr_names_are(b, "x nan w "));
+  VERIFY();
+  pygc_object *c = pygc_instance_new(H, cls);
+  CHECK_EQ(pygc_setattr(H, c, "q", 1, pygc_float(bitsd(0xFFFC000000000000ull))), PYGC_OK);
+  CHECK(pygc_getattr(H, c, "q", 1, &v) == PYGC_OK && v.tag == PYGC_TFLOAT && dbits(v.u.f) == 0xFFFC000000000000ull);
+  VERIFY();
+
+  /* more names than the class shares, and more attributes than a word
+   * array holds: tables, for those instances only */
+  char nm[16];
+  for (int i = 0; i < 20; i++) {
+    snprintf(nm, sizeof nm, "n%d", i);
+    CHECK_EQ(pygc_setattr(H, c, nm, strlen(nm), pygc_int(i)), PYGC_OK);
+  }
+  for (int i = 0; i < 20; i++) {
+    snprintf(nm, sizeof nm, "n%d", i);
+    CHECK(pygc_getattr(H, c, nm, strlen(nm), &v) == PYGC_OK && v.u.i == i);
+  }
+  CHECK_EQ(pygc_attr_count(c), 21);
+  pygc_object *d2 = pygc_instance_new(H, cls);
+  CHECK_EQ(pygc_setattr(H, d2, "x", 1, pygc_int(3)), PYGC_OK); /* a shared name: compact */
+  CHECK_EQ(pygc_setattr(H, d2, "n19", 3, pygc_int(4)), PYGC_OK); /* the class is full: a table */
+  CHECK(attr_names_are(d2, "x n19 "));
+  VERIFY();
+
+  /* a long name (not interned) is shared by content */
+  static const char longname[] = "an_attribute_name_well_over_sixty_four_bytes_long_so_never_interned";
+  pygc_object *cls2 = pygc_class_new(H, "L", 1, 0);
+  pygc_object *e = pygc_instance_new(H, cls2), *f = pygc_instance_new(H, cls2);
+  char copy[sizeof longname];
+  memcpy(copy, longname, sizeof longname);
+  CHECK_EQ(pygc_setattr(H, e, longname, sizeof longname - 1, pygc_int(1)), PYGC_OK);
+  CHECK_EQ(pygc_setattr(H, f, copy, sizeof longname - 1, pygc_int(2)), PYGC_OK);
+  CHECK_EQ(pygc_setattr(H, f, copy, sizeof longname - 1, pygc_int(3)), PYGC_OK);
+  CHECK(pygc_getattr(H, e, copy, sizeof longname - 1, &v) == PYGC_OK && v.u.i == 1);
+  CHECK(pygc_getattr(H, f, longname, sizeof longname - 1, &v) == PYGC_OK && v.u.i == 3);
+  CHECK_EQ(pygc_attr_count(f), 1);
+  VERIFY();
+
+  /* cycles through compact attributes are found */
+  CHECK_EQ(pygc_setattr(H, e, "peer", 4, pygc_obj(f)), PYGC_OK);
+  CHECK_EQ(pygc_setattr(H, f, "peer", 4, pygc_obj(e)), PYGC_OK);
+  CHECK_EQ(pygc_setattr(H, a, "self", 4, pygc_obj(a)), PYGC_OK);
+  pygc_decref(H, e);
+  pygc_decref(H, f);
+  pygc_decref(H, a);
+  VERIFY();
+  CHECK_EQ(pygc_collect(H, 2), 3);
+  VERIFY();
+  pygc_decref(H, b);
+  pygc_decref(H, c);
+  pygc_decref(H, d2);
+  pygc_decref(H, cls2);
+  pygc_decref(H, cls);
+  VERIFY();
+  pygc_heap_info in;
+  pygc_heap_get_info(H, &in);
+  CHECK_EQ(in.objects, 1); /* the garbage list: names went with the classes */
+  close_heap();
+}
+
+/* incremental mode, a long doubly linked list churned (w_pressure's P3):
+ * garbage cycles die old, and the increments keep up with them without
+ * the full-collection valve (once the list is built) */
+static void test_incremental_old_cycles(void) {
+  open_heap();
+  pygc_set_incremental(H, 1);
+  pygc_object *Node = pygc_class_new(H, "Node", 4, 0);
+  enum { LIVE = 20000, CHUNK = 100 };
+  pygc_object *head = pygc_instance_new(H, Node), *tail = head;
+  pygc_incref(tail);
+  for (int i = 1; i < LIVE; i++) {
+    pygc_object *n = pygc_instance_new(H, Node);
+    pygc_setattr(H, tail, "next", 4, pygc_obj(n));
+    pygc_setattr(H, n, "prev", 4, pygc_obj(tail));
+    pygc_decref(H, tail);
+    tail = n;
+  }
+  pygc_gen_stats st[3];
+  pygc_get_stats(H, st);
+  intptr_t full_before = st[2].collections;
+  for (int r = 0; r < 1500; r++) {
+    for (int i = 0; i < CHUNK; i++) {
+      pygc_object *n = pygc_instance_new(H, Node);
+      pygc_setattr(H, tail, "next", 4, pygc_obj(n));
+      pygc_setattr(H, n, "prev", 4, pygc_obj(tail));
+      pygc_decref(H, tail);
+      tail = n;
+    }
+    pygc_object *cut = head;
+    pygc_value v;
+    for (int i = 0; i < CHUNK; i++) {
+      pygc_getattr(H, cut, "next", 4, &v);
+      cut = v.u.o;
+    }
+    pygc_getattr(H, cut, "prev", 4, &v);
+    pygc_incref(cut);
+    pygc_setattr(H, v.u.o, "next", 4, pygc_none());
+    pygc_delattr(H, cut, "prev", 4);
+    pygc_decref(H, head);
+    head = cut;
+  }
+  pygc_get_stats(H, st);
+  CHECK_EQ(st[2].collections - full_before, 0);
+  pygc_heap_info in;
+  pygc_heap_get_info(H, &in);
+  CHECK(in.objects < 3 * LIVE); /* the garbage went all the same */
+  VERIFY();
+  pygc_decref(H, head);
+  pygc_decref(H, tail);
+  pygc_collect(H, 2);
+  pygc_decref(H, Node);
+  close_heap();
+}
+
 int main(void) {
   RUN(test_refcount_release);
   RUN(test_str_interning);
@@ -654,5 +856,7 @@ int main(void) {
   RUN(test_oom);
   RUN(test_class_heap_object);
   RUN(test_cross_set_classes);
+  RUN(test_instance_attrs);
+  RUN(test_incremental_old_cycles);
   return ct_summary();
 }

@@ -241,12 +241,16 @@ static void test_builtin_labels_and_kinds(void) {
   CHECK_EQ(lg.e[1].label, PYGC_LABEL_DICT_VALUE);
   CHECK(lg.e[1].key.u.o == k && lg.e[1].child.u.o == l);
 
-  /* class: its name, owned */
+  /* class: its name, then the attribute names its instances share, owned */
   lg.n = 0;
   pygc_edges(H, cls, PYGC_EDGE_ALL, log_edge, &lg);
-  CHECK_EQ(lg.n, 1);
+  CHECK_EQ(lg.n, 3);
   CHECK_EQ(lg.e[0].label, PYGC_LABEL_CLASS_NAME);
   CHECK(strcmp(pygc_str_data(lg.e[0].child.u.o, NULL), "C") == 0);
+  CHECK_EQ(lg.e[1].label, PYGC_LABEL_ATTR_NAME);
+  CHECK_EQ(lg.e[1].kind, PYGC_EDGE_OWNED);
+  CHECK(strcmp(pygc_str_data(lg.e[1].child.u.o, NULL), "x") == 0);
+  CHECK(strcmp(pygc_str_data(lg.e[2].child.u.o, NULL), "me") == 0);
   /* a str has none */
   lg.n = 0;
   pygc_edges(H, k, PYGC_EDGE_ALL, log_edge, &lg);
