@@ -453,9 +453,9 @@ static void handle_legacy_finalizers(pygc_heap *h, gc_head *finalizers, gc_head 
 
 /* Analyse the region `young` (every object in it is candidate garbage;
  * references from outside it count as external) and send the survivors to
- * `old` (young == old: they stay).  CPython's gc_collect_main from
+ * `old` (young == old: they stay); returns about how many went there.  CPython's gc_collect_main from
  * deduce_unreachable on. */
-static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t *n_collected,
+static size_t collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t *n_collected,
                            intptr_t *n_uncollectable, size_t *candidates, double t1, int generation) {
   intptr_t m = 0, n = 0;
   gc_head unreachable;
@@ -533,6 +533,9 @@ static void collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_t 
   handle_legacy_finalizers(h, &finalizers, old);
   *n_collected = m;
   *n_uncollectable = n;
+  /* what went to old: the reachable, and the legacy (resurrected objects
+   * and objects that survived their clear are not counted) */
+  return survivors + (size_t)n;
 }
 
 /* gc.get_stats(): one place for both collectors; returns what
@@ -629,9 +632,10 @@ static intptr_t inc_collect(pygc_heap *h, int generation, intptr_t *n_collected,
     gclist_merge(&h->gen[2].head, &region);
     gclist_merge(&h->visited, &region);
     for (pygc_object *o = region.gc_next; o != &region; o = o->gc_next) set_space(h, o, 0);
-    collect_region(h, &region, &h->gen[2].head, n_collected, n_uncollectable, candidates, t1, generation);
+    size_t kept =
+        collect_region(h, &region, &h->gen[2].head, n_collected, n_uncollectable, candidates, t1, generation);
     h->inc_full_due = 0;
-    h->pass_old = gclist_size(&h->gen[2].head); /* a full collection walks it anyway */
+    h->pass_old = kept; /* counted by the collection (an estimate, like every later update) */
     h->pass_promoted = 0;
     h->pass_collected = 0;
     h->inc_work = inc_base(h);
