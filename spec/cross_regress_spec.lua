@@ -4,6 +4,19 @@ local support = require "spec.support"
 local gc = support.gc
 local verify = support.verify
 
+-- Clear the identity cache (every weak-valued registry table), as a hostile
+-- script can through debug.getregistry(): live handles lose their entries.
+local function clear_cache()
+  for _, v in pairs(debug.getregistry()) do
+    if type(v) == "table" then
+      local mt = getmetatable(v)
+      if type(mt) == "table" and mt.__mode == "v" then
+        for k in pairs(v) do v[k] = nil end
+      end
+    end
+  end
+end
+
 describe("cross-heap collections, found by the model test", function()
   before_each(support.reset)
   after_each(verify)
@@ -126,16 +139,6 @@ describe("cross-heap collections, objects with two owning handles", function()
 
   it("handles duplicated through a cleared identity cache count, and each keeps its object", function()
     -- debug.getregistry() lets a script clear the cache: two live handles
-    local function clear_cache()
-      for _, v in pairs(debug.getregistry()) do
-        if type(v) == "table" then
-          local mt = getmetatable(v)
-          if type(mt) == "table" and mt.__mode == "v" then
-            for k in pairs(v) do v[k] = nil end
-          end
-        end
-      end
-    end
     local holder = gc.new_list { gc.new_dict() }
     local a = holder[1]
     clear_cache()
@@ -186,17 +189,6 @@ end)
 describe("cross-heap collections, owning handles the identity cache does not hold", function()
   before_each(support.reset)
   after_each(verify)
-
-  local function clear_cache()
-    for _, v in pairs(debug.getregistry()) do
-      if type(v) == "table" then
-        local mt = getmetatable(v)
-        if type(mt) == "table" and mt.__mode == "v" then
-          for k in pairs(v) do v[k] = nil end
-        end
-      end
-    end
-  end
 
   it("an uncached handle reachable from a root keeps what its object holds intact", function()
     -- two live handles a and b; b (the cached one) is dropped right before
@@ -267,17 +259,6 @@ end)
 describe("owning handles, counted per object in bulk", function()
   before_each(support.reset)
   after_each(verify)
-
-  local function clear_cache()
-    for _, v in pairs(debug.getregistry()) do
-      if type(v) == "table" then
-        local mt = getmetatable(v)
-        if type(mt) == "table" and mt.__mode == "v" then
-          for k in pairs(v) do v[k] = nil end
-        end
-      end
-    end
-  end
 
   it("keeps every object's count exact while handles go in a scrambled order", function()
     local N = support.n(300)
