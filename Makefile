@@ -153,8 +153,9 @@ bench-lua: pygc.so $(BUILD)/hrclock.so $(BUILD)/floor.so
 	LUA_CPATH="./$(BUILD)/?.so;./?.so;;" $(LUA) bench/lua_path.lua $(BENCH_LUA_N)
 
 # one collection of both heaps beside pygc alone and Lua alone (BENCH_N=1000000)
-bench-cross: pygc.so
+bench-cross: pygc.so $(BUILD)/hrclock.so
 	$(LUA) bench/cross_heap.lua | tee $(BUILD)/bench-cross.md
+	LUA_CPATH="./$(BUILD)/?.so;./?.so;;" $(LUA) bench/methods_collect.lua | tee -a $(BUILD)/bench-cross.md
 
 bench-quick: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
 	python3 bench/run.py --quick

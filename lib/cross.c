@@ -52,6 +52,19 @@ static int mark_child(pygc_value *slot, void *arg) {
   return 0;
 }
 
+/* pass 0's count: a class's references to candidate leaves */
+struct class_leaves {
+  unsigned leaf;
+  size_t n;
+};
+
+static int count_leaf_child(pygc_value *slot, void *arg) {
+  struct class_leaves *cl = arg;
+  const pygc_object *c = slot->u.o;
+  if ((c->flags & cl->leaf) && (c->flags & (F_TRACKED | F_FROZEN)) == F_TRACKED) cl->n++;
+  return 0;
+}
+
 /* reverse edges among the unrooted: gc_refs holds each one's index */
 typedef struct cross_rev {
   size_t *off;    /* per child: where its parents start in `par` */
@@ -136,6 +149,28 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
                         int (*edge)(size_t from, size_t to, void *arg), void *arg) {
   if (h->collecting) return -1;
   size_t n = 0, leaves = 0;
+
+  /* 0. the common case, read-only: every reference to every leaf comes
+   * from a class with live instances (the host's methods), so every leaf
+   * is rooted and the set is empty.  A leaf's references are at least the
+   * rooted classes' edges to it, so equal sums mean equal counts per leaf;
+   * a live leaf has a reference, hence one from a rooted class.  Any
+   * other reference to a leaf (a handle's included) sends us to the
+   * search, which may still find every leaf rooted. */
+  {
+    size_t need = 0, from_classes = 0;
+    struct class_leaves cl = {leaf, 0};
+    FOR_EACH_CANDIDATE(h, o) {
+      if (o->flags & leaf) {
+        need += o->refcnt;
+      } else if (o->type == &pygc_class_type && ((const class_obj *)o)->ninstances) {
+        cl.n = 0;
+        pygc_traverse(o, count_leaf_child, &cl);
+        from_classes += cl.n;
+      }
+    }
+    if (need == from_classes) return 0; /* no leaves at all, too */
+  }
 
   /* 1. what each candidate's references leave unexplained (update_refs,
    * subtract_refs), counting the host's handles as explained */

@@ -94,11 +94,23 @@ static void closure(size_t n, int adj[][MAXN], const int *ok, int reach[][MAXN])
           if (reach[k][j]) reach[i][j] = 1;
 }
 
-static void one_graph(size_t n, unsigned density, int chains) {
+/* cls: object 0 is a class with a live instance (rooted, as the host's
+ * classes holding methods are); 2: and every leaf is referred to only by
+ * it (methods), the shape cross_set answers without a search */
+static void one_graph(size_t n, unsigned density, int chains, int cls) {
   static graph g;
   memset(&g, 0, sizeof g);
   g.n = n;
+  pygc_object *inst = NULL;
   for (size_t i = 0; i < n; i++) {
+    if (cls && i == 0) {
+      g.o[0] = pygc_class_new(H, "C", 1, 0);
+      CHECK(g.o[0] != NULL);
+      inst = pygc_instance_new(H, g.o[0]);
+      CHECK(inst != NULL);
+      g.rooted[0] = 1;
+      continue;
+    }
     g.o[i] = pygc_list_new(H, 0);
     CHECK(g.o[i] != NULL);
     g.leaf[i] = rnd(6) == 0;
@@ -117,9 +129,25 @@ static void one_graph(size_t n, unsigned density, int chains) {
         if (rnd(100) < density) g.adj[i][j]++;
     }
   }
+  if (cls == 2)
+    for (size_t j = 1; j < n; j++)
+      if (g.leaf[j]) {
+        for (size_t i = 0; i < n; i++) g.adj[i][j] = 0;
+        g.adj[0][j] = 1 + (int)rnd(2);
+        g.held[j] = 0;
+        if (g.rooted[j] && rnd(2)) g.rooted[j] = 0;
+      }
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < n; j++)
-      for (int k = 0; k < g.adj[i][j]; k++) pygc_list_append(H, g.o[i], pygc_obj(g.o[j]));
+      for (int k = 0; k < g.adj[i][j]; k++) {
+        if (cls && i == 0) {
+          char name[16];
+          int len = snprintf(name, sizeof name, "a%zu_%d", j, k);
+          CHECK_EQ(pygc_setattr(H, g.o[0], name, (size_t)len, pygc_obj(g.o[j])), PYGC_OK);
+        } else {
+          pygc_list_append(H, g.o[i], pygc_obj(g.o[j]));
+        }
+      }
   /* the creation reference stays for held (the handle's) and rooted
    * objects; the others are held by the graph alone */
   for (size_t i = 0; i < n; i++)
@@ -222,15 +250,76 @@ static void one_graph(size_t n, unsigned density, int chains) {
   CHECK(!bad);
   for (size_t i = 0; i < n; i++)
     if (alive[i] && (g.held[i] || g.rooted[i])) pygc_decref(H, g.o[i]);
+  if (inst) pygc_decref(H, inst);
   pygc_collect(H, 2);
 }
 
 static void test_random_graphs(void) {
-  for (int round = 0; round < 400; round++) one_graph(2 + rnd(MAXN - 2), 2 + rnd(10), 0);
+  for (int round = 0; round < 400; round++) one_graph(2 + rnd(MAXN - 2), 2 + rnd(10), 0, 0);
+}
+
+static int count_fn(pygc_object *o, size_t node, void *arg);
+static uint32_t held_one(const pygc_object *o, void *arg);
+
+/* a class with live instances among the objects: with random edges, and
+ * with methods only (every leaf referred to by the class alone) */
+static void test_class_roots(void) {
+  for (int round = 0; round < 300; round++) one_graph(2 + rnd(MAXN - 2), 2 + rnd(10), rnd(2), 1);
+  for (int round = 0; round < 300; round++) one_graph(2 + rnd(MAXN - 2), 2 + rnd(10), rnd(2), 2);
+}
+
+/* The quick answer counts only a class's references to leaves the search
+ * would see: a frozen leaf in a class, beside a leaf only an unrooted
+ * cycle holds, still leaves that cycle in the set; so does a class with no
+ * instances (not rooted) holding the only leaf. */
+static void test_class_quick_answer_limits(void) {
+  pygc_object *f = pygc_list_new(H, 0);
+  CHECK(f != NULL);
+  f->flags |= LEAF;
+  pygc_freeze(H); /* f goes to the permanent generation */
+  pygc_object *c = pygc_class_new(H, "K", 1, 0), *inst = pygc_instance_new(H, c);
+  pygc_object *x = pygc_list_new(H, 0), *b = pygc_list_new(H, 0);
+  CHECK(c && inst && x && b);
+  b->flags |= LEAF;
+  CHECK_EQ(pygc_setattr(H, c, "m", 1, pygc_obj(f)), PYGC_OK);
+  pygc_decref(H, f);
+  pygc_list_append(H, x, pygc_obj(b));
+  pygc_list_append(H, b, pygc_obj(x));
+  pygc_decref(H, b);
+  x->flags |= HELD; /* x's creation reference is its "handle" */
+  size_t calls = 0;
+  CHECK_EQ(pygc_cross_set(H, held_one, LEAF, MARK, count_fn, NULL, &calls), (intptr_t)2);
+  CHECK_EQ(calls, (size_t)2);
+  x->flags &= ~MARK;
+  b->flags &= ~MARK;
+  pygc_unfreeze(H);
+  /* now f is a candidate the class refers to once; b is still unrooted */
+  calls = 0;
+  CHECK_EQ(pygc_cross_set(H, held_one, LEAF, MARK, count_fn, NULL, &calls), (intptr_t)2);
+  x->flags &= ~MARK;
+  b->flags &= ~MARK;
+  /* a class with no instances roots nothing */
+  pygc_object *c2 = pygc_class_new(H, "L", 1, 0), *g2 = pygc_list_new(H, 0);
+  CHECK(c2 && g2);
+  g2->flags |= LEAF;
+  CHECK_EQ(pygc_setattr(H, c2, "m", 1, pygc_obj(g2)), PYGC_OK);
+  pygc_decref(H, g2);
+  c2->flags |= HELD;
+  calls = 0;
+  CHECK_EQ(pygc_cross_set(H, held_one, LEAF, MARK, count_fn, NULL, &calls), (intptr_t)4);
+  for (pygc_object *o2[] = {x, b, c2, g2}, **p = o2; p < o2 + 4; p++) (*p)->flags &= ~(MARK | LEAF | HELD);
+  f->flags &= ~LEAF;
+  char msg[512];
+  CHECK(!pygc_heap_verify(H, msg, sizeof msg));
+  pygc_decref(H, c2);
+  pygc_decref(H, x);
+  pygc_decref(H, inst);
+  pygc_decref(H, c);
+  pygc_collect(H, 2);
 }
 
 static void test_rings_and_chains(void) {
-  for (int round = 0; round < 400; round++) one_graph(2 + rnd(MAXN - 2), 0, 1);
+  for (int round = 0; round < 400; round++) one_graph(2 + rnd(MAXN - 2), 0, 1, 0);
 }
 
 /* A memory error anywhere in pygc_cross_set returns -1 and leaves the heap
@@ -298,6 +387,8 @@ int main(void) {
   RUN(test_random_graphs);
   RUN(test_rings_and_chains);
   RUN(test_memory_errors);
+  RUN(test_class_roots);
+  RUN(test_class_quick_answer_limits);
   int bad = pygc_heap_verify(H, vmsg, sizeof vmsg);
   if (bad) fprintf(stderr, "verify: %s\n", vmsg);
   CHECK(!bad);
