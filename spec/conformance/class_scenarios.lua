@@ -4,32 +4,9 @@
 -- the names and declared divergences for spec/conformance_spec.lua).
 local gc = require "pygc"
 local weakref = require "pygc.weakref"
-io.stdout:setvbuf("no")
 
-local function fmt(v)
-  if v == true then return "true" elseif v == false then return "false" end
-  if v == gc.None or v == nil then return "None" end
-  return tostring(v)
-end
-
-local function out(...)
-  local t = table.pack(...)
-  for i = 1, t.n do t[i] = fmt(t[i]) end
-  io.write(table.concat(t, " ", 1, t.n), "\n")
-end
-
--- Python's temporaries die at once; Lua's handles when Lua collects
-local function collect()
-  collectgarbage(); collectgarbage()
-  return gc.collect()
-end
-local del = gc.release
-
-local S, NAMES = {}, {}
-local function scenario(name, fn)
-  S[name] = fn
-  NAMES[#NAMES + 1] = name
-end
+local P = require("spec.conformance.prelude").new({ nil_is_none = true })
+local out, collect, del, scenario = P.out, P.collect, P.del, P.scenario
 
 scenario("counter_in_init", function()
   local Counter
@@ -183,14 +160,4 @@ local DIVERGE = {
 }
 local NOT_INCREMENTAL = {}
 
-local script = arg and arg[0] and arg[0]:match("class_scenarios%.lua$")
-if not script then return { names = NAMES, diverge = DIVERGE, not_incremental = NOT_INCREMENTAL } end
-if arg[1] == "--list" then
-  print(table.concat(NAMES, "\n"))
-  return
-end
-local fn = assert(S[arg[1]], "no scenario " .. tostring(arg[1]))
-gc.set_mode(os.getenv("PYGC_MODE") or "generational")
-collect()
-gc.disable()
-fn()
+return P.main("class_scenarios", DIVERGE, NOT_INCREMENTAL)

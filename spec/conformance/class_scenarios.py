@@ -4,30 +4,9 @@
 # in cycles, with their instances and with themselves.
 # Run: python3 class_scenarios.py NAME
 import gc
-import sys
 import weakref
 
-sys.stdout.reconfigure(line_buffering=True)
-
-
-def fmt(v):
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    return str(v)
-
-
-def out(*parts):
-    print(" ".join(fmt(p) for p in parts), flush=True)
-
-
-S = {}
-
-
-def scenario(fn):
-    S[fn.__name__] = fn
-    return fn
+from prelude import main, out, scenario
 
 
 @scenario
@@ -198,9 +177,4 @@ def resurrected_instance_keeps_class():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--list":
-        print("\n".join(S))
-        sys.exit(0)
-    gc.collect()
-    gc.disable()
-    S[sys.argv[1]]()
+    main()

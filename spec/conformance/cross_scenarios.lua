@@ -3,29 +3,13 @@
 -- objects, collected by one gc.collect() of both heaps.  Same conventions
 -- as scenarios.lua.  Run: lua5.4 cross_scenarios.lua NAME
 local gc = require "pygc"
-io.stdout:setvbuf("no")
 
-local function fmt(v)
-  if v == true then return "true" elseif v == false then return "false" end
-  if v == gc.None then return "None" end
-  return tostring(v)
-end
-
-local function out(...)
-  local t = table.pack(...)
-  for i = 1, t.n do t[i] = fmt(t[i]) end
-  io.write(table.concat(t, " ", 1, t.n), "\n")
-end
+local P = require("spec.conformance.prelude").new()
+local out, scenario = P.out, P.scenario
 
 -- gc.collect() from Lua is one collection of both heaps: no Lua
 -- collection first (that is what these scenarios test)
 local collect = gc.collect
-
-local S, NAMES = {}, {}
-local function scenario(name, fn)
-  S[name] = fn
-  NAMES[#NAMES + 1] = name
-end
 
 local dels = {}
 local Node = gc.class("Node", { __del = function(self) dels[#dels + 1] = self.name end })
@@ -195,15 +179,4 @@ scenario("two_owners_share_callbacks", function()
   out("dels", dels_line())
 end)
 
-local script = arg and arg[0] and arg[0]:match("cross_scenarios%.lua$")
-if not script then return { names = NAMES, diverge = DIVERGE, not_incremental = {} } end
-if arg[1] == "--list" then
-  print(table.concat(NAMES, "\n"))
-  return
-end
-local fn = assert(S[arg[1]], "no scenario " .. tostring(arg[1]))
-gc.set_mode(os.getenv("PYGC_MODE") or "generational")
-collectgarbage(); collectgarbage()
-gc.collect()
-gc.disable()
-fn()
+return P.main("cross_scenarios", DIVERGE, nil)

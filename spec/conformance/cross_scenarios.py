@@ -4,30 +4,9 @@
 # and coroutines around pygc objects.  Same conventions as scenarios.py.
 # Run: python3 cross_scenarios.py NAME
 import gc
-import sys
 import weakref
 
-sys.stdout.reconfigure(line_buffering=True)
-
-
-def fmt(v):
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    return str(v)
-
-
-def out(*parts):
-    print(" ".join(fmt(p) for p in parts), flush=True)
-
-
-S = {}
-
-
-def scenario(fn):
-    S[fn.__name__] = fn
-    return fn
+from prelude import main, out, scenario
 
 
 dels = []
@@ -199,10 +178,4 @@ def two_owners_share_callbacks():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--list":
-        print("\n".join(S))
-        sys.exit(0)
-    name = sys.argv[1]
-    gc.collect()
-    gc.disable()
-    S[name]()
+    main()

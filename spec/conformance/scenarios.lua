@@ -3,28 +3,9 @@
 -- Run: lua5.4 scenarios.lua NAME   (required as a module, it returns the
 -- scenario names and the declared divergences for the runner).
 local gc = require "pygc"
-io.stdout:setvbuf("no")
 
-local function fmt(v)
-  if v == true then return "true" elseif v == false then return "false" end
-  if v == gc.None then return "None" end
-  return tostring(v)
-end
-
-local function out(...)
-  local t = table.pack(...)
-  for i = 1, t.n do t[i] = fmt(t[i]) end
-  io.write(table.concat(t, " ", 1, t.n), "\n")
-end
-
--- Python's temporaries die at once; Lua's handles die when Lua collects:
--- every collection first lets Lua drop dead handles.
-local function collect(g)
-  collectgarbage(); collectgarbage()
-  if g then return gc.collect(g) end
-  return gc.collect()
-end
-local del = gc.release
+local P = require("spec.conformance.prelude").new()
+local fmt, out, collect, del, scenario = P.fmt, P.out, P.collect, P.del, P.scenario
 
 local function garbage_types()
   local t = {}
@@ -56,12 +37,6 @@ end
 local function sorted_join(t)
   table.sort(t)
   return table.concat(t, ",")
-end
-
-local S, NAMES = {}, {}
-local function scenario(name, fn)
-  S[name] = fn
-  NAMES[#NAMES + 1] = name
 end
 
 -- Lines where pygc follows the contract (API.md) rather than python3.11.
@@ -1083,14 +1058,4 @@ local NOT_INCREMENTAL = {
   collect_generation_scope = "an increment scans objects pending in this pass; one promoted this pass waits for the next",
 }
 
-local script = arg and arg[0] and arg[0]:match("scenarios%.lua$")
-if not script then return { names = NAMES, diverge = DIVERGE, not_incremental = NOT_INCREMENTAL } end
-if arg[1] == "--list" then
-  print(table.concat(NAMES, "\n"))
-  return
-end
-local fn = assert(S[arg[1]], "no scenario " .. tostring(arg[1]))
-gc.set_mode(os.getenv("PYGC_MODE") or "generational")
-collect()
-gc.disable()
-fn()
+return P.main("scenarios", DIVERGE, NOT_INCREMENTAL)

@@ -5,19 +5,7 @@
 import gc
 import sys
 
-sys.stdout.reconfigure(line_buffering=True)
-
-
-def fmt(v):
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    return str(v)
-
-
-def out(*parts):
-    print(" ".join(fmt(p) for p in parts), flush=True)
+from prelude import fmt, main, out, scenario
 
 
 def tname(o):
@@ -43,14 +31,6 @@ try:
     from _testcapi import with_tp_del
 except ImportError:  # Debian splits _testcapi into libpython3.11-testsuite
     with_tp_del = None
-
-S = {}
-
-
-def scenario(fn):
-    S[fn.__name__] = fn
-    return fn
-
 
 class Node:
     pass
@@ -1336,19 +1316,13 @@ def legacy_tpdel_self_cycle_then_broken():
     out("collect after breaking", gc.collect())
 
 
+def skip(name):
+    if (name.startswith("legacy") or name == "debug_uncollectable_lines") and Legacy is None:
+        return "_testcapi.with_tp_del is not available"
+    if name.startswith("nongc") and without_gc is None:
+        return "_testcapi.without_gc is not available"
+    return None
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--list":
-        print("\n".join(S))
-        sys.exit(0)
-    name = sys.argv[1]
-    if name.startswith("legacy") or name == "debug_uncollectable_lines":
-        if Legacy is None:
-            print("SKIP _testcapi.with_tp_del is not available")
-            sys.exit(0)
-    if name.startswith("nongc"):
-        if without_gc is None:
-            print("SKIP _testcapi.without_gc is not available")
-            sys.exit(0)
-    gc.collect()
-    gc.disable()
-    S[name]()
+    main(skip)

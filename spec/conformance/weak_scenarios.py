@@ -6,27 +6,7 @@ import gc
 import sys
 import weakref
 
-sys.stdout.reconfigure(line_buffering=True)
-
-
-def fmt(v):
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    return str(v)
-
-
-def out(*parts):
-    print(" ".join(fmt(p) for p in parts), flush=True)
-
-
-S = {}
-
-
-def scenario(fn):
-    S[fn.__name__] = fn
-    return fn
+from prelude import main, out, scenario
 
 
 class Node:
@@ -539,9 +519,4 @@ def finalize_in_cycle():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--list":
-        print("\n".join(S))
-        sys.exit(0)
-    gc.collect()
-    gc.disable()
-    S[sys.argv[1]]()
+    main()
