@@ -194,17 +194,26 @@ static inline int name_is(pygc_value k, const char *s, size_t len) {
 }
 
 /* the position the hint names among a compact instance's values, if the
- * name is there, else -1 (not authoritative).  Value p uses key
+ * name is there, else -1 (not authoritative: names past 16 bytes always
+ * miss here, so the hit path makes no call).  Value p uses key
  * ival_key(in, p), which is below the keys' n. */
+static inline int short_name_is(pygc_value k, const char *s, size_t len) {
+  const str_obj *so = (const str_obj *)k.u.o;
+  if (len > 16 || so->len != len) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (so->data[i] != s[i]) return 0;
+  return 1;
+}
+
 static inline int compact_hit(const instance_obj *in, const char *name, size_t len, uint32_t hint) {
   unsigned k = hint & 0xFFu, p = (hint >> 8) & 0xFFu;
   if (p >= in->n || ival_key(in, p) != k) return -1;
-  return name_is(keys_of(in)->names[k], name, len) ? (int)p : -1;
+  return short_name_is(keys_of(in)->names[k], name, len) ? (int)p : -1;
 }
 
 /* the position of the name among a compact instance's values, by bytes, or
  * -1: the instance has no such attribute */
-static int compact_scan(const instance_obj *in, const char *name, size_t len, uint32_t *hint) {
+static __attribute__((noinline)) int compact_scan(const instance_obj *in, const char *name, size_t len, uint32_t *hint) {
   const ikeys *ks = keys_of(in);
   for (unsigned i = 0; i < in->n; i++) {
     unsigned k = ival_key(in, i);
@@ -236,8 +245,8 @@ static long table_pos(const table *t, const char *name, size_t len, uint32_t *hi
   return -1;
 }
 
-static int getattr_hint_slow(pygc_heap *h, pygc_object *o, const char *name, size_t len, uint32_t *hint,
-                             pygc_value *out) {
+static __attribute__((noinline)) int getattr_hint_slow(pygc_heap *h, pygc_object *o, const char *name, size_t len, uint32_t *hint,
+                                                      pygc_value *out) {
   const table *t;
   if (is_type(o, &pygc_instance_type)) {
     const instance_obj *in = (const instance_obj *)o;
@@ -260,6 +269,7 @@ static int getattr_hint_slow(pygc_heap *h, pygc_object *o, const char *name, siz
   return PYGC_OK;
 }
 
+/* the hits inline (a compact instance, a class), the rest out of line */
 int pygc_getattr_hint(pygc_heap *h, pygc_object *o, const char *name, size_t len, uint32_t *hint, pygc_value *out) {
   if (is_type(o, &pygc_instance_type) && !((const instance_obj *)o)->is_table) {
     const instance_obj *in = (const instance_obj *)o;
@@ -268,8 +278,41 @@ int pygc_getattr_hint(pygc_heap *h, pygc_object *o, const char *name, size_t len
       *out = ival_decode(in->a.vals[p]);
       return PYGC_OK;
     }
+  } else if (is_type(o, &pygc_class_type)) {
+    const table *t = &((const class_obj *)o)->attrs;
+    uint32_t e = *hint;
+    if (e < t->nentries) {
+      const tab_entry *ent = &tab_entries(t)[e];
+      if (ent->key.tag == PYGC_TOBJ && ent->key.u.o->type == &pygc_str_type && short_name_is(ent->key, name, len)) {
+        *out = ent->value;
+        return PYGC_OK;
+      }
+    }
   }
   return getattr_hint_slow(h, o, name, len, hint, out);
+}
+
+/* the old value of a store, dropped last (a tail call: the hit path of a
+ * store saves no registers) */
+static __attribute__((noinline)) int drop_old(pygc_heap *h, uint64_t old) {
+  pygc_decref(h, ival_obj(old));
+  return PYGC_OK;
+}
+
+static __attribute__((noinline)) int setattr_hint_slow(pygc_heap *h, pygc_object *o, const char *name, size_t len,
+                                                      uint32_t *hint, pygc_value v) {
+  uint64_t w;
+  if (is_type(o, &pygc_instance_type) && !((instance_obj *)o)->is_table && val_ok(v) && ival_encode(v, &w)) {
+    instance_obj *in = (instance_obj *)o;
+    int p = compact_scan(in, name, len, hint);
+    if (p >= 0) {
+      uint64_t old = in->a.vals[p];
+      val_incref(v);
+      in->a.vals[p] = w;
+      return ival_is_obj(old) ? drop_old(h, old) : PYGC_OK;
+    }
+  }
+  return pygc_setattr(h, o, name, len, v);
 }
 
 /* a value replaced in place when the name is among a compact instance's
@@ -280,16 +323,14 @@ int pygc_setattr_hint(pygc_heap *h, pygc_object *o, const char *name, size_t len
   if (is_type(o, &pygc_instance_type) && !((instance_obj *)o)->is_table && val_ok(v) && ival_encode(v, &w)) {
     instance_obj *in = (instance_obj *)o;
     int p = compact_hit(in, name, len, *hint);
-    if (p < 0) p = compact_scan(in, name, len, hint);
     if (p >= 0) {
       uint64_t old = in->a.vals[p];
       val_incref(v);
       in->a.vals[p] = w;
-      if (ival_is_obj(old)) pygc_decref(h, ival_obj(old));
-      return PYGC_OK;
+      return ival_is_obj(old) ? drop_old(h, old) : PYGC_OK;
     }
   }
-  return pygc_setattr(h, o, name, len, v);
+  return setattr_hint_slow(h, o, name, len, hint, v);
 }
 
 int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len) {
