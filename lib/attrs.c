@@ -213,11 +213,26 @@ static inline int compact_hit(const instance_obj *in, const char *name, size_t l
 
 /* the position of the name among a compact instance's values, by bytes, or
  * -1: the instance has no such attribute */
-static __attribute__((noinline)) int compact_scan(const instance_obj *in, const char *name, size_t len, uint32_t *hint) {
+static __attribute__((noinline)) int compact_scan_long(const instance_obj *in, const char *name, size_t len,
+                                                      uint32_t *hint) {
   const ikeys *ks = keys_of(in);
   for (unsigned i = 0; i < in->n; i++) {
     unsigned k = ival_key(in, i);
     if (name_is(ks->names[k], name, len)) {
+      *hint = k | (i << 8);
+      return (int)i;
+    }
+  }
+  return -1;
+}
+
+static __attribute__((noinline)) int compact_scan(const instance_obj *in, const char *name, size_t len, uint32_t *hint) {
+  if (len > 16) return compact_scan_long(in, name, len, hint);
+  const ikeys *ks = keys_of(in);
+  uint64_t order = in->order;
+  for (unsigned i = 0; i < in->n; i++, order >>= 4) {
+    unsigned k = (unsigned)order & 15u;
+    if (short_name_is(ks->names[k], name, len)) {
       *hint = k | (i << 8);
       return (int)i;
     }

@@ -142,7 +142,7 @@ static void test_hint_learns(void) {
   /* a NULL object is refused as pygc_setattr refuses it */
   CHECK_EQ(pygc_setattr_hint(H, o, "x", 1, &hx, pygc_obj(NULL)), PYGC_EVALUE);
   /* a class with more attributes than a miss scans */
-  char nm[8];
+  char nm[16];
   for (int i = 0; i < 40; i++) {
     snprintf(nm, sizeof nm, "m%d", i);
     CHECK_EQ(pygc_setattr(H, c, nm, strlen(nm), pygc_int(i)), PYGC_OK);
