@@ -19,23 +19,25 @@ export LUA_CPATH="./$BUILD/?.so;./?.so;;"
 irs() { # op kind n -> instructions of the whole run, the median of REPS runs
   r=0
   while [ $r -lt "$REPS" ]; do
+    rm -f "$tmp/cg"
     valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$LUA" bench/lua_path_op.lua "$1" "$2" "$3" >/dev/null 2>&1
     sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/cg"
     r=$((r + 1))
   done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
-per_op() { # op kind -> instructions per operation
+per_op() { # op kind -> instructions per operation (fails when a run did)
   a=$(irs "$1" "$2" "$N")
   b=$(irs "$1" "$2" $((2 * N)))
+  case "$a$b" in '' | *[!0-9]*) echo "no count for $1 on $2 (did valgrind run?)" >&2; return 1 ;; esac
   echo $(( (b - a) / N ))
 }
 echo "Lua path, instructions per operation (callgrind, N = $N and 2N, medians of $REPS runs)"
 echo "| operation | pygc | floor | plain table | pygc / floor |"
 echo "|---|---|---|---|---|"
 for op in $OPS; do
-  p=$(per_op "$op" pygc)
-  f=$(per_op "$op" floor)
-  t=$(per_op "$op" table)
+  p=$(per_op "$op" pygc) || exit 1
+  f=$(per_op "$op" floor) || exit 1
+  t=$(per_op "$op" table) || exit 1
   r=$(awk -v p="$p" -v f="$f" 'BEGIN { printf "%.2f", p / f }')
   echo "| $op | $p | $f | $t | $r |"
 done
