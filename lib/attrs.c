@@ -193,10 +193,8 @@ static inline int name_is(pygc_value k, const char *s, size_t len) {
   return so->len == len && bytes_eq(so->data, s, len);
 }
 
-/* the position the hint names among a compact instance's values, if the
- * name is there, else -1 (not authoritative: names past 16 bytes always
- * miss here, so the hit path makes no call).  Value p uses key
- * ival_key(in, p), which is below the keys' n. */
+/* name_is for the hit paths: names past 16 bytes always miss here (the
+ * slow path compares them), so a hit makes no call */
 static inline int short_name_is(pygc_value k, const char *s, size_t len) {
   const str_obj *so = (const str_obj *)k.u.o;
   if (len > 16 || so->len != len) return 0;
@@ -205,6 +203,9 @@ static inline int short_name_is(pygc_value k, const char *s, size_t len) {
   return 1;
 }
 
+/* the position the hint names among a compact instance's values, if the
+ * name is there, else -1 (not authoritative).  Value p uses key
+ * ival_key(in, p), which is below the keys' n. */
 static inline int compact_hit(const instance_obj *in, const char *name, size_t len, uint32_t hint) {
   unsigned k = hint & 0xFFu, p = (hint >> 8) & 0xFFu;
   if (p >= in->n || ival_key(in, p) != k) return -1;
@@ -214,7 +215,7 @@ static inline int compact_hit(const instance_obj *in, const char *name, size_t l
 /* the position of the name among a compact instance's values, by bytes, or
  * -1: the instance has no such attribute */
 static __attribute__((noinline)) int compact_scan_long(const instance_obj *in, const char *name, size_t len,
-                                                      uint32_t *hint) {
+                                                       uint32_t *hint) {
   const ikeys *ks = keys_of(in);
   for (unsigned i = 0; i < in->n; i++) {
     unsigned k = ival_key(in, i);
@@ -226,7 +227,8 @@ static __attribute__((noinline)) int compact_scan_long(const instance_obj *in, c
   return -1;
 }
 
-static __attribute__((noinline)) int compact_scan(const instance_obj *in, const char *name, size_t len, uint32_t *hint) {
+static __attribute__((noinline)) int compact_scan(const instance_obj *in, const char *name, size_t len,
+                                                  uint32_t *hint) {
   if (len > 16) return compact_scan_long(in, name, len, hint);
   const ikeys *ks = keys_of(in);
   uint64_t order = in->order;
@@ -260,8 +262,8 @@ static long table_pos(const table *t, const char *name, size_t len, uint32_t *hi
   return -1;
 }
 
-static __attribute__((noinline)) int getattr_hint_slow(pygc_heap *h, pygc_object *o, const char *name, size_t len, uint32_t *hint,
-                                                      pygc_value *out) {
+static __attribute__((noinline)) int getattr_hint_slow(pygc_heap *h, pygc_object *o, const char *name, size_t len,
+                                                       uint32_t *hint, pygc_value *out) {
   const table *t;
   if (is_type(o, &pygc_instance_type)) {
     const instance_obj *in = (const instance_obj *)o;
@@ -315,7 +317,7 @@ static __attribute__((noinline)) int drop_old(pygc_heap *h, uint64_t old) {
 }
 
 static __attribute__((noinline)) int setattr_hint_slow(pygc_heap *h, pygc_object *o, const char *name, size_t len,
-                                                      uint32_t *hint, pygc_value v) {
+                                                       uint32_t *hint, pygc_value v) {
   uint64_t w;
   if (is_type(o, &pygc_instance_type) && !((instance_obj *)o)->is_table && val_ok(v) && ival_encode(v, &w)) {
     instance_obj *in = (instance_obj *)o;

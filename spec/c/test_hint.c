@@ -60,9 +60,9 @@ static pygc_value pick_value(pygc_object *obj) {
 static uint32_t hints[NNAMES];
 static uint32_t *pick_hint(unsigned name, uint32_t *scratch) {
   switch (rnd(5)) {
-  case 0: *scratch = (uint32_t)rng; return scratch;   /* garbage */
-  case 1: return &hints[rnd(NNAMES)];                  /* another name's */
-  default: return &hints[name];                        /* its own (maybe another object's) */
+  case 0: *scratch = (uint32_t)rng; return scratch; /* garbage */
+  case 1: return &hints[rnd(NNAMES)];                /* another name's */
+  default: return &hints[name];                      /* its own (maybe another object's) */
   }
 }
 
