@@ -292,7 +292,11 @@ int pygc_getattr_hint(pygc_heap *h, pygc_object *o, const char *name, size_t len
     const instance_obj *in = (const instance_obj *)o;
     int p = compact_hit(in, name, len, *hint);
     if (p >= 0) {
-      *out = ival_decode(in->a.vals[p]);
+      uint64_t w = in->a.vals[p];
+      if ((unsigned)(w >> 48) == IVAL_INT) /* the commonest first */
+        *out = pygc_int((int64_t)(w << 16) >> 16);
+      else
+        *out = ival_decode(w);
       return PYGC_OK;
     }
   } else if (is_type(o, &pygc_class_type)) {
