@@ -298,6 +298,7 @@ help:
 	@echo "make oom      allocation-failure injection"
 	@echo "make bench-cross   the cost of one collection of both heaps"
 	@echo "make bench    side-by-side benchmarks (BENCH_REPS=5), make bench-quick a smoke"
+	@echo "make bench-lua-instr   instructions per Lua-path operation beside the floor (callgrind)"
 	@echo "make install  PREFIX=/usr/local"
 	@echo "make doc      the LDoc API reference in build/doc/"
 	@echo "make lint     luacheck over binding/ spec/ examples/ bench/"
