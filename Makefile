@@ -30,7 +30,7 @@ SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 CTEST_SRC := $(wildcard spec/c/test_*.c)
 CTESTS    := $(patsubst spec/c/%.c,$(BUILD)/%,$(CTEST_SRC))
 
-.PHONY: all test check conformance fuzz oom bench bench-quick bench-lua bench-cross demo install uninstall clean help ctest asan valgrind \
+.PHONY: all test check conformance fuzz oom bench bench-quick bench-lua bench-lua-instr bench-cross demo install uninstall clean help ctest asan valgrind \
         check-symbols dist src-rock rockspec rock rock-install lint print-version doc FORCE
 all: pygc.so $(BUILD)/libpygc.a $(BUILD)/posixlite.so
 
@@ -151,6 +151,11 @@ $(BUILD)/floor.so: bench/floor.c
 # the Lua path against its floor (a bare userdata) and plain tables
 bench-lua: pygc.so $(BUILD)/hrclock.so $(BUILD)/floor.so
 	LUA_CPATH="./$(BUILD)/?.so;./?.so;;" $(LUA) bench/lua_path.lua $(BENCH_LUA_N)
+
+# the same operations as instructions per operation under callgrind (the
+# deterministic figure; about 3 minutes)
+bench-lua-instr: pygc.so $(BUILD)/floor.so
+	BUILD=$(BUILD) LUA=$(LUA) sh bench/lua_path_instr.sh $(BENCH_LUA_INSTR_N)
 
 # one collection of both heaps beside pygc alone and Lua alone (BENCH_N=1000000)
 bench-cross: pygc.so $(BUILD)/hrclock.so
@@ -294,6 +299,7 @@ help:
 	@echo "make oom      allocation-failure injection"
 	@echo "make bench-cross   the cost of one collection of both heaps"
 	@echo "make bench    side-by-side benchmarks (BENCH_REPS=5), make bench-quick a smoke"
+	@echo "make bench-lua-instr   instructions per Lua-path operation beside the floor (callgrind)"
 	@echo "make install  PREFIX=/usr/local"
 	@echo "make doc      the LDoc API reference in build/doc/"
 	@echo "make lint     luacheck over binding/ spec/ examples/ bench/"

@@ -81,6 +81,10 @@ typedef struct borrow_list {
   size_t n, cap;
 } borrow_list;
 
+/* attribute hint slots per binding (a power of two) */
+#define LPYGC_HINTS 256
+#define LPYGC_HINT(name) (((uintptr_t)(const void *)(name) >> 4) & (LPYGC_HINTS - 1))
+
 typedef struct binding {
   pygc_heap *heap;
   lua_State *L;     /* the thread that last entered pygc: compared only (see lpygc_enter) */
@@ -120,6 +124,10 @@ typedef struct binding {
   int ref_cache, ref_mt;
   uintptr_t secret; /* mixed into every handle's tag (HANDLE_TAG) */
   const void *none; /* gc.None's address (a user value of B's userdata too) */
+  /* attribute hints (metamethods.c), direct-mapped by a Lua string's
+   * address: guesses pygc_getattr_hint checks against the name's bytes, so
+   * a collected string whose address another name takes costs a miss */
+  uint32_t hint_attr[LPYGC_HINTS], hint_class[LPYGC_HINTS];
 } binding;
 
 typedef struct handle {

@@ -41,22 +41,23 @@ static int mm_index(lua_State *L) {
   if (o != NULL) {
     pygc_value v;
     if (o->type == &pygc_list_type && lua_isinteger(L, 2)) {
-      lua_Integer i = lua_tointeger(L, 2);
+      lua_Integer i = lua_tointegerx(L, 2, NULL);
       if (i < 1 || pygc_list_get(o, (size_t)(i - 1), &v) != PYGC_OK) return 0;
       push_read(L, B, v);
       return 1;
     }
+    /* an attribute: the instance's own, else its class's (a method), each
+     * through the hint kept for the name's Lua string */
     if (o->type == &pygc_instance_type && lua_type(L, 2) == LUA_TSTRING) {
       size_t len;
       const char *name = lua_tolstring(L, 2, &len);
-      if (pygc_getattr(B->heap, o, name, len, &v) == PYGC_OK) {
-        push_read(L, B, v);
-        return 1;
+      uintptr_t slot = LPYGC_HINT(name);
+      if (pygc_getattr_hint(B->heap, o, name, len, &B->hint_attr[slot], &v) != PYGC_OK) {
+        /* then its class's: what index_rest would do next */
+        pygc_object *cls = pygc_instance_class(o);
+        if (cls == NULL || cls->type != &pygc_class_type) return 0;
+        if (pygc_getattr_hint(B->heap, cls, name, len, &B->hint_class[slot], &v) != PYGC_OK) return 0;
       }
-      /* then its class's (a method): what index_rest would do next */
-      pygc_object *cls = pygc_instance_class(o);
-      if (cls == NULL || cls->type != &pygc_class_type) return 0;
-      if (pygc_getattr(B->heap, cls, name, len, &v) != PYGC_OK) return 0;
       push_read(L, B, v);
       return 1;
     }
@@ -187,12 +188,22 @@ static int mm_newindex(lua_State *L) {
   pygc_object *o = hd ? hd->obj : NULL;
   pygc_value v;
   int st;
-  if (o == NULL || lua_gettop(L) != 3) return newindex_rest(L, B);
+  /* (a direct call with fewer than 3 arguments has none at 3: quick_value
+   * refuses it, and the long way makes it a deletion as before) */
+  if (o == NULL) return newindex_rest(L, B);
   if (o->type == &pygc_instance_type && lua_type(L, 2) == LUA_TSTRING) {
-    if (!quick_value(L, B, &v)) return newindex_rest(L, B);
     size_t len;
     const char *name = lua_tolstring(L, 2, &len);
-    PINNED(o, pygc_setattr(B->heap, o, name, len, v));
+    uint32_t *hint = &B->hint_attr[LPYGC_HINT(name)];
+    if (lua_isinteger(L, 3)) {
+      /* the common store: an int takes no reference, and o needs no pin:
+       * the core drops the old value last and then touches o no more (a
+       * finalizer that value runs may release o; nothing here reads it) */
+      st = pygc_setattr_hint(B->heap, o, name, len, hint, pygc_int((int64_t)lua_tointegerx(L, 3, NULL)));
+      return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
+    }
+    if (!quick_value(L, B, &v)) return newindex_rest(L, B);
+    PINNED(o, pygc_setattr_hint(B->heap, o, name, len, hint, v));
     pygc_value_decref(B->heap, v);
     return st ? lpygc_raise_status(L, st, pygc_none()) : 0;
   }

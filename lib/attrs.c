@@ -168,6 +168,192 @@ int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
   return PYGC_OK;
 }
 
+/* ---- lookups with a hint (pygc_getattr_hint, pygc_setattr_hint) ----------
+ * The hint is a guess at where the name is, never trusted: for a compact
+ * instance, the index among the class's keys (low byte) and the position
+ * among the instance's values (next byte); for a table, the entry index.
+ * It is used only after checking that the name found there is the name,
+ * byte for byte (names are unique by their bytes among a class's keys and
+ * in a table), so a stale hint, or one made for another class, another
+ * instance or another name, costs a miss and nothing else.  A miss scans by
+ * bytes (no hashing: a compact instance has at most IKEYS_MAX values, and
+ * small tables are scanned anyway) and sets the hint. */
+
+static inline int bytes_eq(const char *a, const char *b, size_t n) {
+  if (n > 16) return memcmp(a, b, n) == 0;
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* is the name (a str: the keys and the tables of attributes hold only
+ * strs) these bytes? */
+static inline int name_is(pygc_value k, const char *s, size_t len) {
+  const str_obj *so = (const str_obj *)k.u.o;
+  return so->len == len && bytes_eq(so->data, s, len);
+}
+
+/* name_is for the hit paths: names past 16 bytes always miss here (the
+ * slow path compares them), so a hit makes no call */
+static inline int short_name_is(pygc_value k, const char *s, size_t len) {
+  const str_obj *so = (const str_obj *)k.u.o;
+  if (len > 16 || so->len != len) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (so->data[i] != s[i]) return 0;
+  return 1;
+}
+
+/* the position the hint names among a compact instance's values, if the
+ * name is there, else -1 (not authoritative).  Value p uses key
+ * ival_key(in, p), which is below the keys' n. */
+static inline int compact_hit(const instance_obj *in, const char *name, size_t len, uint32_t hint) {
+  unsigned k = hint & 0xFFu, p = (hint >> 8) & 0xFFu;
+  if (p >= in->n || ival_key(in, p) != k) return -1;
+  return short_name_is(keys_of(in)->names[k], name, len) ? (int)p : -1;
+}
+
+/* the position of the name among a compact instance's values, by bytes, or
+ * -1: the instance has no such attribute */
+static __attribute__((noinline)) int compact_scan_long(const instance_obj *in, const char *name, size_t len,
+                                                       uint32_t *hint) {
+  const ikeys *ks = keys_of(in);
+  for (unsigned i = 0; i < in->n; i++) {
+    unsigned k = ival_key(in, i);
+    if (name_is(ks->names[k], name, len)) {
+      *hint = k | (i << 8);
+      return (int)i;
+    }
+  }
+  return -1;
+}
+
+static __attribute__((noinline)) int compact_scan(const instance_obj *in, const char *name, size_t len,
+                                                  uint32_t *hint) {
+  if (len > 16) return compact_scan_long(in, name, len, hint);
+  const ikeys *ks = keys_of(in);
+  uint64_t order = in->order;
+  for (unsigned i = 0; i < in->n; i++, order >>= 4) {
+    unsigned k = (unsigned)order & 15u;
+    if (short_name_is(ks->names[k], name, len)) {
+      *hint = k | (i << 8);
+      return (int)i;
+    }
+  }
+  return -1;
+}
+
+/* is entry e of the table live, with the name? */
+static inline int entry_is(const tab_entry *es, uint32_t e, const char *name, size_t len) {
+  return es[e].key.tag == PYGC_TOBJ && es[e].key.u.o->type == &pygc_str_type && name_is(es[e].key, name, len);
+}
+
+/* the live entry of a table with the name, -1 when there is none, -2 when
+ * the hint misses and the table is too big to scan (the caller probes) */
+#define HINT_SCAN_MAX 32
+static long table_pos(const table *t, const char *name, size_t len, uint32_t *hint) {
+  const tab_entry *es = tab_entries(t);
+  if (*hint < t->nentries && entry_is(es, *hint, name, len)) return (long)*hint;
+  if (t->nentries > HINT_SCAN_MAX) return -2;
+  for (uint32_t e = 0; e < t->nentries; e++)
+    if (entry_is(es, e, name, len)) {
+      *hint = e;
+      return (long)e;
+    }
+  return -1;
+}
+
+static __attribute__((noinline)) int getattr_hint_slow(pygc_heap *h, pygc_object *o, const char *name, size_t len,
+                                                       uint32_t *hint, pygc_value *out) {
+  const table *t;
+  if (is_type(o, &pygc_instance_type)) {
+    const instance_obj *in = (const instance_obj *)o;
+    if (!in->is_table) {
+      int p = compact_scan(in, name, len, hint);
+      if (p < 0) return PYGC_EKEY;
+      *out = ival_decode(in->a.vals[p]);
+      return PYGC_OK;
+    }
+    t = in->a.tab;
+  } else if (is_type(o, &pygc_class_type)) {
+    t = &((const class_obj *)o)->attrs;
+  } else {
+    return PYGC_ETYPE;
+  }
+  long e = table_pos(t, name, len, hint);
+  if (e == -2) return pygc_getattr(h, o, name, len, out);
+  if (e < 0) return PYGC_EKEY;
+  *out = tab_entries(t)[e].value;
+  return PYGC_OK;
+}
+
+/* the hits inline (a compact instance, a class), the rest out of line */
+int pygc_getattr_hint(pygc_heap *h, pygc_object *o, const char *name, size_t len, uint32_t *hint, pygc_value *out) {
+  if (is_type(o, &pygc_instance_type) && !((const instance_obj *)o)->is_table) {
+    const instance_obj *in = (const instance_obj *)o;
+    int p = compact_hit(in, name, len, *hint);
+    if (p >= 0) {
+      uint64_t w = in->a.vals[p];
+      if ((unsigned)(w >> 48) == IVAL_INT) /* the commonest first */
+        *out = pygc_int((int64_t)(w << 16) >> 16);
+      else
+        *out = ival_decode(w);
+      return PYGC_OK;
+    }
+  } else if (is_type(o, &pygc_class_type)) {
+    const table *t = &((const class_obj *)o)->attrs;
+    uint32_t e = *hint;
+    if (e < t->nentries) {
+      const tab_entry *ent = &tab_entries(t)[e];
+      if (ent->key.tag == PYGC_TOBJ && ent->key.u.o->type == &pygc_str_type && short_name_is(ent->key, name, len)) {
+        *out = ent->value;
+        return PYGC_OK;
+      }
+    }
+  }
+  return getattr_hint_slow(h, o, name, len, hint, out);
+}
+
+/* the old value of a store, dropped last (a tail call: the hit path of a
+ * store saves no registers) */
+static __attribute__((noinline)) int drop_old(pygc_heap *h, uint64_t old) {
+  pygc_decref(h, ival_obj(old));
+  return PYGC_OK;
+}
+
+static __attribute__((noinline)) int setattr_hint_slow(pygc_heap *h, pygc_object *o, const char *name, size_t len,
+                                                       uint32_t *hint, pygc_value v) {
+  uint64_t w;
+  if (is_type(o, &pygc_instance_type) && !((instance_obj *)o)->is_table && val_ok(v) && ival_encode(v, &w)) {
+    instance_obj *in = (instance_obj *)o;
+    int p = compact_scan(in, name, len, hint);
+    if (p >= 0) {
+      uint64_t old = in->a.vals[p];
+      val_incref(v);
+      in->a.vals[p] = w;
+      return ival_is_obj(old) ? drop_old(h, old) : PYGC_OK;
+    }
+  }
+  return pygc_setattr(h, o, name, len, v);
+}
+
+/* a value replaced in place when the name is among a compact instance's
+ * values and the value fits a word; everything else is pygc_setattr's.
+ * The old value goes last. */
+int pygc_setattr_hint(pygc_heap *h, pygc_object *o, const char *name, size_t len, uint32_t *hint, pygc_value v) {
+  uint64_t w;
+  if (is_type(o, &pygc_instance_type) && !((instance_obj *)o)->is_table && val_ok(v) && ival_encode(v, &w)) {
+    instance_obj *in = (instance_obj *)o;
+    int p = compact_hit(in, name, len, *hint);
+    if (p >= 0) {
+      uint64_t old = in->a.vals[p];
+      val_incref(v);
+      in->a.vals[p] = w;
+      return ival_is_obj(old) ? drop_old(h, old) : PYGC_OK;
+    }
+  }
+  return setattr_hint_slow(h, o, name, len, hint, v);
+}
+
 int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len) {
   table *ct = class_attrs(o);
   if (ct) return pygc__tab_delattr(h, ct, name, len);

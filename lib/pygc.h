@@ -507,6 +507,14 @@ PYGC_API pygc_object *pygc_instance_class(const pygc_object *o);
 PYGC_API int pygc_getattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value *out);
 PYGC_API int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pygc_value v);
 PYGC_API int pygc_delattr(pygc_heap *h, pygc_object *o, const char *name, size_t len);
+/* The same two with a hint: *hint says where the name was found last time
+ * (any value will do: it is checked against the name's bytes on every use,
+ * never trusted) and is updated when the name is found elsewhere.  A host
+ * keeps one per name it looks up often (the binding: per Lua string). */
+PYGC_API int pygc_getattr_hint(pygc_heap *h, pygc_object *o, const char *name, size_t len, uint32_t *hint,
+                               pygc_value *out);
+PYGC_API int pygc_setattr_hint(pygc_heap *h, pygc_object *o, const char *name, size_t len, uint32_t *hint,
+                               pygc_value v);
 PYGC_API size_t pygc_attr_count(const pygc_object *o);
 /* Iterate attributes as pygc_dict_next does (names are str objects). */
 PYGC_API int pygc_attr_next(const pygc_object *o, size_t *pos, pygc_value *name, pygc_value *value);

@@ -279,3 +279,146 @@ describe("fast paths: the pairs iterator", function()
     assert.has_error(function() for k in pairs(d) do d[k] = nil end end, "dict changed size during iteration")
   end)
 end)
+
+-- o.x and o.x = v go through a hint per Lua string address (binding) that
+-- pygc_getattr_hint checks against the name's bytes: every answer must be
+-- the long way's, whatever the hint says.
+describe("fast paths: attribute hints", function()
+  before_each(S.reset)
+  after_each(S.verify)
+
+  -- names made at run time, so that no constant keeps them alive
+  local function name(prefix, i) return prefix .. tostring(i) end
+
+  it("a name's string collected and its address taken by another name reads the right attribute", function()
+    local C = gc.class("C")
+    local o, mirror = C(), {}
+    for i = 1, 8 do
+      local k = name("a", i)
+      o[k] = i * 10; mirror[k] = i * 10
+    end
+    for round = 1, S.n(60) do
+      -- many short-lived names, read and written, hints made for each
+      local junk = C()
+      for i = 1, 40 do
+        local k = name("t" .. round .. "_", i)
+        assert.is_nil(o[k])
+        junk[k:sub(1, 2)] = i
+      end
+      junk = nil -- luacheck: ignore
+      collectgarbage(); collectgarbage() -- the strings go; their addresses are free for the names below
+      for i = 8, 1, -1 do
+        local k = name("a", (i + round) % 8 + 1)
+        assert.equal(mirror[k], o[k], k)
+        assert.is_nil(o[name("b", i)])
+        if i % 3 == round % 3 then
+          o[k] = round; mirror[k] = round
+        end
+      end
+      S.verify()
+    end
+  end)
+
+  it("reads follow deletions, re-additions, key growth and the move to table mode", function()
+    local C = gc.class("C", { m = "class" })
+    local o, p = C(), C()
+    o.x = 1
+    for _ = 1, 3 do assert.equal(1, o.x) end -- the hint is made
+    o.x = nil
+    assert.is_nil(o.x)
+    o.y = 2; o.x = 3 -- x again, now second: another position
+    assert.equal(3, o.x); assert.equal(2, o.y)
+    p.z = 4; p.x = 5 -- the class's keys grow; p has x elsewhere
+    for _ = 1, 2 do
+      assert.equal(3, o.x); assert.equal(5, p.x); assert.is_nil(o.z); assert.equal(4, p.z)
+    end
+    o.x = 6; p.x = 7
+    assert.equal(6, o.x); assert.equal(7, p.x)
+    o.m = "own"; assert.equal("own", o.m)
+    o.m = nil; assert.equal("class", o.m)
+    -- a value no word holds, and more names than the keys take: table mode
+    o.x = 1 << 60
+    assert.equal(1 << 60, o.x); assert.equal(2, o.y)
+    o.x = 8
+    assert.equal(8, o.x)
+    for i = 1, 20 do p[name("n", i)] = i end
+    for i = 1, 20 do assert.equal(i, p[name("n", i)]) end
+    assert.equal(7, p.x); assert.equal(4, p.z)
+    p.x = nil
+    assert.is_nil(p.x)
+    p.x = 9
+    assert.equal(9, p.x)
+  end)
+
+  it("instances of two classes with the same names in other orders", function()
+    local A, B = gc.class("A"), gc.class("B")
+    local a, b = A(), B()
+    a.x = 1; a.y = 2; a.z = 3
+    b.z = 30; b.y = 20; b.x = 10
+    for _ = 1, 5 do
+      assert.equal(1, a.x); assert.equal(10, b.x)
+      assert.equal(3, a.z); assert.equal(30, b.z)
+      a.y = a.y + 1; b.y = b.y + 1
+    end
+    assert.equal(7, a.y); assert.equal(25, b.y)
+  end)
+
+  it("class attributes (methods) follow changes to the class", function()
+    local C = gc.class("C")
+    local o = C()
+    o.v = 1
+    C.m = 1
+    for _ = 1, 2 do assert.equal(1, o.m) end
+    C.m = nil
+    assert.is_nil(o.m)
+    C.n = 2; C.m = 3 -- m again, at another entry
+    assert.equal(3, o.m); assert.equal(2, o.n)
+    for i = 1, 40 do C[name("k", i)] = i end -- more than a miss scans
+    for i = 40, 1, -1 do assert.equal(i, o[name("k", i)]) end
+    assert.equal(3, o.m)
+    local D = gc.class("D", { m = "d" }) -- the same name in another class
+    local d = D()
+    assert.equal("d", d.m); assert.equal(3, o.m)
+  end)
+
+  it("writes through the hint keep references right, and a finalizer run by one sees a whole heap", function()
+    local C = gc.class("C")
+    local o, l = C(), gc.new_list()
+    o.x = 1
+    o.x = l
+    assert.equal(2, gc.refcount(l))
+    o.x = 2
+    assert.equal(1, gc.refcount(l))
+    o.x = 2.5; assert.equal(2.5, o.x)
+    o.x = true; assert.is_true(o.x)
+    o.x = gc.None; assert.equal(gc.None, o.x)
+    o.x = "s"; assert.equal("s", o.x)
+    local seen
+    local D = gc.class("D", { __del = function(self) seen = o.x; o.x = self end })
+    local d = D()
+    o.x = d
+    gc.release(d) -- o.x holds the only reference
+    o.x = 3 -- the old value dies: its __del reads o.x, and stores itself there
+    assert.equal(3, seen)
+    assert.equal("D", gc.type(o.x))
+    o.x = 4
+    S.collect_all()
+    assert.equal(4, o.x)
+  end)
+
+  it("an attribute changed from C, by pairs and by __del between reads", function()
+    local C = gc.class("C")
+    local o = C { x = 1, y = 2 }
+    assert.equal(1, o.x)
+    -- the constructor's stores, rawset-free: through __newindex's long way
+    local o2 = C { y = 5, x = 6 }
+    assert.equal(6, o2.x); assert.equal(1, o.x)
+    local n = 0
+    for k, v in pairs(o) do n = n + 1; assert.equal(o[k], v) end
+    assert.equal(2, n)
+    local D = gc.class("D", { __del = function() o.x = nil; o.z = 9 end })
+    do local _ = D() end
+    S.collect_all()
+    assert.is_nil(o.x); assert.equal(9, o.z); assert.equal(2, o.y)
+  end)
+end)

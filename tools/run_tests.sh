@@ -222,6 +222,8 @@ phase_robustness() {
   count_one "make bench-quick: every benchmark driver runs (small N)" $? "$LOG_DIR/bench-quick.log"
   make -s bench-lua BENCH_LUA_N=2000 >"$LOG_DIR/bench-lua.log" 2>&1 </dev/null
   count_one "make bench-lua: the Lua path beside its floor runs (small N)" $? "$LOG_DIR/bench-lua.log"
+  make -s bench-lua-instr BENCH_LUA_INSTR_N="1000 1" OPS=read_attr >"$LOG_DIR/bench-lua-instr.log" 2>&1 </dev/null
+  count_one "make bench-lua-instr: instructions per Lua-path operation under callgrind (small N)" $? "$LOG_DIR/bench-lua-instr.log"
   LUA_CPATH="./?.so;;" $LUA fuzz/lua_fuzz.lua "$((secs / 4))" 1 >"$LOG_DIR/lua_fuzz.log" 2>&1 </dev/null
   count_one "random Lua operation scripts" $? "$LOG_DIR/lua_fuzz.log"
   sed 's/^/   /' "$LOG_DIR/lua_fuzz.log" | tail -n 1
