@@ -213,6 +213,13 @@ static void subtract_refs(gc_head *c) {
   for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) for_each_ref(o, visit_decref, NULL);
 }
 
+/* move_unreachable's state: young, and how many objects came back from
+ * unreachable (so that what is left there is counted without a pass) */
+typedef struct reach_ctx {
+  gc_head *young;
+  size_t back;
+} reach_ctx;
+
 static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
   EDGE_UNUSED;
   pygc_object *o = slot->u.o;
@@ -221,7 +228,9 @@ static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
     /* tentatively unreachable, but reached after all: back to the end of
      * the reachable list, where the scan will come to it (the unreachable
      * list's links are links, and young's head knows its tail) */
-    gclist_move(o, (gc_head *)arg);
+    reach_ctx *r = arg;
+    gclist_move(o, r->young);
+    r->back++;
     o->flags &= ~F_UNREACHABLE;
     o->gc_refs = 1;
   } else if (o->gc_refs == 0) {
@@ -256,14 +265,21 @@ static int tuple_untrackable(const pygc_object *o) {
  * young is a whole list again at the end.  young's head is no object:
  * its gc_prev stays the tail throughout.  With h, reachable tuples that
  * hold nothing trackable go to h's untracked list on the way.  Returns
- * how many objects stay on young. */
-static size_t move_unreachable(gc_head *young, gc_head *unreachable, pygc_heap *h) {
-  size_t kept = 0;
+ * how many objects stay on young; *n_unreachable is how many are left on
+ * unreachable, and *special says whether one of them may be legacy or
+ * want its finalizer run (asked as the object goes there, while its
+ * header is in the cache: nothing runs meanwhile that could change the
+ * answer; objects that come back only make the answer cautious). */
+static size_t move_unreachable(gc_head *young, gc_head *unreachable, pygc_heap *h, size_t *n_unreachable,
+                               int *special) {
+  size_t kept = 0, moved = 0;
+  int sp = 0;
+  reach_ctx r = {young, 0};
   pygc_object *prev = young, *o = young->gc_next;
   while (o != young) {
     if (o->gc_refs > 0) {
       o->flags &= ~F_COLLECTING; /* reachable: done with it */
-      for_each_ref(o, visit_reachable, young);
+      for_each_ref(o, visit_reachable, &r);
       pygc_object *next = o->gc_next; /* now: visit_reachable appends */
       if (h && o->type == &pygc_tuple_type && tuple_untrackable(o)) {
         prev->gc_next = next; /* unlink by hand, as below */
@@ -283,16 +299,21 @@ static size_t move_unreachable(gc_head *young, gc_head *unreachable, pygc_heap *
       if (next == young) young->gc_prev = prev;
       gclist_append(o, unreachable);
       o->flags |= F_UNREACHABLE;
+      const pygc_type *t = o->type;
+      if (t->finalize || t->is_legacy) sp |= (t->is_legacy && t->is_legacy(o)) || obj_wants_finalizer(o);
+      moved++;
       o = next;
     }
   }
+  *n_unreachable = moved - r.back;
+  *special = sp;
   return kept;
 }
 
 /* The analysis (CPython's deduce_unreachable): afterwards base holds what
  * is reachable from outside it, unreachable the rest. */
 static size_t deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned held, pygc_heap *untrack,
-                                 size_t *kept, int full) {
+                                 size_t *kept, int full, size_t *n_unreachable, int *special) {
   size_t n;
   if (full) {
     n = update_subtract_full(base, held);
@@ -302,7 +323,7 @@ static size_t deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned h
   }
   /* a negative count: more internal references than the refcount says */
   CHECK_PHASE(base, F_COLLECTING, F_UNREACHABLE, REFS_NONNEG, "subtract_refs");
-  *kept = move_unreachable(base, unreachable, untrack);
+  *kept = move_unreachable(base, unreachable, untrack, n_unreachable, special);
   CHECK_PHASE(base, 0, F_COLLECTING | F_UNREACHABLE, REFS_ANY, "move_unreachable (reachable)");
   CHECK_PHASE(unreachable, F_COLLECTING | F_UNREACHABLE, 0, REFS_ANY, "move_unreachable (unreachable)");
   return n;
@@ -400,8 +421,11 @@ static void handle_resurrected_objects(gc_head *unreachable, gc_head *still_unre
                                        unsigned held) {
   for (pygc_object *o = unreachable->gc_next; o != unreachable; o = o->gc_next)
     o->flags &= ~(F_COLLECTING | F_UNREACHABLE);
-  size_t kept;
-  (void)deduce_unreachable(unreachable, still_unreachable, held, NULL, &kept, 0);
+  size_t kept, left;
+  int special;
+  (void)deduce_unreachable(unreachable, still_unreachable, held, NULL, &kept, 0, &left, &special);
+  (void)left;
+  (void)special;
   for (pygc_object *o = still_unreachable->gc_next; o != still_unreachable; o = o->gc_next)
     o->flags &= ~F_UNREACHABLE;
   gclist_merge(unreachable, old); /* the resurrected survive, one generation older */
@@ -460,10 +484,12 @@ static size_t collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_
   intptr_t m = 0, n = 0;
   gc_head unreachable;
   gclist_init(&unreachable);
-  size_t survivors;
+  size_t survivors, n_unreachable;
+  int special;
   /* generation 2 holds every tracked object but the frozen (the younger
    * generations, or the incremental spaces, were merged into the region) */
-  *candidates = deduce_unreachable(young, &unreachable, h->held, h, &survivors, generation == 2);
+  *candidates = deduce_unreachable(young, &unreachable, h->held, h, &survivors, generation == 2, &n_unreachable,
+                                   &special);
 
   /* move the reachable to the next generation */
   if (young != old) {
@@ -480,11 +506,23 @@ static size_t collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_
   /* legacy finalizers, and everything they reach, are not collected */
   gc_head finalizers;
   gclist_init(&finalizers);
-  int may_finalize;
-  size_t kept = move_legacy_finalizers(&unreachable, &finalizers, &may_finalize);
+  int may_finalize = 0;
+  size_t kept = n_unreachable;
+  if (special) {
+    /* a pass of its own only when something unreachable may be legacy or
+     * want its finalizer run: otherwise F_UNREACHABLE simply stays on the
+     * unreachable set (nothing scans it with visit_reachable any more) */
+    kept = move_legacy_finalizers(&unreachable, &finalizers, &may_finalize);
+    CHECK_PHASE(&unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (unreachable)");
+  } else {
+    CHECK_PHASE(&unreachable, F_COLLECTING | F_UNREACHABLE, 0, REFS_ANY, "move_unreachable (no finalizers)");
+  }
+#ifdef PYGC_DEBUG
+  if (!special && kept != gclist_size(&unreachable))
+    pygc__assert_failed("collect_region", "move_unreachable miscounted the unreachable set");
+#endif
   int none_legacy = gclist_empty(&finalizers);
   move_legacy_finalizer_reachable(&finalizers);
-  CHECK_PHASE(&unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (unreachable)");
   CHECK_PHASE(&finalizers, 0, F_COLLECTING | F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (finalizers)");
 
   if (h->debug & PYGC_DEBUG_COLLECTABLE)
@@ -510,7 +548,8 @@ static size_t collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_
 
   /* what delete_garbage may clear: proven unreachable twice if a
    * finalizer ran, else once (nothing ran that could resurrect) */
-  CHECK_PHASE(&final_unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "before delete_garbage");
+  CHECK_PHASE(&final_unreachable, F_COLLECTING, finalized || special ? F_UNREACHABLE : 0, REFS_ANY,
+              "before delete_garbage");
   /* CPython 3.9+ counts what is still unreachable after resurrection */
   /* without host code run and nothing pulled out for legacy objects, the
    * set is what move_legacy_finalizers counted */

@@ -82,7 +82,7 @@ static inline void account(pygc_heap *h, size_t n) {
   if (h->bytes > h->peak_bytes) h->peak_bytes = h->bytes;
 }
 
-void *pygc__heap_alloc(pygc_heap *h, size_t n) {
+static inline void *heap_alloc(pygc_heap *h, size_t n) {
   void *p;
   if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
     size_t c = pool_class(n);
@@ -96,6 +96,7 @@ void *pygc__heap_alloc(pygc_heap *h, size_t n) {
   account(h, n);
   return p;
 }
+void *pygc__heap_alloc(pygc_heap *h, size_t n) { return heap_alloc(h, n); }
 
 void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
   if (p == NULL) return pygc__heap_alloc(h, nsize);
@@ -123,7 +124,7 @@ void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
   return q;
 }
 
-void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n) {
+static inline void heap_free_mem(pygc_heap *h, void *p, size_t n) {
   if (p == NULL) return;
   h->bytes -= n;
   if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
@@ -134,6 +135,7 @@ void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n) {
     h->alloc(h->alloc_ud, p, n, 0);
   }
 }
+void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n) { heap_free_mem(h, p, n); }
 
 static void pool_release_pages(pygc_heap *h) {
   while (h->pool_pages) {
@@ -282,7 +284,7 @@ void pygc_heap_get_info(pygc_heap *h, pygc_heap_info *out) {
 /* ---- objects ----------------------------------------------------------- */
 
 pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
-  char *block = pygc__heap_alloc(h, size + OBJ_PAD);
+  char *block = heap_alloc(h, size + OBJ_PAD);
   if (block == NULL) return NULL;
 #ifdef PYGC_DEBUG
   memcpy(block, &size, sizeof size);
@@ -308,7 +310,7 @@ void pygc__heap_free_object(pygc_heap *h, pygc_object *o) {
   memcpy(&made, (char *)o - OBJ_PAD, sizeof made);
   if (size != made) pygc__contract_failed(o->type, "size() after free differs from the size the object was made with");
 #endif
-  pygc__heap_free_mem(h, (char *)o - OBJ_PAD, size + OBJ_PAD);
+  heap_free_mem(h, (char *)o - OBJ_PAD, size + OBJ_PAD);
 }
 
 void pygc_set_tracing(pygc_heap *h, int on) { h->tracing = on != 0; }
@@ -402,15 +404,9 @@ int pygc__host_visit(pygc_object *o, edge_visit_fn fn, void *arg) {
 
 /* ---- reference counting ------------------------------------------------ */
 
-void pygc_incref(pygc_object *o) {
-  if (o->refcnt != REFCNT_MAX) o->refcnt++;
-}
+void pygc_incref(pygc_object *o) { obj_incref(o); }
 
-void pygc_decref(pygc_heap *h, pygc_object *o) {
-  if (o->refcnt == REFCNT_MAX) return; /* immortal once saturated */
-  pygc_assert(o->refcnt > 0);
-  if (--o->refcnt == 0) pygc__heap_dealloc(h, o);
-}
+void pygc_decref(pygc_heap *h, pygc_object *o) { obj_decref(h, o); }
 
 void pygc_value_incref(pygc_value v) { val_incref(v); }
 void pygc_value_decref(pygc_heap *h, pygc_value v) { val_decref(h, v); }
@@ -438,10 +434,21 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
   if (o->gc_next) gclist_remove(o);
   o->flags &= ~F_LIST_STATE;
   h->dying++;
-  /* not resurrected: its weakrefs are cleared and their callbacks run */
-  if (o->flags & F_WEAKLY) pygc__weakrefs_die(h, o);
-  if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
-  if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
+  if ((o->flags & (F_WEAKLY | F_WATCHED)) || h->tracing) {
+    /* not resurrected: its weakrefs are cleared and their callbacks run */
+    if (o->flags & F_WEAKLY) pygc__weakrefs_die(h, o);
+    if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
+    if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
+  }
+  if (t == &pygc_list_type) {
+    /* the commonest container: direct calls, and the block's size known */
+    size_t size = pygc__list_dealloc(h, o);
+    if (h->gen[0].count > 0) h->gen[0].count--;
+    h->dying--;
+    h->nobjects--;
+    heap_free_mem(h, (char *)o - OBJ_PAD, size + OBJ_PAD);
+    return;
+  }
   if (t->dealloc)
     t->dealloc(h, o);
   else if (t->clear)
