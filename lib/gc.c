@@ -459,6 +459,66 @@ static void delete_garbage(pygc_heap *h, gc_head *collectable, gc_head *old) {
   }
 }
 
+/* The same, all at once, when nothing can run between the analysis and
+ * the end (no finalizer ran or may run, no weakref callback, no legacy
+ * object, no reference lent by the host, no hook watching): then every
+ * reference to an object of the set comes from the set itself, so the
+ * set can be released as a whole instead of one refcount chain after the
+ * other.  Only built-in types qualify (their release runs no host code
+ * but the deaths of objects outside the set, which cannot reach the set:
+ * whatever refers to a member is a member).
+ *   1. every member becomes immortal (refcount saturated): decrefs from
+ *      one member to another are no-ops from here on;
+ *   2. each member drops its references (dealloc, else clear): only
+ *      objects outside the set can die, each by its own refcount;
+ *      classes last, as their instances read the names they share;
+ *   3. every member is freed.
+ * Three passes instead of one: a win while the set is in the cache (a
+ * young collection's), a loss beyond it (a full collection of a big heap
+ * misses the cache at each pass), hence BULK_MAX.
+ * Returns 0 (nothing done) when the set does not qualify. */
+#define BULK_MAX 4096
+static int is_builtin_container(const pygc_type *t) {
+  return t == &pygc_list_type || t == &pygc_instance_type || t == &pygc_dict_type || t == &pygc_tuple_type ||
+         t == &pygc_class_type;
+}
+static int delete_garbage_bulk(pygc_heap *h, gc_head *collectable, size_t count) {
+  if (count > BULK_MAX || h->held || h->tracing || (h->debug & PYGC_DEBUG_SAVEALL)) return 0;
+  size_t n = 0;
+  for (pygc_object *o = collectable->gc_next; o != collectable; o = o->gc_next) {
+    if (!is_builtin_container(o->type) || (o->flags & (F_WEAKLY | F_WATCHED))) return 0;
+    n++;
+  }
+  for (pygc_object *o = collectable->gc_next; o != collectable; o = o->gc_next) o->refcnt = REFCNT_MAX;
+  int classes = 0;
+  for (pygc_object *o = collectable->gc_next; o != collectable; o = o->gc_next) {
+    const pygc_type *t = o->type;
+    if (t == &pygc_list_type) {
+      pygc__list_dealloc(h, o);
+    } else if (t == &pygc_class_type) {
+      classes = 1;
+    } else if (t->dealloc) {
+      t->dealloc(h, o);
+    } else {
+      t->clear(h, o);
+    }
+  }
+  if (classes)
+    for (pygc_object *o = collectable->gc_next; o != collectable; o = o->gc_next)
+      if (o->type == &pygc_class_type) o->type->dealloc(h, o);
+  pygc_object *o = collectable->gc_next;
+  while (o != collectable) {
+    pygc_object *next = o->gc_next;
+    if (o->type->free) o->type->free(h, o);
+    pygc__heap_free_object(h, o);
+    o = next;
+  }
+  gclist_init(collectable);
+  h->nobjects -= n;
+  h->gen[0].count = h->gen[0].count > (int64_t)n ? h->gen[0].count - (int64_t)n : 0;
+  return 1;
+}
+
 /* gc.garbage gets the legacy objects themselves (and, under
  * DEBUG_SAVEALL, everything that was kept with them); all of them then
  * survive into old, where a later collection will find them again unless
@@ -558,7 +618,8 @@ static size_t collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_
   if (finalized == 0 && none_legacy && kept != gclist_size(&final_unreachable))
     pygc__assert_failed("collect_region", "the unreachable set changed size with no host code run");
 #endif
-  delete_garbage(h, &final_unreachable, old);
+  if (finalized || !none_legacy || special || !delete_garbage_bulk(h, &final_unreachable, kept))
+    delete_garbage(h, &final_unreachable, old);
 
   for (pygc_object *o = finalizers.gc_next; o != &finalizers; o = o->gc_next) {
     n++;

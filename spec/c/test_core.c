@@ -992,6 +992,69 @@ static void test_inline_list_clear_reentry(void) {
   close_heap();
 }
 
+/* A garbage set with nothing to finalize is released as a whole (gc.c,
+ * delete_garbage_bulk): lists, dicts, tuples, instances and their class
+ * in one cycle, holding objects outside the set -- one of them with a
+ * finalizer that allocates, collects and looks around while the set
+ * comes down.  Every byte comes back and the outside survives. */
+static pygc_object *bulk_keep;
+static void on_finalize_bulk(void *ud, pygc_heap *h, pygc_object *o) {
+  (void)ud;
+  (void)o;
+  finalized++;
+  CHECK_EQ(pygc_collect(h, 0), 0); /* inside a collection */
+  pygc_object *l = pygc_list_new(h, 1);
+  CHECK_EQ(pygc_list_append(h, bulk_keep, pygc_obj(l)), 0);
+  pygc_decref(h, l);
+}
+
+static void test_bulk_release(void) {
+  open_heap();
+  pygc_disable(H);
+  pygc_hooks hk = {0};
+  hk.finalize = on_finalize_bulk;
+  pygc_set_hooks(H, &hk);
+  pygc_object *fin_cls = pygc_class_new(H, "Fin", 3, PYGC_CLASS_FINALIZER);
+  bulk_keep = pygc_list_new(H, 0);
+  pygc_object *shared = pygc_list_new(H, 0); /* outside, survives */
+  size_t base = pygc_heap_bytes(H);
+  for (int round = 0; round < 3; round++) {
+    finalized = 0;
+    pygc_object *cls = pygc_class_new(H, "C", 1, 0);
+    pygc_object *a = pygc_list_new(H, 2), *d = pygc_dict_new(H), *in = pygc_instance_new(H, cls);
+    pygc_object *out = pygc_instance_new(H, fin_cls); /* only the set holds it */
+    pygc_untrack(H, out);                              /* and it is in no collection's region */
+    pygc_value items[2] = {pygc_obj(a), pygc_obj(shared)};
+    pygc_object *t = pygc_tuple_new(H, 2, items);
+    pygc_list_append(H, a, pygc_obj(d));
+    pygc_list_append(H, a, pygc_obj(out));
+    pygc_object *k = pygc_str_new(H, "k", 1);
+    pygc_dict_set(H, d, pygc_obj(k), pygc_obj(in));
+    pygc_decref(H, k);
+    pygc_setattr(H, in, "t", 1, pygc_obj(t));
+    pygc_setattr(H, in, "n", 1, pygc_int(round));
+    pygc_setattr(H, cls, "inst", 4, pygc_obj(in)); /* the class is in the cycle too */
+    pygc_decref(H, out);
+    pygc_decref(H, t);
+    pygc_decref(H, in);
+    pygc_decref(H, d);
+    pygc_decref(H, a);
+    pygc_decref(H, cls);
+    VERIFY();
+    CHECK_EQ(pygc_collect(H, round == 2 ? 2 : 0), 5);
+    CHECK_EQ(finalized, 1);
+    CHECK_EQ(pygc_refcount(shared), 1);
+    CHECK_EQ(pygc_list_len(bulk_keep), 1);
+    pygc_list_clear(H, bulk_keep);
+    VERIFY();
+    CHECK_EQ(pygc_heap_bytes(H), base);
+  }
+  pygc_decref(H, shared);
+  pygc_decref(H, bulk_keep);
+  pygc_decref(H, fin_cls);
+  close_heap();
+}
+
 int main(void) {
   RUN(test_refcount_release);
   RUN(test_str_interning);
@@ -1013,5 +1076,6 @@ int main(void) {
   RUN(test_incremental_old_cycles);
   RUN(test_inline_lists);
   RUN(test_inline_list_clear_reentry);
+  RUN(test_bulk_release);
   return ct_summary();
 }
