@@ -299,8 +299,7 @@ static size_t move_unreachable(gc_head *young, gc_head *unreachable, pygc_heap *
       if (next == young) young->gc_prev = prev;
       gclist_append(o, unreachable);
       o->flags |= F_UNREACHABLE;
-      const pygc_type *t = o->type;
-      if (t->finalize || t->is_legacy) sp |= (t->is_legacy && t->is_legacy(o)) || obj_wants_finalizer(o);
+      sp |= obj_may_be_special(o);
       moved++;
       o = next;
     }

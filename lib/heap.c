@@ -98,8 +98,9 @@ static inline void *heap_alloc(pygc_heap *h, size_t n) {
 }
 void *pygc__heap_alloc(pygc_heap *h, size_t n) { return heap_alloc(h, n); }
 
+static inline void *heap_alloc(pygc_heap *h, size_t n);
 void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
-  if (p == NULL) return pygc__heap_alloc(h, nsize);
+  if (p == NULL) return heap_alloc(h, nsize);
   if (nsize == 0) {
     pygc__heap_free_mem(h, p, osize);
     return NULL;
@@ -412,7 +413,7 @@ void pygc_value_incref(pygc_value v) { val_incref(v); }
 void pygc_value_decref(pygc_heap *h, pygc_value v) { val_decref(h, v); }
 
 /* Release one object whose refcount reached zero. */
-static void dealloc_one(pygc_heap *h, pygc_object *o) {
+static PYGC_ALWAYS_INLINE void dealloc_one(pygc_heap *h, pygc_object *o) {
   const pygc_type *t = o->type;
   if (obj_wants_finalizer(o) && !h->destroying) {
     /* PEP 442: the finalizer runs once, with the object tracked and alive;
@@ -440,9 +441,14 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
     if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
     if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
   }
-  if (t == &pygc_list_type) {
-    /* the commonest container: direct calls, and the block's size known */
-    size_t size = pygc__list_dealloc(h, o);
+  if (t == &pygc_list_type || t == &pygc_instance_type) {
+    /* the commonest containers: direct calls, and the block's size known */
+    size_t size = t == &pygc_list_type ? pygc__list_dealloc(h, o) : pygc__instance_release(h, o);
+#ifdef PYGC_DEBUG
+    size_t made;
+    memcpy(&made, (char *)o - OBJ_PAD, sizeof made);
+    if (size != made) pygc__assert_failed("dealloc_one", "a built-in object's block size changed");
+#endif
     if (h->gen[0].count > 0) h->gen[0].count--;
     h->dying--;
     h->nobjects--;

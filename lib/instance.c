@@ -125,6 +125,12 @@ static void instance_free(pygc_heap *h, pygc_object *o) { pygc__attrs_free(h, o)
 
 static size_t instance_size(const pygc_object *o) { return sizeof(instance_obj) + pygc__attrs_bytes(o); }
 
+size_t pygc__instance_release(pygc_heap *h, pygc_object *o) {
+  instance_dealloc(h, o);
+  pygc__attrs_free(h, o);
+  return instance_size(o);
+}
+
 static void instance_finalize(pygc_heap *h, pygc_object *o) {
   if (h->hooks.finalize) h->hooks.finalize(h->hooks.ud, h, o);
 }

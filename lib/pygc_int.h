@@ -508,6 +508,8 @@ static inline size_t obj_bytes(const pygc_object *o) { return o->type->size(o) +
 PYGC_INTERNAL void pygc__heap_dealloc(pygc_heap *h, pygc_object *o);
 /* a dying list's clear and free in one (list.c): returns its block's size */
 PYGC_INTERNAL size_t pygc__list_dealloc(pygc_heap *h, pygc_object *o);
+/* the same for a dying instance (instance.c) */
+PYGC_INTERNAL size_t pygc__instance_release(pygc_heap *h, pygc_object *o);
 PYGC_INTERNAL void pygc__gc_maybe_collect(pygc_heap *h);
 
 /* Does o want its finalizer run now (PEP 442: once; the type's predicate
@@ -515,7 +517,23 @@ PYGC_INTERNAL void pygc__gc_maybe_collect(pygc_heap *h);
  * deallocation ask. */
 static inline int obj_wants_finalizer(const pygc_object *o) {
   const pygc_type *t = o->type;
-  return t->finalize && !(o->flags & F_FINALIZED) && (t->has_finalizer == NULL || t->has_finalizer(o));
+  if (t->finalize == NULL || (o->flags & F_FINALIZED)) return 0;
+  if (t == &pygc_instance_type) { /* instance_has_finalizer, without the call */
+    const pygc_object *c = ((const instance_obj *)o)->cls;
+    return c && (((const class_obj *)c)->flags & PYGC_CLASS_FINALIZER);
+  }
+  return t->has_finalizer == NULL || t->has_finalizer(o);
+}
+/* Might o be legacy or want its finalizer run?  The collector's quick
+ * question (an instance answers from its class's flags). */
+static inline int obj_may_be_special(const pygc_object *o) {
+  const pygc_type *t = o->type;
+  if (t->finalize == NULL && t->is_legacy == NULL) return 0;
+  if (t == &pygc_instance_type) {
+    const pygc_object *c = ((const instance_obj *)o)->cls;
+    return c && (((const class_obj *)c)->flags & (PYGC_CLASS_FINALIZER | PYGC_CLASS_LEGACY));
+  }
+  return (t->is_legacy && t->is_legacy(o)) || obj_wants_finalizer(o);
 }
 
 /* reference counts, inline for lib/'s own hot paths (pygc_incref and
