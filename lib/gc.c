@@ -508,8 +508,12 @@ static int delete_garbage_bulk(pygc_heap *h, gc_head *collectable, size_t count)
   pygc_object *o = collectable->gc_next;
   while (o != collectable) {
     pygc_object *next = o->gc_next;
-    if (o->type->free) o->type->free(h, o);
-    pygc__heap_free_object(h, o);
+    if (o->type == &pygc_list_type) { /* freed its items in step 2 */
+      pygc__heap_free_mem(h, (char *)o - OBJ_PAD, list_bytes((list_obj *)o) + OBJ_PAD);
+    } else {
+      if (o->type->free) o->type->free(h, o);
+      pygc__heap_free_object(h, o);
+    }
     o = next;
   }
   gclist_init(collectable);

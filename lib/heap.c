@@ -304,6 +304,26 @@ pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size
   return o;
 }
 
+/* The same for a built-in container that is tracked from birth: straight
+ * onto generation 0, no stop on the untracked list.  Only the header is
+ * set; the caller sets every field of the rest. */
+pygc_object *pygc__heap_new_tracked(pygc_heap *h, const pygc_type *t, size_t size) {
+  char *block = heap_alloc(h, size + OBJ_PAD);
+  if (block == NULL) return NULL;
+#ifdef PYGC_DEBUG
+  memcpy(block, &size, sizeof size);
+#endif
+  pygc_object *o = (pygc_object *)(block + OBJ_PAD);
+  o->type = t;
+  o->refcnt = 1;
+  o->flags = F_GC | F_TRACKED;
+  h->gen[0].count++;
+  gclist_append(o, &h->gen[0].head);
+  h->nobjects++;
+  if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, size, 1);
+  return o;
+}
+
 void pygc__heap_free_object(pygc_heap *h, pygc_object *o) {
   size_t size = o->type->size(o); /* storage gone: the block's own size */
 #ifdef PYGC_DEBUG

@@ -31,13 +31,7 @@ static void list_free(pygc_heap *h, pygc_object *o) {
   l->len = l->cap = 0;
 }
 
-/* the block (struct and inline room) and the items' own block if any */
-static size_t list_size(const pygc_object *o) {
-  const list_obj *l = (const list_obj *)o;
-  size_t n = sizeof(list_obj) + list_inline_cap(l) * sizeof(pygc_value);
-  if (l->items != NULL && l->items != (const pygc_value *)(l + 1)) n += l->cap * sizeof(pygc_value);
-  return n;
-}
+static size_t list_size(const pygc_object *o) { return list_bytes((const list_obj *)o); }
 
 size_t pygc__list_dealloc(pygc_heap *h, pygc_object *o) {
   list_clear(h, o);
@@ -58,13 +52,13 @@ pygc_object *pygc_list_new(pygc_heap *h, size_t capacity) {
   if (capacity > ((size_t)-1) / sizeof(pygc_value) / 2) return NULL;
   if (capacity && capacity <= LIST_INLINE_MAX) {
     /* one block: the struct, then the items */
-    list_obj *l = (list_obj *)pygc__heap_new_object(h, &pygc_list_type, sizeof(list_obj) + capacity * sizeof(pygc_value));
+    list_obj *l = (list_obj *)pygc__heap_new_tracked(h, &pygc_list_type, sizeof(list_obj) + capacity * sizeof(pygc_value));
     if (l == NULL) return NULL;
     l->h.flags |= (uint32_t)capacity << F_TYPE_SHIFT;
     l->items = list_inline_items(l);
+    l->len = 0;
     l->cap = capacity;
-    pygc__heap_track(h, &l->h);
-    pygc__gc_maybe_collect(h);
+    gc_maybe_collect(h);
     return &l->h;
   }
   list_obj *l = (list_obj *)pygc__heap_new_object(h, &pygc_list_type, sizeof(list_obj));
@@ -78,7 +72,7 @@ pygc_object *pygc_list_new(pygc_heap *h, size_t capacity) {
     l->cap = capacity;
   }
   pygc__heap_track(h, &l->h);
-  pygc__gc_maybe_collect(h);
+  gc_maybe_collect(h);
   return &l->h;
 }
 

@@ -205,6 +205,12 @@ typedef struct list_obj {
 #define LIST_INLINE_MAX 8u
 static inline unsigned list_inline_cap(const list_obj *l) { return (unsigned)(l->h.flags >> F_TYPE_SHIFT); }
 static inline pygc_value *list_inline_items(list_obj *l) { return (pygc_value *)(l + 1); }
+/* the block (struct and inline room) and the items' own block if any */
+static inline size_t list_bytes(const list_obj *l) {
+  size_t n = sizeof(list_obj) + list_inline_cap(l) * sizeof(pygc_value);
+  if (l->items != NULL && l->items != (const pygc_value *)(l + 1)) n += l->cap * sizeof(pygc_value);
+  return n;
+}
 
 typedef struct tuple_obj {
   pygc_object h;
@@ -493,6 +499,8 @@ PYGC_INTERNAL void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size
 PYGC_INTERNAL void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n);
 PYGC_INTERNAL pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size);
 PYGC_INTERNAL void pygc__heap_track(pygc_heap *h, pygc_object *o);
+/* a GC object tracked from birth; only its header is set (heap.c) */
+PYGC_INTERNAL pygc_object *pygc__heap_new_tracked(pygc_heap *h, const pygc_type *t, size_t size);
 /* Give back the block of an object whose storage is gone (after free). */
 PYGC_INTERNAL void pygc__heap_free_object(pygc_heap *h, pygc_object *o);
 /* Debug builds put the size an object was made with in front of its block,
@@ -511,6 +519,10 @@ PYGC_INTERNAL size_t pygc__list_dealloc(pygc_heap *h, pygc_object *o);
 /* the same for a dying instance (instance.c) */
 PYGC_INTERNAL size_t pygc__instance_release(pygc_heap *h, pygc_object *o);
 PYGC_INTERNAL void pygc__gc_maybe_collect(pygc_heap *h);
+/* after an allocation: the threshold test inline, the rest in gc.c */
+static inline void gc_maybe_collect(pygc_heap *h) {
+  if (h->gen[0].count > h->gen[0].threshold) pygc__gc_maybe_collect(h);
+}
 
 /* Does o want its finalizer run now (PEP 442: once; the type's predicate
  * decides when it has one)?  The one test both the collector and
