@@ -48,6 +48,8 @@
  *   move_legacy_*       -                        COLLECTING            legacy objects and
  *                                                                      all they reach,
  *                                                                      flags clear
+ *     (skipped when move_unreachable saw nothing legacy or finalizable go to
+ *     unreachable: then UNREACHABLE stays, and no finalizer runs)
  *   finalize_garbage    -                        COLLECTING; host code -
  *                                                may untrack or free
  *                                                any of them
@@ -56,7 +58,9 @@
  *                                                (COLLECTING, not UNREACHABLE)
  *   delete_garbage      -                        final_unreachable: cleared one by one;
  *                                                what survives clearing goes to old, flags
- *                                                clear
+ *                                                clear (or, when nothing ran and nothing
+ *                                                can, released as a whole:
+ *                                                delete_garbage_bulk)
  *   handle_legacy       -                        -                     appended to
  *                                                                      gc.garbage, then
  *                                                                      merged into old
