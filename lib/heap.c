@@ -82,7 +82,12 @@ static inline void account(pygc_heap *h, size_t n) {
   if (h->bytes > h->peak_bytes) h->peak_bytes = h->bytes;
 }
 
-static inline void *heap_alloc(pygc_heap *h, size_t n) {
+/* the pool's free list empty, or no pool: out of line, so that the
+ * fast path below stays small where it is inlined */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void *heap_alloc_slow(pygc_heap *h, size_t n) {
   void *p;
   if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
     size_t c = pool_class(n);
@@ -95,6 +100,18 @@ static inline void *heap_alloc(pygc_heap *h, size_t n) {
   }
   account(h, n);
   return p;
+}
+static inline void *heap_alloc(pygc_heap *h, size_t n) {
+  if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
+    size_t c = pool_class(n);
+    void *p = h->pool_free[c];
+    if (p != NULL) {
+      h->pool_free[c] = *(void **)p;
+      account(h, n);
+      return p;
+    }
+  }
+  return heap_alloc_slow(h, n);
 }
 void *pygc__heap_alloc(pygc_heap *h, size_t n) { return heap_alloc(h, n); }
 

@@ -13,7 +13,7 @@ static inline int items_separate(list_obj *l) { return l->items != NULL && l->it
  * look at (or append to) this list and must see a consistent object.
  * Inline items stay where they are while they are dropped: the list no
  * longer points at them, so an append gets a block of its own. */
-static void list_clear(pygc_heap *h, pygc_object *o) {
+static PYGC_ALWAYS_INLINE void list_clear_items(pygc_heap *h, pygc_object *o) {
   list_obj *l = (list_obj *)o;
   pygc_value *items = l->items;
   size_t len = l->len, cap = l->cap;
@@ -23,6 +23,8 @@ static void list_clear(pygc_heap *h, pygc_object *o) {
   for (size_t i = 0; i < len; i++) val_decref(h, items[i]);
   if (separate) pygc__heap_free_mem(h, items, cap * sizeof *items);
 }
+
+static void list_clear(pygc_heap *h, pygc_object *o) { list_clear_items(h, o); }
 
 static void list_free(pygc_heap *h, pygc_object *o) {
   list_obj *l = (list_obj *)o;
@@ -34,9 +36,10 @@ static void list_free(pygc_heap *h, pygc_object *o) {
 static size_t list_size(const pygc_object *o) { return list_bytes((const list_obj *)o); }
 
 size_t pygc__list_dealloc(pygc_heap *h, pygc_object *o) {
-  list_clear(h, o);
-  list_free(h, o); /* a finalizer may have appended meanwhile */
-  return list_size(o);
+  list_clear_items(h, o);
+  list_obj *l = (list_obj *)o;
+  if (l->items != NULL) list_free(h, o); /* a finalizer appended meanwhile */
+  return sizeof(list_obj) + list_inline_cap(l) * sizeof(pygc_value);
 }
 
 const pygc_type pygc_list_type = {
