@@ -537,15 +537,17 @@ static inline int obj_wants_finalizer(const pygc_object *o) {
   return t->has_finalizer == NULL || t->has_finalizer(o);
 }
 /* Might o be legacy or want its finalizer run?  The collector's quick
- * question (an instance answers from its class's flags). */
+ * question, asked in the middle of move_unreachable (the lists are not
+ * whole then): an instance answers from its class's flags; a host type
+ * with a finalizer or a legacy predicate is taken to be (its predicates
+ * are asked later, where they always were, in move_legacy_finalizers). */
 static inline int obj_may_be_special(const pygc_object *o) {
   const pygc_type *t = o->type;
-  if (t->finalize == NULL && t->is_legacy == NULL) return 0;
   if (t == &pygc_instance_type) {
     const pygc_object *c = ((const instance_obj *)o)->cls;
     return c && (((const class_obj *)c)->flags & (PYGC_CLASS_FINALIZER | PYGC_CLASS_LEGACY));
   }
-  return (t->is_legacy && t->is_legacy(o)) || obj_wants_finalizer(o);
+  return t->finalize != NULL || t->is_legacy != NULL;
 }
 
 /* reference counts, inline for lib/'s own hot paths (pygc_incref and
