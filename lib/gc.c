@@ -48,6 +48,8 @@
  *   move_legacy_*       -                        COLLECTING            legacy objects and
  *                                                                      all they reach,
  *                                                                      flags clear
+ *     (skipped when move_unreachable saw nothing legacy or finalizable go to
+ *     unreachable: then UNREACHABLE stays, and no finalizer runs)
  *   finalize_garbage    -                        COLLECTING; host code -
  *                                                may untrack or free
  *                                                any of them
@@ -56,7 +58,9 @@
  *                                                (COLLECTING, not UNREACHABLE)
  *   delete_garbage      -                        final_unreachable: cleared one by one;
  *                                                what survives clearing goes to old, flags
- *                                                clear
+ *                                                clear (or, when nothing ran and nothing
+ *                                                can, released as a whole:
+ *                                                delete_garbage_bulk)
  *   handle_legacy       -                        -                     appended to
  *                                                                      gc.garbage, then
  *                                                                      merged into old
@@ -213,6 +217,13 @@ static void subtract_refs(gc_head *c) {
   for (pygc_object *o = c->gc_next; o != c; o = o->gc_next) for_each_ref(o, visit_decref, NULL);
 }
 
+/* move_unreachable's state: young, and how many objects came back from
+ * unreachable (so that what is left there is counted without a pass) */
+typedef struct reach_ctx {
+  gc_head *young;
+  size_t back;
+} reach_ctx;
+
 static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
   EDGE_UNUSED;
   pygc_object *o = slot->u.o;
@@ -221,7 +232,9 @@ static ALWAYS_INLINE int visit_reachable(EDGE_PARAMS) {
     /* tentatively unreachable, but reached after all: back to the end of
      * the reachable list, where the scan will come to it (the unreachable
      * list's links are links, and young's head knows its tail) */
-    gclist_move(o, (gc_head *)arg);
+    reach_ctx *r = arg;
+    gclist_move(o, r->young);
+    r->back++;
     o->flags &= ~F_UNREACHABLE;
     o->gc_refs = 1;
   } else if (o->gc_refs == 0) {
@@ -256,14 +269,21 @@ static int tuple_untrackable(const pygc_object *o) {
  * young is a whole list again at the end.  young's head is no object:
  * its gc_prev stays the tail throughout.  With h, reachable tuples that
  * hold nothing trackable go to h's untracked list on the way.  Returns
- * how many objects stay on young. */
-static size_t move_unreachable(gc_head *young, gc_head *unreachable, pygc_heap *h) {
-  size_t kept = 0;
+ * how many objects stay on young; *n_unreachable is how many are left on
+ * unreachable, and *special says whether one of them may be legacy or
+ * want its finalizer run (asked as the object goes there, while its
+ * header is in the cache: nothing runs meanwhile that could change the
+ * answer; objects that come back only make the answer cautious). */
+static size_t move_unreachable(gc_head *young, gc_head *unreachable, pygc_heap *h, size_t *n_unreachable,
+                               int *special) {
+  size_t kept = 0, moved = 0;
+  int sp = 0;
+  reach_ctx r = {young, 0};
   pygc_object *prev = young, *o = young->gc_next;
   while (o != young) {
     if (o->gc_refs > 0) {
       o->flags &= ~F_COLLECTING; /* reachable: done with it */
-      for_each_ref(o, visit_reachable, young);
+      for_each_ref(o, visit_reachable, &r);
       pygc_object *next = o->gc_next; /* now: visit_reachable appends */
       if (h && o->type == &pygc_tuple_type && tuple_untrackable(o)) {
         prev->gc_next = next; /* unlink by hand, as below */
@@ -283,16 +303,20 @@ static size_t move_unreachable(gc_head *young, gc_head *unreachable, pygc_heap *
       if (next == young) young->gc_prev = prev;
       gclist_append(o, unreachable);
       o->flags |= F_UNREACHABLE;
+      sp |= obj_may_be_special(o);
+      moved++;
       o = next;
     }
   }
+  *n_unreachable = moved - r.back;
+  *special = sp;
   return kept;
 }
 
 /* The analysis (CPython's deduce_unreachable): afterwards base holds what
  * is reachable from outside it, unreachable the rest. */
 static size_t deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned held, pygc_heap *untrack,
-                                 size_t *kept, int full) {
+                                 size_t *kept, int full, size_t *n_unreachable, int *special) {
   size_t n;
   if (full) {
     n = update_subtract_full(base, held);
@@ -302,7 +326,7 @@ static size_t deduce_unreachable(gc_head *base, gc_head *unreachable, unsigned h
   }
   /* a negative count: more internal references than the refcount says */
   CHECK_PHASE(base, F_COLLECTING, F_UNREACHABLE, REFS_NONNEG, "subtract_refs");
-  *kept = move_unreachable(base, unreachable, untrack);
+  *kept = move_unreachable(base, unreachable, untrack, n_unreachable, special);
   CHECK_PHASE(base, 0, F_COLLECTING | F_UNREACHABLE, REFS_ANY, "move_unreachable (reachable)");
   CHECK_PHASE(unreachable, F_COLLECTING | F_UNREACHABLE, 0, REFS_ANY, "move_unreachable (unreachable)");
   return n;
@@ -400,8 +424,11 @@ static void handle_resurrected_objects(gc_head *unreachable, gc_head *still_unre
                                        unsigned held) {
   for (pygc_object *o = unreachable->gc_next; o != unreachable; o = o->gc_next)
     o->flags &= ~(F_COLLECTING | F_UNREACHABLE);
-  size_t kept;
-  (void)deduce_unreachable(unreachable, still_unreachable, held, NULL, &kept, 0);
+  size_t kept, left;
+  int special;
+  (void)deduce_unreachable(unreachable, still_unreachable, held, NULL, &kept, 0, &left, &special);
+  (void)left;
+  (void)special;
   for (pygc_object *o = still_unreachable->gc_next; o != still_unreachable; o = o->gc_next)
     o->flags &= ~F_UNREACHABLE;
   gclist_merge(unreachable, old); /* the resurrected survive, one generation older */
@@ -435,6 +462,70 @@ static void delete_garbage(pygc_heap *h, gc_head *collectable, gc_head *old) {
   }
 }
 
+/* The same, all at once, when nothing can run between the analysis and
+ * the end (no finalizer ran or may run, no weakref callback, no legacy
+ * object, no reference lent by the host, no hook watching): then every
+ * reference to an object of the set comes from the set itself, so the
+ * set can be released as a whole instead of one refcount chain after the
+ * other.  Only built-in types qualify (their release runs no host code
+ * but the deaths of objects outside the set, which cannot reach the set:
+ * whatever refers to a member is a member).
+ *   1. every member becomes immortal (refcount saturated): decrefs from
+ *      one member to another are no-ops from here on;
+ *   2. each member drops its references (dealloc, else clear): only
+ *      objects outside the set can die, each by its own refcount;
+ *      classes last, as their instances read the names they share;
+ *   3. every member is freed.
+ * Three passes instead of one: a win while the set is in the cache (a
+ * young collection's), a loss beyond it (a full collection of a big heap
+ * misses the cache at each pass), hence BULK_MAX.
+ * Returns 0 (nothing done) when the set does not qualify. */
+#define BULK_MAX 4096
+static int is_builtin_container(const pygc_type *t) {
+  return t == &pygc_list_type || t == &pygc_instance_type || t == &pygc_dict_type || t == &pygc_tuple_type ||
+         t == &pygc_class_type;
+}
+static int delete_garbage_bulk(pygc_heap *h, gc_head *collectable, size_t count) {
+  if (count > BULK_MAX || h->held || h->tracing || (h->debug & PYGC_DEBUG_SAVEALL)) return 0;
+  size_t n = 0;
+  for (pygc_object *o = collectable->gc_next; o != collectable; o = o->gc_next) {
+    if (!is_builtin_container(o->type) || (o->flags & (F_WEAKLY | F_WATCHED))) return 0;
+    n++;
+  }
+  for (pygc_object *o = collectable->gc_next; o != collectable; o = o->gc_next) o->refcnt = REFCNT_MAX;
+  int classes = 0;
+  for (pygc_object *o = collectable->gc_next; o != collectable; o = o->gc_next) {
+    const pygc_type *t = o->type;
+    if (t == &pygc_list_type) {
+      pygc__list_dealloc(h, o);
+    } else if (t == &pygc_class_type) {
+      classes = 1;
+    } else if (t->dealloc) {
+      t->dealloc(h, o);
+    } else {
+      t->clear(h, o);
+    }
+  }
+  if (classes)
+    for (pygc_object *o = collectable->gc_next; o != collectable; o = o->gc_next)
+      if (o->type == &pygc_class_type) o->type->dealloc(h, o);
+  pygc_object *o = collectable->gc_next;
+  while (o != collectable) {
+    pygc_object *next = o->gc_next;
+    if (o->type == &pygc_list_type) { /* freed its items in step 2 */
+      pygc__heap_free_mem(h, (char *)o - OBJ_PAD, list_bytes((list_obj *)o) + OBJ_PAD);
+    } else {
+      if (o->type->free) o->type->free(h, o);
+      pygc__heap_free_object(h, o);
+    }
+    o = next;
+  }
+  gclist_init(collectable);
+  h->nobjects -= n;
+  h->gen[0].count = h->gen[0].count > (int64_t)n ? h->gen[0].count - (int64_t)n : 0;
+  return 1;
+}
+
 /* gc.garbage gets the legacy objects themselves (and, under
  * DEBUG_SAVEALL, everything that was kept with them); all of them then
  * survive into old, where a later collection will find them again unless
@@ -460,10 +551,12 @@ static size_t collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_
   intptr_t m = 0, n = 0;
   gc_head unreachable;
   gclist_init(&unreachable);
-  size_t survivors;
+  size_t survivors, n_unreachable;
+  int special;
   /* generation 2 holds every tracked object but the frozen (the younger
    * generations, or the incremental spaces, were merged into the region) */
-  *candidates = deduce_unreachable(young, &unreachable, h->held, h, &survivors, generation == 2);
+  *candidates = deduce_unreachable(young, &unreachable, h->held, h, &survivors, generation == 2, &n_unreachable,
+                                   &special);
 
   /* move the reachable to the next generation */
   if (young != old) {
@@ -480,11 +573,23 @@ static size_t collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_
   /* legacy finalizers, and everything they reach, are not collected */
   gc_head finalizers;
   gclist_init(&finalizers);
-  int may_finalize;
-  size_t kept = move_legacy_finalizers(&unreachable, &finalizers, &may_finalize);
+  int may_finalize = 0;
+  size_t kept = n_unreachable;
+  if (special) {
+    /* a pass of its own only when something unreachable may be legacy or
+     * want its finalizer run: otherwise F_UNREACHABLE simply stays on the
+     * unreachable set (nothing scans it with visit_reachable any more) */
+    kept = move_legacy_finalizers(&unreachable, &finalizers, &may_finalize);
+    CHECK_PHASE(&unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (unreachable)");
+  } else {
+    CHECK_PHASE(&unreachable, F_COLLECTING | F_UNREACHABLE, 0, REFS_ANY, "move_unreachable (no finalizers)");
+  }
+#ifdef PYGC_DEBUG
+  if (!special && kept != gclist_size(&unreachable))
+    pygc__assert_failed("collect_region", "move_unreachable miscounted the unreachable set");
+#endif
   int none_legacy = gclist_empty(&finalizers);
   move_legacy_finalizer_reachable(&finalizers);
-  CHECK_PHASE(&unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (unreachable)");
   CHECK_PHASE(&finalizers, 0, F_COLLECTING | F_UNREACHABLE, REFS_ANY, "move_legacy_finalizers (finalizers)");
 
   if (h->debug & PYGC_DEBUG_COLLECTABLE)
@@ -510,7 +615,8 @@ static size_t collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_
 
   /* what delete_garbage may clear: proven unreachable twice if a
    * finalizer ran, else once (nothing ran that could resurrect) */
-  CHECK_PHASE(&final_unreachable, F_COLLECTING, F_UNREACHABLE, REFS_ANY, "before delete_garbage");
+  CHECK_PHASE(&final_unreachable, F_COLLECTING, finalized || special ? F_UNREACHABLE : 0, REFS_ANY,
+              "before delete_garbage");
   /* CPython 3.9+ counts what is still unreachable after resurrection */
   /* without host code run and nothing pulled out for legacy objects, the
    * set is what move_legacy_finalizers counted */
@@ -519,7 +625,8 @@ static size_t collect_region(pygc_heap *h, gc_head *young, gc_head *old, intptr_
   if (finalized == 0 && none_legacy && kept != gclist_size(&final_unreachable))
     pygc__assert_failed("collect_region", "the unreachable set changed size with no host code run");
 #endif
-  delete_garbage(h, &final_unreachable, old);
+  if (finalized || !none_legacy || special || !delete_garbage_bulk(h, &final_unreachable, kept))
+    delete_garbage(h, &final_unreachable, old);
 
   for (pygc_object *o = finalizers.gc_next; o != &finalizers; o = o->gc_next) {
     n++;

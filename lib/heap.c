@@ -82,7 +82,12 @@ static inline void account(pygc_heap *h, size_t n) {
   if (h->bytes > h->peak_bytes) h->peak_bytes = h->bytes;
 }
 
-void *pygc__heap_alloc(pygc_heap *h, size_t n) {
+/* the pool's free list empty, or no pool: out of line, so that the
+ * fast path below stays small where it is inlined */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void *heap_alloc_slow(pygc_heap *h, size_t n) {
   void *p;
   if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
     size_t c = pool_class(n);
@@ -96,9 +101,23 @@ void *pygc__heap_alloc(pygc_heap *h, size_t n) {
   account(h, n);
   return p;
 }
+static inline void *heap_alloc(pygc_heap *h, size_t n) {
+  if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
+    size_t c = pool_class(n);
+    void *p = h->pool_free[c];
+    if (p != NULL) {
+      h->pool_free[c] = *(void **)p;
+      account(h, n);
+      return p;
+    }
+  }
+  return heap_alloc_slow(h, n);
+}
+void *pygc__heap_alloc(pygc_heap *h, size_t n) { return heap_alloc(h, n); }
 
+static inline void *heap_alloc(pygc_heap *h, size_t n);
 void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
-  if (p == NULL) return pygc__heap_alloc(h, nsize);
+  if (p == NULL) return heap_alloc(h, nsize);
   if (nsize == 0) {
     pygc__heap_free_mem(h, p, osize);
     return NULL;
@@ -123,7 +142,7 @@ void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size_t nsize) {
   return q;
 }
 
-void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n) {
+static inline void heap_free_mem(pygc_heap *h, void *p, size_t n) {
   if (p == NULL) return;
   h->bytes -= n;
   if (h->use_pools && n <= PYGC_POOL_MAX && n > 0) {
@@ -134,6 +153,7 @@ void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n) {
     h->alloc(h->alloc_ud, p, n, 0);
   }
 }
+void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n) { heap_free_mem(h, p, n); }
 
 static void pool_release_pages(pygc_heap *h) {
   while (h->pool_pages) {
@@ -282,7 +302,7 @@ void pygc_heap_get_info(pygc_heap *h, pygc_heap_info *out) {
 /* ---- objects ----------------------------------------------------------- */
 
 pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
-  char *block = pygc__heap_alloc(h, size + OBJ_PAD);
+  char *block = heap_alloc(h, size + OBJ_PAD);
   if (block == NULL) return NULL;
 #ifdef PYGC_DEBUG
   memcpy(block, &size, sizeof size);
@@ -301,6 +321,26 @@ pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size
   return o;
 }
 
+/* The same for a built-in container that is tracked from birth: straight
+ * onto generation 0, no stop on the untracked list.  Only the header is
+ * set; the caller sets every field of the rest. */
+pygc_object *pygc__heap_new_tracked(pygc_heap *h, const pygc_type *t, size_t size) {
+  char *block = heap_alloc(h, size + OBJ_PAD);
+  if (block == NULL) return NULL;
+#ifdef PYGC_DEBUG
+  memcpy(block, &size, sizeof size);
+#endif
+  pygc_object *o = (pygc_object *)(block + OBJ_PAD);
+  o->type = t;
+  o->refcnt = 1;
+  o->flags = F_GC | F_TRACKED;
+  h->gen[0].count++;
+  gclist_append(o, &h->gen[0].head);
+  h->nobjects++;
+  if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, size, 1);
+  return o;
+}
+
 void pygc__heap_free_object(pygc_heap *h, pygc_object *o) {
   size_t size = o->type->size(o); /* storage gone: the block's own size */
 #ifdef PYGC_DEBUG
@@ -308,7 +348,7 @@ void pygc__heap_free_object(pygc_heap *h, pygc_object *o) {
   memcpy(&made, (char *)o - OBJ_PAD, sizeof made);
   if (size != made) pygc__contract_failed(o->type, "size() after free differs from the size the object was made with");
 #endif
-  pygc__heap_free_mem(h, (char *)o - OBJ_PAD, size + OBJ_PAD);
+  heap_free_mem(h, (char *)o - OBJ_PAD, size + OBJ_PAD);
 }
 
 void pygc_set_tracing(pygc_heap *h, int on) { h->tracing = on != 0; }
@@ -402,21 +442,15 @@ int pygc__host_visit(pygc_object *o, edge_visit_fn fn, void *arg) {
 
 /* ---- reference counting ------------------------------------------------ */
 
-void pygc_incref(pygc_object *o) {
-  if (o->refcnt != REFCNT_MAX) o->refcnt++;
-}
+void pygc_incref(pygc_object *o) { obj_incref(o); }
 
-void pygc_decref(pygc_heap *h, pygc_object *o) {
-  if (o->refcnt == REFCNT_MAX) return; /* immortal once saturated */
-  pygc_assert(o->refcnt > 0);
-  if (--o->refcnt == 0) pygc__heap_dealloc(h, o);
-}
+void pygc_decref(pygc_heap *h, pygc_object *o) { obj_decref(h, o); }
 
 void pygc_value_incref(pygc_value v) { val_incref(v); }
 void pygc_value_decref(pygc_heap *h, pygc_value v) { val_decref(h, v); }
 
 /* Release one object whose refcount reached zero. */
-static void dealloc_one(pygc_heap *h, pygc_object *o) {
+static PYGC_ALWAYS_INLINE void dealloc_one(pygc_heap *h, pygc_object *o) {
   const pygc_type *t = o->type;
   if (obj_wants_finalizer(o) && !h->destroying) {
     /* PEP 442: the finalizer runs once, with the object tracked and alive;
@@ -438,10 +472,26 @@ static void dealloc_one(pygc_heap *h, pygc_object *o) {
   if (o->gc_next) gclist_remove(o);
   o->flags &= ~F_LIST_STATE;
   h->dying++;
-  /* not resurrected: its weakrefs are cleared and their callbacks run */
-  if (o->flags & F_WEAKLY) pygc__weakrefs_die(h, o);
-  if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
-  if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
+  if ((o->flags & (F_WEAKLY | F_WATCHED)) || h->tracing) {
+    /* not resurrected: its weakrefs are cleared and their callbacks run */
+    if (o->flags & F_WEAKLY) pygc__weakrefs_die(h, o);
+    if ((o->flags & F_WATCHED) && h->hooks.freed) h->hooks.freed(h->hooks.ud, h, o);
+    if (h->tracing && h->hooks.traced) h->hooks.traced(h->hooks.ud, h, o, 0, 0);
+  }
+  if (t == &pygc_list_type || t == &pygc_instance_type) {
+    /* the commonest containers: direct calls, and the block's size known */
+    size_t size = t == &pygc_list_type ? pygc__list_dealloc(h, o) : pygc__instance_release(h, o);
+#ifdef PYGC_DEBUG
+    size_t made;
+    memcpy(&made, (char *)o - OBJ_PAD, sizeof made);
+    if (size != made) pygc__assert_failed("dealloc_one", "a built-in object's block size changed");
+#endif
+    if (h->gen[0].count > 0) h->gen[0].count--;
+    h->dying--;
+    h->nobjects--;
+    heap_free_mem(h, (char *)o - OBJ_PAD, size + OBJ_PAD);
+    return;
+  }
   if (t->dealloc)
     t->dealloc(h, o);
   else if (t->clear)

@@ -125,6 +125,12 @@ static void instance_free(pygc_heap *h, pygc_object *o) { pygc__attrs_free(h, o)
 
 static size_t instance_size(const pygc_object *o) { return sizeof(instance_obj) + pygc__attrs_bytes(o); }
 
+size_t pygc__instance_release(pygc_heap *h, pygc_object *o) {
+  instance_dealloc(h, o);
+  pygc__attrs_free(h, o);
+  return instance_size(o);
+}
+
 static void instance_finalize(pygc_heap *h, pygc_object *o) {
   if (h->hooks.finalize) h->hooks.finalize(h->hooks.ud, h, o);
 }
@@ -165,13 +171,14 @@ int pygc__instance_verify(const pygc_object *o, char *msg, size_t n) {
 
 pygc_object *pygc_instance_new(pygc_heap *h, pygc_object *cls) {
   if (!is_type(cls, &pygc_class_type)) return NULL;
-  instance_obj *in = (instance_obj *)pygc__heap_new_object(h, &pygc_instance_type, sizeof(instance_obj));
+  instance_obj *in = (instance_obj *)pygc__heap_new_tracked(h, &pygc_instance_type, sizeof(instance_obj));
   if (in == NULL) return NULL;
-  pygc_incref(cls);
+  /* every field past the header (new_tracked sets only that) */
+  memset((char *)in + sizeof(pygc_object), 0, sizeof(instance_obj) - sizeof(pygc_object));
+  obj_incref(cls);
   ((class_obj *)cls)->ninstances++;
   in->cls = cls;
-  pygc__heap_track(h, &in->h);
-  pygc__gc_maybe_collect(h);
+  gc_maybe_collect(h);
   return &in->h;
 }
 

@@ -50,6 +50,10 @@ PYGC_INTERNAL void pygc__assert_failed(const char *where, const char *what);
 #define F_SPACE 0x400u      /* incremental mode: visited iff equal to the heap's visited_space */
 #define F_FROZEN 0x800u     /* in the permanent generation */
 #define F_WEAKLY 0x1000u    /* weakly referenced: has a list in h->wr_tab (weakref.c) */
+/* bits 24..31: the type's own byte, set at creation and kept for life
+ * (lists: how many items fit inline, list.c) */
+#define F_TYPE_SHIFT 24u
+#define F_TYPE_MASK 0xFF000000u
 
 /* What an object's flags say about the lists it is on and the collector's
  * view of it.  Whenever an object leaves the generation lists (untracked,
@@ -185,11 +189,28 @@ typedef struct str_obj {
   char data[1];
 } str_obj;
 
+/* A list made with a small capacity (pygc_list_new) keeps its first
+ * items in its own block, right after the struct: one allocation and one
+ * free instead of two, and the items share the header's cache lines,
+ * which every pass of the collector reads.  The inline room's size is in
+ * the flags' type byte (F_INLINE_*); items points at it until the list
+ * outgrows it or is cleared, and never again after (a finalizer run by
+ * clear's decrefs may append: it gets a block of its own).  An empty
+ * list (no capacity) has no inline room: 56 bytes, as CPython's. */
 typedef struct list_obj {
   pygc_object h;
   pygc_value *items;
   size_t len, cap;
 } list_obj;
+#define LIST_INLINE_MAX 8u
+static inline unsigned list_inline_cap(const list_obj *l) { return (unsigned)(l->h.flags >> F_TYPE_SHIFT); }
+static inline pygc_value *list_inline_items(list_obj *l) { return (pygc_value *)(l + 1); }
+/* the block (struct and inline room) and the items' own block if any */
+static inline size_t list_bytes(const list_obj *l) {
+  size_t n = sizeof(list_obj) + list_inline_cap(l) * sizeof(pygc_value);
+  if (l->items != NULL && l->items != (const pygc_value *)(l + 1)) n += l->cap * sizeof(pygc_value);
+  return n;
+}
 
 typedef struct tuple_obj {
   pygc_object h;
@@ -478,6 +499,8 @@ PYGC_INTERNAL void *pygc__heap_realloc(pygc_heap *h, void *p, size_t osize, size
 PYGC_INTERNAL void pygc__heap_free_mem(pygc_heap *h, void *p, size_t n);
 PYGC_INTERNAL pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size);
 PYGC_INTERNAL void pygc__heap_track(pygc_heap *h, pygc_object *o);
+/* a GC object tracked from birth; only its header is set (heap.c) */
+PYGC_INTERNAL pygc_object *pygc__heap_new_tracked(pygc_heap *h, const pygc_type *t, size_t size);
 /* Give back the block of an object whose storage is gone (after free). */
 PYGC_INTERNAL void pygc__heap_free_object(pygc_heap *h, pygc_object *o);
 /* Debug builds put the size an object was made with in front of its block,
@@ -491,22 +514,59 @@ PYGC_INTERNAL void pygc__heap_free_object(pygc_heap *h, pygc_object *o);
 /* the bytes an object's block and storage hold, as the heap accounts them */
 static inline size_t obj_bytes(const pygc_object *o) { return o->type->size(o) + OBJ_PAD; }
 PYGC_INTERNAL void pygc__heap_dealloc(pygc_heap *h, pygc_object *o);
+/* a dying list's clear and free in one (list.c): returns its block's size */
+PYGC_INTERNAL size_t pygc__list_dealloc(pygc_heap *h, pygc_object *o);
+/* the same for a dying instance (instance.c) */
+PYGC_INTERNAL size_t pygc__instance_release(pygc_heap *h, pygc_object *o);
 PYGC_INTERNAL void pygc__gc_maybe_collect(pygc_heap *h);
+/* after an allocation: the threshold test inline, the rest in gc.c */
+static inline void gc_maybe_collect(pygc_heap *h) {
+  if (h->gen[0].count > h->gen[0].threshold) pygc__gc_maybe_collect(h);
+}
 
 /* Does o want its finalizer run now (PEP 442: once; the type's predicate
  * decides when it has one)?  The one test both the collector and
  * deallocation ask. */
 static inline int obj_wants_finalizer(const pygc_object *o) {
   const pygc_type *t = o->type;
-  return t->finalize && !(o->flags & F_FINALIZED) && (t->has_finalizer == NULL || t->has_finalizer(o));
+  if (t->finalize == NULL || (o->flags & F_FINALIZED)) return 0;
+  if (t == &pygc_instance_type) { /* instance_has_finalizer, without the call */
+    const pygc_object *c = ((const instance_obj *)o)->cls;
+    return c && (((const class_obj *)c)->flags & PYGC_CLASS_FINALIZER);
+  }
+  return t->has_finalizer == NULL || t->has_finalizer(o);
+}
+/* Might o be legacy or want its finalizer run?  The collector's quick
+ * question, asked in the middle of move_unreachable (the lists are not
+ * whole then): an instance answers from its class's flags; a host type
+ * with a finalizer or a legacy predicate is taken to be (its predicates
+ * are asked later, where they always were, in move_legacy_finalizers). */
+static inline int obj_may_be_special(const pygc_object *o) {
+  const pygc_type *t = o->type;
+  if (t == &pygc_instance_type) {
+    const pygc_object *c = ((const instance_obj *)o)->cls;
+    return c && (((const class_obj *)c)->flags & (PYGC_CLASS_FINALIZER | PYGC_CLASS_LEGACY));
+  }
+  return t->finalize != NULL || t->is_legacy != NULL;
+}
+
+/* reference counts, inline for lib/'s own hot paths (pygc_incref and
+ * pygc_decref are the same, for hosts) */
+static inline void obj_incref(pygc_object *o) {
+  if (o->refcnt != REFCNT_MAX) o->refcnt++;
+}
+static inline void obj_decref(pygc_heap *h, pygc_object *o) {
+  if (o->refcnt == REFCNT_MAX) return; /* immortal once saturated */
+  pygc_assert(o->refcnt > 0);
+  if (--o->refcnt == 0) pygc__heap_dealloc(h, o);
 }
 
 /* values */
 static inline void val_incref(pygc_value v) {
-  if (v.tag == PYGC_TOBJ) pygc_incref(v.u.o);
+  if (v.tag == PYGC_TOBJ) obj_incref(v.u.o);
 }
 static inline void val_decref(pygc_heap *h, pygc_value v) {
-  if (v.tag == PYGC_TOBJ) pygc_decref(h, v.u.o);
+  if (v.tag == PYGC_TOBJ) obj_decref(h, v.u.o);
 }
 /* Is v a value at all?  A host can hand the public functions anything;
  * a tag outside pygc_tag, or an object value without an object, would

@@ -839,6 +839,222 @@ static void test_incremental_old_cycles(void) {
   close_heap();
 }
 
+/* ---- lists with inline items (list.c): a list made with a capacity of
+ * at most 8 keeps its items in its own block, until it outgrows them ---- */
+static size_t list_bytes(size_t inline_cap, size_t own_cap) {
+  /* 56: the struct (CPython's empty list); 16 per value slot */
+  return 56 + 16 * inline_cap + 16 * own_cap;
+}
+
+static void test_inline_lists(void) {
+  open_heap();
+  pygc_disable(H);
+  size_t base = pygc_heap_bytes(H);
+  pygc_object *x = pygc_list_new(H, 0);
+  CHECK_EQ(pygc_sizeof(x), 56); /* an empty list stays at CPython's 56 bytes */
+  /* debug builds put a pad in front of each object's block */
+  size_t pad = pygc_heap_bytes(H) - base - 56;
+  CHECK(pad == 0 || pad == 16);
+  base = pygc_heap_bytes(H);
+  for (size_t cap = 0; cap <= 10; cap++) {
+    pygc_object *l = pygc_list_new(H, cap);
+    size_t inl = cap <= 8 ? cap : 0;
+    CHECK_EQ(pygc_sizeof(l), list_bytes(inl, cap <= 8 ? 0 : cap));
+    CHECK_EQ(pygc_heap_bytes(H) - base, pygc_sizeof(l) + pad);
+    /* fill past the capacity: out of the inline room, for good */
+    for (size_t i = 0; i < cap + 5; i++) CHECK_EQ(pygc_list_append(H, l, i % 2 ? pygc_obj(x) : pygc_int((int64_t)i)), 0);
+    CHECK_EQ(pygc_list_len(l), cap + 5);
+    CHECK(pygc_sizeof(l) > list_bytes(inl, 0));
+    CHECK_EQ(pygc_heap_bytes(H) - base, pygc_sizeof(l) + pad);
+    pygc_value v;
+    for (size_t i = 0; i < cap + 5; i++) {
+      CHECK_EQ(pygc_list_get(l, i, &v), 0);
+      if (i % 2)
+        CHECK(v.tag == PYGC_TOBJ && v.u.o == x);
+      else
+        CHECK(v.tag == PYGC_TINT && v.u.i == (int64_t)i);
+    }
+    CHECK_EQ(pygc_list_insert(H, l, 0, pygc_int(-1)), 0);
+    CHECK_EQ(pygc_list_pop(H, l, 0, &v), 0);
+    CHECK(v.tag == PYGC_TINT && v.u.i == -1);
+    VERIFY();
+    pygc_decref(H, l);
+    CHECK_EQ(pygc_heap_bytes(H), base);
+    CHECK_EQ(pygc_refcount(x), 1);
+  }
+  /* inside the inline room: insert, pop, set, no block of its own */
+  pygc_object *l = pygc_list_new(H, 3);
+  CHECK_EQ(pygc_list_append(H, l, pygc_int(2)), 0);
+  CHECK_EQ(pygc_list_insert(H, l, 0, pygc_obj(x)), 0);
+  CHECK_EQ(pygc_list_set(H, l, 1, pygc_obj(x)), 0);
+  CHECK_EQ(pygc_list_append(H, l, pygc_int(3)), 0);
+  CHECK_EQ(pygc_sizeof(l), list_bytes(3, 0));
+  CHECK_EQ(pygc_refcount(x), 3);
+  pygc_value v;
+  CHECK_EQ(pygc_list_pop(H, l, 2, &v), 0);
+  CHECK(v.tag == PYGC_TINT && v.u.i == 3);
+  VERIFY();
+  /* cleared: the inline room is not used again, appends get a block */
+  pygc_list_clear(H, l);
+  CHECK_EQ(pygc_list_len(l), 0);
+  CHECK_EQ(pygc_refcount(x), 1);
+  CHECK_EQ(pygc_sizeof(l), list_bytes(3, 0));
+  CHECK_EQ(pygc_list_append(H, l, pygc_obj(x)), 0);
+  CHECK_EQ(pygc_list_get(l, 0, &v), 0);
+  CHECK(v.tag == PYGC_TOBJ && v.u.o == x);
+  CHECK(pygc_sizeof(l) > list_bytes(3, 0));
+  CHECK_EQ(pygc_heap_bytes(H) - base, pygc_sizeof(l) + pad);
+  VERIFY();
+  pygc_decref(H, l);
+  CHECK_EQ(pygc_heap_bytes(H), base);
+  /* 2-cycles of inline lists: found, freed, every byte back */
+  for (int i = 0; i < 1000; i++) {
+    pygc_object *a = pygc_list_new(H, 1), *b = pygc_list_new(H, 1);
+    pygc_list_append(H, a, pygc_obj(b));
+    pygc_list_append(H, b, pygc_obj(a));
+    pygc_decref(H, a);
+    pygc_decref(H, b);
+  }
+  VERIFY();
+  CHECK_EQ(pygc_collect(H, 2), 2000);
+  CHECK_EQ(pygc_heap_bytes(H), base);
+  pygc_decref(H, x);
+  close_heap();
+}
+
+/* A finalizer run while a list is cleared appends to that list, or drops
+ * the last reference to it: the items being dropped live in the list's
+ * own block, which must stay whole (ASan and valgrind watch this test). */
+static pygc_object *fin_target;
+static int fin_mode; /* 1: append to fin_target; 2: drop fin_target */
+static void on_finalize_list(void *ud, pygc_heap *h, pygc_object *o) {
+  (void)ud;
+  (void)o;
+  finalized++;
+  if (fin_mode == 1) CHECK_EQ(pygc_list_append(h, fin_target, pygc_int(7)), 0);
+  if (fin_mode == 2 && fin_target) {
+    pygc_object *t = fin_target;
+    fin_target = NULL;
+    pygc_decref(h, t);
+  }
+}
+
+static void test_inline_list_clear_reentry(void) {
+  open_heap();
+  pygc_disable(H);
+  pygc_hooks hk = {0};
+  hk.finalize = on_finalize_list;
+  pygc_set_hooks(H, &hk);
+  pygc_object *cls = pygc_class_new(H, "Fin", 3, PYGC_CLASS_FINALIZER);
+  size_t base = pygc_heap_bytes(H);
+  for (fin_mode = 1; fin_mode <= 2; fin_mode++) {
+    finalized = 0;
+    pygc_object *l = pygc_list_new(H, 2);
+    for (int i = 0; i < 2; i++) {
+      pygc_object *o = pygc_instance_new(H, cls);
+      pygc_list_append(H, l, pygc_obj(o));
+      pygc_decref(H, o);
+    }
+    fin_target = l; /* mode 2: the hook owns our reference now */
+    pygc_list_clear(H, l);
+    CHECK_EQ(finalized, 2);
+    if (fin_mode == 1) {
+      CHECK_EQ(pygc_list_len(l), 2); /* both appends, into a block of its own */
+      pygc_value v;
+      CHECK_EQ(pygc_list_get(l, 1, &v), 0);
+      CHECK(v.tag == PYGC_TINT && v.u.i == 7);
+      VERIFY();
+      pygc_decref(H, l);
+    } else {
+      CHECK(fin_target == NULL);
+    }
+    VERIFY();
+    CHECK_EQ(pygc_heap_bytes(H), base);
+  }
+  /* the same through deallocation: the list dies, a finalizer appends */
+  finalized = 0;
+  fin_mode = 1;
+  pygc_object *keep = pygc_list_new(H, 0);
+  pygc_object *l = pygc_list_new(H, 1);
+  pygc_object *o = pygc_instance_new(H, cls);
+  pygc_list_append(H, l, pygc_obj(o));
+  pygc_decref(H, o);
+  fin_target = keep;
+  pygc_decref(H, l);
+  CHECK_EQ(finalized, 1);
+  CHECK_EQ(pygc_list_len(keep), 1);
+  pygc_decref(H, keep);
+  fin_target = NULL;
+  fin_mode = 0;
+  VERIFY();
+  CHECK_EQ(pygc_heap_bytes(H), base);
+  pygc_decref(H, cls);
+  close_heap();
+}
+
+/* A garbage set with nothing to finalize is released as a whole (gc.c,
+ * delete_garbage_bulk): lists, dicts, tuples, instances and their class
+ * in one cycle, holding objects outside the set -- one of them with a
+ * finalizer that allocates, collects and looks around while the set
+ * comes down.  Every byte comes back and the outside survives. */
+static pygc_object *bulk_keep;
+static void on_finalize_bulk(void *ud, pygc_heap *h, pygc_object *o) {
+  (void)ud;
+  (void)o;
+  finalized++;
+  CHECK_EQ(pygc_collect(h, 0), 0); /* inside a collection */
+  pygc_object *l = pygc_list_new(h, 1);
+  CHECK_EQ(pygc_list_append(h, bulk_keep, pygc_obj(l)), 0);
+  pygc_decref(h, l);
+}
+
+static void test_bulk_release(void) {
+  open_heap();
+  pygc_disable(H);
+  pygc_hooks hk = {0};
+  hk.finalize = on_finalize_bulk;
+  pygc_set_hooks(H, &hk);
+  pygc_object *fin_cls = pygc_class_new(H, "Fin", 3, PYGC_CLASS_FINALIZER);
+  bulk_keep = pygc_list_new(H, 0);
+  pygc_object *shared = pygc_list_new(H, 0); /* outside, survives */
+  size_t base = pygc_heap_bytes(H);
+  for (int round = 0; round < 3; round++) {
+    finalized = 0;
+    pygc_object *cls = pygc_class_new(H, "C", 1, 0);
+    pygc_object *a = pygc_list_new(H, 2), *d = pygc_dict_new(H), *in = pygc_instance_new(H, cls);
+    pygc_object *out = pygc_instance_new(H, fin_cls); /* only the set holds it */
+    pygc_untrack(H, out);                              /* and it is in no collection's region */
+    pygc_value items[2] = {pygc_obj(a), pygc_obj(shared)};
+    pygc_object *t = pygc_tuple_new(H, 2, items);
+    pygc_list_append(H, a, pygc_obj(d));
+    pygc_list_append(H, a, pygc_obj(out));
+    pygc_object *k = pygc_str_new(H, "k", 1);
+    pygc_dict_set(H, d, pygc_obj(k), pygc_obj(in));
+    pygc_decref(H, k);
+    pygc_setattr(H, in, "t", 1, pygc_obj(t));
+    pygc_setattr(H, in, "n", 1, pygc_int(round));
+    pygc_setattr(H, cls, "inst", 4, pygc_obj(in)); /* the class is in the cycle too */
+    pygc_decref(H, out);
+    pygc_decref(H, t);
+    pygc_decref(H, in);
+    pygc_decref(H, d);
+    pygc_decref(H, a);
+    pygc_decref(H, cls);
+    VERIFY();
+    CHECK_EQ(pygc_collect(H, round == 2 ? 2 : 0), 5);
+    CHECK_EQ(finalized, 1);
+    CHECK_EQ(pygc_refcount(shared), 1);
+    CHECK_EQ(pygc_list_len(bulk_keep), 1);
+    pygc_list_clear(H, bulk_keep);
+    VERIFY();
+    CHECK_EQ(pygc_heap_bytes(H), base);
+  }
+  pygc_decref(H, shared);
+  pygc_decref(H, bulk_keep);
+  pygc_decref(H, fin_cls);
+  close_heap();
+}
+
 int main(void) {
   RUN(test_refcount_release);
   RUN(test_str_interning);
@@ -858,5 +1074,8 @@ int main(void) {
   RUN(test_cross_set_classes);
   RUN(test_instance_attrs);
   RUN(test_incremental_old_cycles);
+  RUN(test_inline_lists);
+  RUN(test_inline_list_clear_reentry);
+  RUN(test_bulk_release);
   return ct_summary();
 }
