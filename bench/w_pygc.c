@@ -26,11 +26,16 @@ static pygc_heap *H;
 static pygc_object *Node; /* the class for "inst" nodes */
 static int inst;
 
+/* Where the attribute name was found last (pygc_setattr_hint checks it
+ * against the name on every use): what a C host keeps per name it sets
+ * often, as CPython keeps interned names.  Every workload sets one name. */
+static uint32_t attr_hint;
+
 /* a node holding `ref` in its slot (list: [ref]; inst: attribute name) */
 static pygc_object *node(pygc_value ref, const char *attr, size_t alen) {
   if (inst) {
     pygc_object *o = pygc_instance_new(H, Node);
-    pygc_setattr(H, o, attr, alen, ref);
+    pygc_setattr_hint(H, o, attr, alen, &attr_hint, ref);
     return o;
   }
   pygc_object *l = pygc_list_new(H, 1);
@@ -40,7 +45,7 @@ static pygc_object *node(pygc_value ref, const char *attr, size_t alen) {
 
 static void set_ref(pygc_object *o, pygc_value ref, const char *attr, size_t alen) {
   if (inst)
-    pygc_setattr(H, o, attr, alen, ref);
+    pygc_setattr_hint(H, o, attr, alen, &attr_hint, ref);
   else
     pygc_list_set(H, o, 0, ref);
 }

@@ -97,6 +97,31 @@ static int keys_reserve(pygc_heap *h, class_obj *c) {
   return 1;
 }
 
+/* room for one more value in a compact instance; 0 without memory */
+static int compact_room(pygc_heap *h, instance_obj *in) {
+  if (in->n < in->cap) return 1;
+  unsigned cap = in->cap ? in->cap * 2u : 2u;
+  if (cap > IKEYS_MAX) cap = IKEYS_MAX;
+  uint64_t *nv = pygc__heap_realloc(h, in->a.vals, (size_t)in->cap * sizeof(uint64_t), cap * sizeof(uint64_t));
+  if (nv == NULL) return 0;
+  in->a.vals = nv;
+  in->cap = (uint8_t)cap;
+  return 1;
+}
+
+/* a new value of a compact instance under the class's key k (one the
+ * instance has not got; fewer than IKEYS_MAX values), encoded as w */
+static int compact_append(pygc_heap *h, instance_obj *in, int k, pygc_value v, uint64_t w) {
+  if (!compact_room(h, in)) return PYGC_ENOMEM; /* nothing changed */
+  pygc_incref(keys_of(in)->names[k].u.o); /* the instance's */
+  val_incref(v);
+  in->a.vals[in->n] = w;
+  in->order |= (uint64_t)k << (4 * in->n);
+  in->n++;
+  in->version++;
+  return PYGC_OK;
+}
+
 /* a class's own attributes: a table, as an instance's in table mode */
 static table *class_attrs(pygc_object *o) { return is_type(o, &pygc_class_type) ? &((class_obj *)o)->attrs : NULL; }
 
@@ -139,17 +164,11 @@ int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
     int st = to_table(h, in);
     return st ? st : pygc__tab_setattr(h, in->a.tab, name, len, v);
   }
+  if (k >= 0) return compact_append(h, in, k, v, w);
   /* a new attribute: room first, so that running out of memory changes
    * nothing the host can see */
-  if (in->n == in->cap) {
-    unsigned cap = in->cap ? in->cap * 2u : 2u;
-    if (cap > IKEYS_MAX) cap = IKEYS_MAX;
-    uint64_t *nv = pygc__heap_realloc(h, in->a.vals, (size_t)in->cap * sizeof(uint64_t), cap * sizeof(uint64_t));
-    if (nv == NULL) return PYGC_ENOMEM;
-    in->a.vals = nv;
-    in->cap = (uint8_t)cap;
-  }
-  if (k < 0) { /* a name the class has not seen: it joins the keys */
+  if (!compact_room(h, in)) return PYGC_ENOMEM;
+  { /* a name the class has not seen: it joins the keys */
     if (!keys_reserve(h, c)) return PYGC_ENOMEM;
     pygc_object *key = known;
     if (key)
@@ -159,13 +178,7 @@ int pygc_setattr(pygc_heap *h, pygc_object *o, const char *name, size_t len, pyg
     k = (int)c->keys->n;
     c->keys->names[c->keys->n++] = pygc_obj(key); /* the class's reference */
   }
-  pygc_incref(c->keys->names[k].u.o); /* the instance's */
-  val_incref(v);
-  in->a.vals[in->n] = w;
-  in->order |= (uint64_t)k << (4 * in->n);
-  in->n++;
-  in->version++;
-  return PYGC_OK;
+  return compact_append(h, in, k, v, w);
 }
 
 /* ---- lookups with a hint (pygc_getattr_hint, pygc_setattr_hint) ----------
@@ -325,12 +338,22 @@ static __attribute__((noinline)) int setattr_hint_slow(pygc_heap *h, pygc_object
   uint64_t w;
   if (is_type(o, &pygc_instance_type) && !((instance_obj *)o)->is_table && val_ok(v) && ival_encode(v, &w)) {
     instance_obj *in = (instance_obj *)o;
+    uint32_t k = *hint & 0xFFu;
     int p = compact_scan(in, name, len, hint);
     if (p >= 0) {
       uint64_t old = in->a.vals[p];
       val_incref(v);
       in->a.vals[p] = w;
       return ival_is_obj(old) ? drop_old(h, old) : PYGC_OK;
+    }
+    /* a value the instance has not got, under a name the hint finds among
+     * the class's keys (every instance a constructor fills): appended
+     * without hashing the name */
+    const ikeys *ks = keys_of(in);
+    if (in->n < IKEYS_MAX && ks && k < ks->n && name_is(ks->names[k], name, len)) {
+      int st = compact_append(h, in, (int)k, v, w);
+      if (st == PYGC_OK) *hint = k | ((uint32_t)(in->n - 1) << 8);
+      return st;
     }
   }
   return pygc_setattr(h, o, name, len, v);
