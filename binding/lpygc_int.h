@@ -120,6 +120,10 @@ typedef struct binding {
   int ref_cache, ref_mt;
   uintptr_t secret; /* mixed into every handle's tag (HANDLE_TAG) */
   const void *none; /* gc.None's address (a user value of B's userdata too) */
+  /* "__init", interned and held while the heap lives: every C() looks it
+   * up in its class, and a name that has an interned str is found by the
+   * heap's name cache (a pointer compare) instead of being hashed anew */
+  pygc_object *name_init;
 } binding;
 
 typedef struct handle {
