@@ -262,9 +262,9 @@ static void borrow_end_one(lua_State *L, const binding *B, handle *hd) {
   hd->borrowed = 0;
   if (o == NULL) return;
   lpygc_push_cache(L, B);
-  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA && lua_touserdata(L, -1) == (void *)hd) {
+  if (lpygc_cache_get(L, -1, o) == LUA_TUSERDATA && lua_touserdata(L, -1) == (void *)hd) {
     lua_pushnil(L);
-    lua_rawsetp(L, -3, o);
+    lpygc_cache_set(L, -3, o);
   }
   lua_pop(L, 2);
 }
@@ -290,7 +290,7 @@ static handle *borrow_find(binding *B, const pygc_object *o) {
 void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o) {
   lpygc_push_cache(L, B);
   handle *hd = NULL;
-  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+  if (lpygc_cache_get(L, -1, o) == LUA_TUSERDATA) {
     hd = lua_touserdata(L, -1);
     if (hd->obj != o) hd = NULL;
   }
@@ -322,7 +322,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
   hd->box = 0;
   hd->tag = HANDLE_TAG(B, hd);
   /* the allocation may have run finalizers that made a handle for o */
-  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -2, o) == LUA_TUSERDATA &&
+  if ((o->flags & PYGC_FLAG_HOST1) && lpygc_cache_get(L, -2, o) == LUA_TUSERDATA &&
       ((handle *)lua_touserdata(L, -1))->obj == o) {
     handle *old = lua_touserdata(L, -1);
     if (old->borrowed && !borrowed) {
@@ -349,7 +349,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
   lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_mt);
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
-  lua_rawsetp(L, -3, o);
+  lpygc_cache_set(L, -3, o);
   lua_remove(L, -2);
 }
 
@@ -363,7 +363,7 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
   int borrow = must_borrow(B, o);
   lpygc_push_cache(L, B);
   /* an object that never had a handle has none to find */
-  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+  if ((o->flags & PYGC_FLAG_HOST1) && lpygc_cache_get(L, -1, o) == LUA_TUSERDATA) {
     handle *hd = lua_touserdata(L, -1);
     if (hd->obj == o) {
       if (hd->borrowed && !borrow) { /* a path that yields the object gives ownership */
@@ -416,7 +416,7 @@ void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o) {
   o->flags |= PYGC_FLAG_HOST1 | PYGC_FLAG_HOST2;
   lpygc_push_cache(L, B);
   lua_pushvalue(L, -2);
-  lua_rawsetp(L, -2, o);
+  lpygc_cache_set(L, -2, o);
   lua_settop(L, -2);
   pace(L, B);
 }
@@ -426,7 +426,7 @@ void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o) {
  * phase for an object of the collection's unreachable set. */
 void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o) {
   lpygc_push_cache(L, B);
-  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+  if ((o->flags & PYGC_FLAG_HOST1) && lpygc_cache_get(L, -1, o) == LUA_TUSERDATA) {
     if (((handle *)lua_touserdata(L, -1))->obj == o) {
       lua_remove(L, -2);
       return;
@@ -441,7 +441,7 @@ void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o) {
 int lpygc_push_known(lua_State *L, binding *B, pygc_object *o) {
   if (!(o->flags & PYGC_FLAG_HOST1) || (o->flags & PYGC_FLAG_HOST3)) return 0;
   lpygc_push_cache(L, B);
-  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+  if (lpygc_cache_get(L, -1, o) == LUA_TUSERDATA) {
     handle *hd = lua_touserdata(L, -1);
     if (hd->obj == o && !hd->borrowed) {
       lua_remove(L, -2);

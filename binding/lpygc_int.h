@@ -272,6 +272,16 @@ static inline int lpygc_is_quick(lua_State *L, const binding *B, int idx) {
 
 /* The identity cache and the object metatable, pushed (registry slots). */
 static inline void lpygc_push_cache(lua_State *L, const binding *B) { lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_cache); }
+
+/* The cache's key for o: its address as an integer.  Lua finds integer
+ * keys by a path of their own (luaH_getint), shorter than a light
+ * userdata's generic one; an address is far above any array part, so
+ * these keys always live in the hash part. */
+#define LPYGC_CACHE_KEY(o) ((lua_Integer)(uintptr_t)(const void *)(o))
+/* push cache[o], the cache at index t; returns its type */
+static inline int lpygc_cache_get(lua_State *L, int t, const pygc_object *o) { return lua_rawgeti(L, t, LPYGC_CACHE_KEY(o)); }
+/* cache[o] = the value on top (popped), the cache at index t */
+static inline void lpygc_cache_set(lua_State *L, int t, const pygc_object *o) { lua_rawseti(L, t, LPYGC_CACHE_KEY(o)); }
 int lpygc_is_luaref(lua_State *L, int idx);
 
 /* luavalues.c */
