@@ -99,11 +99,10 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char 
  * source: the long way then makes the list, and the one made here goes. */
 static int new_list_quick(lua_State *L, binding *B) {
   if (!lua_isnil(L, 1) && lua_type(L, 1) != LUA_TTABLE) return 0;
-  lpygc_handle_reserve(L, B);
-  const void *mine = lua_touserdata(L, 2);
+  handle *mine = lpygc_handle_reserve(L, B);
   pygc_object *l = pygc_list_new(B->heap, 0);
   if (l == NULL) return lpygc_nomem(L);
-  lpygc_handle_bind(L, B, l); /* at 2, owns l: an error below leaks nothing */
+  lpygc_handle_bind(L, B, mine, l); /* at 2, owns l: an error below leaks nothing */
   if (lua_isnil(L, 1)) return 1;
   lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
   int quick = !lua_getmetatable(L, 1) && n <= 64;
@@ -167,10 +166,10 @@ static int l_new_tuple(lua_State *L) {
 static int l_new_dict(lua_State *L) {
   binding *B = lpygc_getB(L);
   lua_settop(L, 1);
-  lpygc_handle_reserve(L, B);
+  handle *hd = lpygc_handle_reserve(L, B);
   pygc_object *d = pygc_dict_new(B->heap);
   if (d == NULL) return lpygc_nomem(L);
-  lpygc_handle_bind(L, B, d);
+  lpygc_handle_bind(L, B, hd, d);
   int self = lua_gettop(L);
   if (!lua_isnoneornil(L, 1)) {
     luaL_checktype(L, 1, LUA_TTABLE);

@@ -383,7 +383,7 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
  * hold (gc.new_list(), gc.new_dict()): a memory error, or a finalizer this
  * allocation runs, then finds nothing half-made, and the object needs no
  * identity-cache lookup, having had no handle yet. */
-void lpygc_handle_reserve(lua_State *L, const binding *B) {
+handle *lpygc_handle_reserve(lua_State *L, const binding *B) {
   handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
   hd->obj = NULL;
   hd->borrowed = 0;
@@ -391,14 +391,15 @@ void lpygc_handle_reserve(lua_State *L, const binding *B) {
   hd->slot = 0;
   hd->box = 0;
   hd->tag = HANDLE_TAG(B, hd);
+  return hd;
 }
 
-/* Give o, just made, the blank handle at the top of the stack, with the
- * creation reference the caller hands over.  Allocates in Lua only to file
+/* Give o, just made, the blank handle hd at the top of the stack (what
+ * lpygc_handle_reserve returned), with the creation reference the caller
+ * hands over.  Allocates in Lua only to file
  * the handle in the cache (a table's growth: a memory error at worst, which
  * runs no finalizer), once the handle owns o. */
-void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o) {
-  handle *hd = lua_touserdata(L, -1);
+void lpygc_handle_bind(lua_State *L, binding *B, handle *hd, pygc_object *o) {
   hd->obj = o;
   lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_mt);
   lua_setmetatable(L, -2);

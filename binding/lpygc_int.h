@@ -192,8 +192,8 @@ static inline binding *lpygc_getB(lua_State *L) {
 }
 
 handle *lpygc_new_box(lua_State *L);
-void lpygc_handle_reserve(lua_State *L, const binding *B);
-void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o);
+handle *lpygc_handle_reserve(lua_State *L, const binding *B);
+void lpygc_handle_bind(lua_State *L, binding *B, handle *hd, pygc_object *o);
 
 /* Is the value at idx a handle of B?  The fast form of lpygc_tohandle,
  * for callers that have B: a full userdata of a handle's size whose tag is
