@@ -278,6 +278,7 @@ static inline void lpygc_push_cache(lua_State *L, const binding *B) { lua_rawget
  * userdata's generic one; an address is far above any array part, so
  * these keys always live in the hash part. */
 #define LPYGC_CACHE_KEY(o) ((lua_Integer)(uintptr_t)(const void *)(o))
+_Static_assert(sizeof(lua_Integer) >= sizeof(void *), "the identity cache needs a lua_Integer that holds an address");
 /* push cache[o], the cache at index t; returns its type */
 static inline int lpygc_cache_get(lua_State *L, int t, const pygc_object *o) { return lua_rawgeti(L, t, LPYGC_CACHE_KEY(o)); }
 /* cache[o] = the value on top (popped), the cache at index t */
