@@ -72,6 +72,30 @@ describe("creation from Lua keeps identity", function()
     verify()
   end)
 
+  it("gc.new_list(t) that meets an item the quick way does not take midway copies all of t", function()
+    local h = C()
+    local t = { 1, "s", h, { k = 1 }, 2.5, gc.None, true }
+    local before = gc.refcount(h)
+    local l = gc.new_list(t)
+    assert.are.equal(7, #l)
+    assert.are.equal(1, l[1]); assert.are.equal("s", l[2]); assert.is_true(rawequal(l[3], h))
+    assert.are.equal(1, l[4].k); assert.is_true(rawequal(l[4], t[4]))
+    assert.are.equal(2.5, l[5]); assert.is_true(rawequal(l[6], gc.None)); assert.is_true(l[7])
+    -- the quick attempt's list went, with its reference to h
+    assert.are.equal(before + 1, gc.refcount(h))
+    gc.release(l)
+    assert.are.equal(before, gc.refcount(h))
+    -- a released handle midway: the long way says what is wrong
+    local dead = C()
+    gc.release(dead)
+    local ok, err = pcall(gc.new_list, { 1, "x", h, dead })
+    assert.is_false(ok)
+    assert.matches("released handle", tostring(err))
+    support.collect_all() -- the long way's half-made list goes with its box
+    assert.are.equal(before, gc.refcount(h))
+    verify()
+  end)
+
   it("a finalizer reading a live new object gets its handle", function()
     local kept = C()
     local got
