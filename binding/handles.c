@@ -40,8 +40,8 @@
  *                    and the Lua side then keeps the object alive.
  *
  * The identity cache (registry KEY_CACHE, and the integer slot
- * B->ref_cache for the hot paths: object address -> handle, weak
- * values) only finds the live handle of an object so that every path
+ * B->ref_cache for the hot paths: object address, as an integer key
+ * (lpygc_cache_get) -> handle, weak values) only finds the live handle of an object so that every path
  * yields the same userdata.  Nothing depends on it for safety: Lua clears
  * weak entries before it runs finalizers, and scripts can clear it through
  * debug.getregistry(); a lookup always checks that the handle it found
