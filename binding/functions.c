@@ -94,42 +94,41 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char 
 /* gc.new_list() and gc.new_list(t) for a plain table t (no metatable, at
  * most 64 items) whose items lpygc_quick_value takes: the list is made and
  * bound to its handle first (which can run any Lua code: the allocations),
- * then t is judged and copied with no Lua code and no collection in
- * between, so the list needs no pin.  0 (the stack back at 1) for any other
- * source: the long way then makes the list, and the one made here goes. */
+ * then t is copied in one pass with no Lua code and no collection in
+ * between, so the list needs no pin.  An item the quick way does not take
+ * (or a str it could not make) sends everything the long way: the list made
+ * here goes, with what it took so far, which runs no Lua code either (its
+ * items are strs and objects that live handles hold).  0 (the stack back
+ * at 1) then. */
 static int new_list_quick(lua_State *L, binding *B) {
   if (!lua_isnil(L, 1) && lua_type(L, 1) != LUA_TTABLE) return 0;
-  lpygc_handle_reserve(L, B);
-  const void *mine = lua_touserdata(L, 2);
+  handle *mine = lpygc_handle_reserve(L, B);
   pygc_object *l = pygc_list_new(B->heap, 0);
   if (l == NULL) return lpygc_nomem(L);
-  lpygc_handle_bind(L, B, l); /* at 2, owns l: an error below leaks nothing */
+  lpygc_handle_bind(L, B, mine, l); /* at 2, owns l: an error below leaks nothing */
   if (lua_isnil(L, 1)) return 1;
   lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
   int quick = !lua_getmetatable(L, 1) && n <= 64;
   lua_settop(L, 2);
   for (lua_Integer i = 1; quick && i <= n; i++) {
+    pygc_value v;
     lua_rawgeti(L, 1, i);
-    quick = lpygc_is_quick(L, B, -1);
+    if (!lpygc_quick_value(L, B, -1, &v)) {
+      quick = 0;
+      break;
+    }
+    int st = pygc_list_append(B->heap, l, v);
+    pygc_value_decref(B->heap, v);
+    if (st) return lpygc_raise_status(L, st, pygc_none());
     lua_settop(L, 2);
   }
   if (!quick) {
     handle *hd = lua_touserdata(L, 2);
     if (hd == mine && hd->obj == l) { /* ours (no finalizer gave l a handle first): l goes now */
-      hd->obj = NULL;
-      pygc_decref(B->heap, l); /* an empty list: no finalizer, no Lua code */
+      lpygc_release_handle(L, B, hd); /* its items: no finalizer, no Lua code */
     }
     lua_settop(L, 1);
     return 0;
-  }
-  for (lua_Integer i = 1; i <= n; i++) {
-    pygc_value v;
-    lua_rawgeti(L, 1, i);
-    if (!lpygc_quick_value(L, B, -1, &v)) return lpygc_nomem(L); /* only a str not made */
-    int st = pygc_list_append(B->heap, l, v);
-    pygc_value_decref(B->heap, v);
-    if (st) return lpygc_raise_status(L, st, pygc_none());
-    lua_settop(L, 2);
   }
   return 1;
 }
@@ -167,10 +166,10 @@ static int l_new_tuple(lua_State *L) {
 static int l_new_dict(lua_State *L) {
   binding *B = lpygc_getB(L);
   lua_settop(L, 1);
-  lpygc_handle_reserve(L, B);
+  handle *hd = lpygc_handle_reserve(L, B);
   pygc_object *d = pygc_dict_new(B->heap);
   if (d == NULL) return lpygc_nomem(L);
-  lpygc_handle_bind(L, B, d);
+  lpygc_handle_bind(L, B, hd, d);
   int self = lua_gettop(L);
   if (!lua_isnoneornil(L, 1)) {
     luaL_checktype(L, 1, LUA_TTABLE);

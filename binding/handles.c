@@ -40,8 +40,8 @@
  *                    and the Lua side then keeps the object alive.
  *
  * The identity cache (registry KEY_CACHE, and the integer slot
- * B->ref_cache for the hot paths: object address -> handle, weak
- * values) only finds the live handle of an object so that every path
+ * B->ref_cache for the hot paths: object address, as an integer key
+ * (lpygc_cache_get) -> handle, weak values) only finds the live handle of an object so that every path
  * yields the same userdata.  Nothing depends on it for safety: Lua clears
  * weak entries before it runs finalizers, and scripts can clear it through
  * debug.getregistry(); a lookup always checks that the handle it found
@@ -262,9 +262,9 @@ static void borrow_end_one(lua_State *L, const binding *B, handle *hd) {
   hd->borrowed = 0;
   if (o == NULL) return;
   lpygc_push_cache(L, B);
-  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA && lua_touserdata(L, -1) == (void *)hd) {
+  if (lpygc_cache_get(L, -1, o) == LUA_TUSERDATA && lua_touserdata(L, -1) == (void *)hd) {
     lua_pushnil(L);
-    lua_rawsetp(L, -3, o);
+    lpygc_cache_set(L, -3, o);
   }
   lua_pop(L, 2);
 }
@@ -290,7 +290,7 @@ static handle *borrow_find(binding *B, const pygc_object *o) {
 void lpygc_borrow_forget(lua_State *L, binding *B, pygc_object *o) {
   lpygc_push_cache(L, B);
   handle *hd = NULL;
-  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+  if (lpygc_cache_get(L, -1, o) == LUA_TUSERDATA) {
     hd = lua_touserdata(L, -1);
     if (hd->obj != o) hd = NULL;
   }
@@ -322,7 +322,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
   hd->box = 0;
   hd->tag = HANDLE_TAG(B, hd);
   /* the allocation may have run finalizers that made a handle for o */
-  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -2, o) == LUA_TUSERDATA &&
+  if ((o->flags & PYGC_FLAG_HOST1) && lpygc_cache_get(L, -2, o) == LUA_TUSERDATA &&
       ((handle *)lua_touserdata(L, -1))->obj == o) {
     handle *old = lua_touserdata(L, -1);
     if (old->borrowed && !borrowed) {
@@ -349,7 +349,7 @@ static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, b
   lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_mt);
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
-  lua_rawsetp(L, -3, o);
+  lpygc_cache_set(L, -3, o);
   lua_remove(L, -2);
 }
 
@@ -363,7 +363,7 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
   int borrow = must_borrow(B, o);
   lpygc_push_cache(L, B);
   /* an object that never had a handle has none to find */
-  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+  if ((o->flags & PYGC_FLAG_HOST1) && lpygc_cache_get(L, -1, o) == LUA_TUSERDATA) {
     handle *hd = lua_touserdata(L, -1);
     if (hd->obj == o) {
       if (hd->borrowed && !borrow) { /* a path that yields the object gives ownership */
@@ -383,7 +383,7 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
  * hold (gc.new_list(), gc.new_dict()): a memory error, or a finalizer this
  * allocation runs, then finds nothing half-made, and the object needs no
  * identity-cache lookup, having had no handle yet. */
-void lpygc_handle_reserve(lua_State *L, const binding *B) {
+handle *lpygc_handle_reserve(lua_State *L, const binding *B) {
   handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
   hd->obj = NULL;
   hd->borrowed = 0;
@@ -391,14 +391,15 @@ void lpygc_handle_reserve(lua_State *L, const binding *B) {
   hd->slot = 0;
   hd->box = 0;
   hd->tag = HANDLE_TAG(B, hd);
+  return hd;
 }
 
-/* Give o, just made, the blank handle at the top of the stack, with the
- * creation reference the caller hands over.  Allocates in Lua only to file
+/* Give o, just made, the blank handle hd at the top of the stack (what
+ * lpygc_handle_reserve returned), with the creation reference the caller
+ * hands over.  Allocates in Lua only to file
  * the handle in the cache (a table's growth: a memory error at worst, which
  * runs no finalizer), once the handle owns o. */
-void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o) {
-  handle *hd = lua_touserdata(L, -1);
+void lpygc_handle_bind(lua_State *L, binding *B, handle *hd, pygc_object *o) {
   hd->obj = o;
   lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_mt);
   lua_setmetatable(L, -2);
@@ -416,7 +417,7 @@ void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o) {
   o->flags |= PYGC_FLAG_HOST1 | PYGC_FLAG_HOST2;
   lpygc_push_cache(L, B);
   lua_pushvalue(L, -2);
-  lua_rawsetp(L, -2, o);
+  lpygc_cache_set(L, -2, o);
   lua_settop(L, -2);
   pace(L, B);
 }
@@ -426,7 +427,7 @@ void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o) {
  * phase for an object of the collection's unreachable set. */
 void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o) {
   lpygc_push_cache(L, B);
-  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+  if ((o->flags & PYGC_FLAG_HOST1) && lpygc_cache_get(L, -1, o) == LUA_TUSERDATA) {
     if (((handle *)lua_touserdata(L, -1))->obj == o) {
       lua_remove(L, -2);
       return;
@@ -441,7 +442,7 @@ void lpygc_pushborrowed(lua_State *L, binding *B, pygc_object *o) {
 int lpygc_push_known(lua_State *L, binding *B, pygc_object *o) {
   if (!(o->flags & PYGC_FLAG_HOST1) || (o->flags & PYGC_FLAG_HOST3)) return 0;
   lpygc_push_cache(L, B);
-  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+  if (lpygc_cache_get(L, -1, o) == LUA_TUSERDATA) {
     handle *hd = lua_touserdata(L, -1);
     if (hd->obj == o && !hd->borrowed) {
       lua_remove(L, -2);

@@ -63,6 +63,8 @@ static int heap_gc(lua_State *L) {
   pygc_collect(B->heap, 2);
   warn_uncollectable(L, B);
   pygc_buf_free(B->heap, &B->buf);
+  if (B->name_init) pygc_decref(B->heap, B->name_init);
+  B->name_init = NULL;
   B->tr.on = 0;
   lpygc_tracer_reset(B);
   B->closed = 1;
@@ -173,6 +175,7 @@ int luaopen_pygc(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_THREAD);
   B->hookL = lua_newthread(L); /* hooks run here: see handles.c */
   lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_HOOKS);
+  B->name_init = pygc_str_new(B->heap, "__init", 6); /* NULL without memory: lookups then hash */
   B->paced = pygc_heap_bytes(B->heap);
   pygc_hooks hooks = {B,
                       lpygc_hook_finalize,

@@ -128,6 +128,10 @@ typedef struct binding {
    * address: guesses pygc_getattr_hint checks against the name's bytes, so
    * a collected string whose address another name takes costs a miss */
   uint32_t hint_attr[LPYGC_HINTS], hint_class[LPYGC_HINTS];
+  /* "__init", interned and held while the heap lives: every C() looks it
+   * up in its class, and a name that has an interned str is found by the
+   * heap's name cache (a pointer compare) instead of being hashed anew */
+  pygc_object *name_init;
 } binding;
 
 typedef struct handle {
@@ -196,8 +200,8 @@ static inline binding *lpygc_getB(lua_State *L) {
 }
 
 handle *lpygc_new_box(lua_State *L);
-void lpygc_handle_reserve(lua_State *L, const binding *B);
-void lpygc_handle_bind(lua_State *L, binding *B, pygc_object *o);
+handle *lpygc_handle_reserve(lua_State *L, const binding *B);
+void lpygc_handle_bind(lua_State *L, binding *B, handle *hd, pygc_object *o);
 
 /* Is the value at idx a handle of B?  The fast form of lpygc_tohandle,
  * for callers that have B: a full userdata of a handle's size whose tag is
@@ -276,6 +280,17 @@ static inline int lpygc_is_quick(lua_State *L, const binding *B, int idx) {
 
 /* The identity cache and the object metatable, pushed (registry slots). */
 static inline void lpygc_push_cache(lua_State *L, const binding *B) { lua_rawgeti(L, LUA_REGISTRYINDEX, B->ref_cache); }
+
+/* The cache's key for o: its address as an integer.  Lua finds integer
+ * keys by a path of their own (luaH_getint), shorter than a light
+ * userdata's generic one; an address is far above any array part, so
+ * these keys always live in the hash part. */
+#define LPYGC_CACHE_KEY(o) ((lua_Integer)(uintptr_t)(const void *)(o))
+_Static_assert(sizeof(lua_Integer) >= sizeof(void *), "the identity cache needs a lua_Integer that holds an address");
+/* push cache[o], the cache at index t; returns its type */
+static inline int lpygc_cache_get(lua_State *L, int t, const pygc_object *o) { return lua_rawgeti(L, t, LPYGC_CACHE_KEY(o)); }
+/* cache[o] = the value on top (popped), the cache at index t */
+static inline void lpygc_cache_set(lua_State *L, int t, const pygc_object *o) { lua_rawseti(L, t, LPYGC_CACHE_KEY(o)); }
 int lpygc_is_luaref(lua_State *L, int idx);
 
 /* luavalues.c */

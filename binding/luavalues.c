@@ -256,7 +256,7 @@ static uint32_t cross_held(const pygc_object *o, void *arg) {
   if (!(o->flags & PYGC_FLAG_HOST2)) return 0;
   if (lpygc_is_lref(o)) return lpygc_owners(s->B, o);
   uint32_t n = 0;
-  if (lua_rawgetp(s->L, s->cache, o) == LUA_TUSERDATA) { /* reads only: no allocation, no Lua code */
+  if (lpygc_cache_get(s->L, s->cache, o) == LUA_TUSERDATA) { /* reads only: no allocation, no Lua code */
     const handle *hd = lua_touserdata(s->L, -1);
     if (hd->obj == o && !hd->borrowed) n = 1;
   }
@@ -406,7 +406,7 @@ static int p_mirror(lua_State *L) {
     lua_pushvalue(L, -1);
     lua_rawseti(L, setup, (lua_Integer)nd);
     /* the handles into the set map to their object's keeper */
-    if ((o->flags & PYGC_FLAG_HOST2) && lua_rawgetp(L, cache, o) == LUA_TUSERDATA) {
+    if ((o->flags & PYGC_FLAG_HOST2) && lpygc_cache_get(L, cache, o) == LUA_TUSERDATA) {
       handle *hd = lua_touserdata(L, -1);
       if (hd->obj == o && !hd->borrowed) {
         lua_pushvalue(L, -2);

@@ -80,7 +80,7 @@ static pygc_object *check_weakref(lua_State *L, int idx, const char *what) {
  * given as it is, so reading r() in __del never resurrects the object. */
 void lpygc_push_referent(lua_State *L, binding *B, pygc_object *o) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
-  if ((o->flags & PYGC_FLAG_HOST1) && lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+  if ((o->flags & PYGC_FLAG_HOST1) && lpygc_cache_get(L, -1, o) == LUA_TUSERDATA) {
     handle *hd = lua_touserdata(L, -1);
     if (hd->obj == o && hd->borrowed) {
       lua_remove(L, -2);
