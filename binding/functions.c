@@ -102,8 +102,10 @@ static pygc_object *push_new_list(lua_State *L, binding *B, int src, const char 
  * at 1) then. */
 static int new_list_quick(lua_State *L, binding *B) {
   if (!lua_isnil(L, 1) && lua_type(L, 1) != LUA_TTABLE) return 0;
+  /* room for up to 8 items inside the list's own block (one allocation) */
+  size_t room = lua_istable(L, 1) ? lua_rawlen(L, 1) : 0;
   handle *mine = lpygc_handle_reserve(L, B);
-  pygc_object *l = pygc_list_new(B->heap, 0);
+  pygc_object *l = pygc_list_new(B->heap, room <= 8 ? room : 0);
   if (l == NULL) return lpygc_nomem(L);
   lpygc_handle_bind(L, B, mine, l); /* at 2, owns l: an error below leaks nothing */
   if (lua_isnil(L, 1)) return 1;

@@ -412,10 +412,16 @@ static int new_instance(lua_State *L, binding *B, pygc_object *cls) {
     if (!pushed || !lua_isfunction(L, -1))
       return luaL_error(L, "'__init' of class '%s' is not a function", pygc_class_name(cls));
   }
+  /* the handle first (lpygc_handle_reserve): the object then needs no
+   * identity-cache lookup.  That allocation may run finalizers, which may
+   * drop every other reference to the class: it is pinned until the
+   * instance holds it */
+  pygc_incref(cls);
+  handle *hd = lpygc_handle_reserve(L, B);
   pygc_object *o = pygc_instance_new(B->heap, cls);
+  pygc_decref(B->heap, cls);
   if (o == NULL) return lpygc_nomem(L);
-  lpygc_pushobject(L, B, o);
-  pygc_decref(B->heap, o);
+  lpygc_handle_bind(L, B, hd, o); /* owns the creation reference */
   int self = lua_gettop(L);
   if (!has_init && nargs == 0) return 1; /* no __init, no attributes */
   if (has_init) {

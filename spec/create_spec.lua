@@ -138,4 +138,34 @@ describe("creation from Lua keeps identity", function()
     assert.is_true(rawequal(l[1], l[2]))
     assert.is_true(rawequal(l[1], o))
   end)
+
+  it("C() survives a Lua finalizer that releases the class's last handle while the instance is made", function()
+    -- Lua finalizers run inside the allocations C() makes (the handle is
+    -- made before the instance); each one here releases the class being
+    -- called, which nothing else holds until its first instance exists
+    local current
+    local mt = { __gc = function() if current then pcall(gc.release, current) end end }
+    -- a minor collection every 1% of growth runs the young garbage's
+    -- finalizers at once: hundreds of them land inside C()
+    collectgarbage("generational", 1, 100)
+    local made = 0
+    for _ = 1, 2000 do
+      for _ = 1, 10 do setmetatable({}, mt) end
+      local K = gc.class("Doomed", { hello = function() return "hello" end })
+      current = K
+      local ok, inst = pcall(K)
+      current = nil
+      if ok then
+        made = made + 1
+        assert.equal("Doomed", gc.type(inst))
+        assert.equal("hello", inst:hello()) -- through the class the instance holds
+      end
+    end
+    collectgarbage("incremental")
+    assert.is_true(made > 0)
+    collectgarbage()
+    gc.collect()
+    verify()
+  end)
 end)
+
