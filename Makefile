@@ -142,8 +142,14 @@ $(BUILD)/hrclock.so: bench/hrclock.c
 	$(CC) -std=c11 -O2 -shared -fPIC $(LUA_INC) $< -o $@
 
 BENCH_REPS ?= 5
-bench: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so
+bench: pygc.so $(BUILD)/w_pygc $(BUILD)/w_pressure $(BUILD)/hrclock.so $(BUILD)/floor.so
 	python3 bench/run.py --reps $(BENCH_REPS) | tee $(BUILD)/bench/table.md
+	@echo >> $(BUILD)/bench/table.md
+	LUA_CPATH="./$(BUILD)/?.so;./?.so;;" $(LUA) bench/lua_path.lua $(BENCH_LUA_N) | tee -a $(BUILD)/bench/table.md
+	@echo >> $(BUILD)/bench/table.md
+	BUILD=$(BUILD) LUA=$(LUA) sh bench/lua_path_instr.sh $(BENCH_LUA_INSTR_N) | tee -a $(BUILD)/bench/table.md
+	@echo >> $(BUILD)/bench/table.md
+	BUILD=$(BUILD) sh bench/w3_instr.sh | tee -a $(BUILD)/bench/table.md
 
 $(BUILD)/floor.so: bench/floor.c
 	$(CC) -std=c11 -O2 -shared -fPIC $(LUA_INC) $< -o $@
