@@ -49,6 +49,62 @@ describe("review 2: a finalizer run while a new object is bound to its handle", 
     assert.is_true(ok, out)
     assert.matches("fired [1-9]%d* bad 0", out)
   end)
+
+  it("every constructor and reader meets the same finalizer and leaves the heap whole", function()
+    -- the finalizer releases every handle it did not know: the objects a
+    -- call is making or reading.  A call may then give a released handle
+    -- or raise that it met one (the finalizer let go of it); nothing else.
+    local out, ok = support.run_lua([[
+      local gc = require "pygc"
+      local weakref = require "pygc.weakref"
+      local known = setmetatable({}, { __mode = "k" })
+      local fired, other = 0, 0
+      local D = gc.class("D", { __del = function()
+        local objs = gc.get_objects()
+        for i = 1, #objs do
+          local o = objs[i]
+          if type(o) == "userdata" and not known[o] then fired = fired + 1; pcall(gc.release, o) end
+        end
+      end })
+      local big, hold = gc.new_list(), gc.new_list()
+      local C = gc.class("C", { m = 1 })
+      local E = gc.class("E", { __init = function(self, a) self.a = a end })
+      for i = 1, 5 do local x = C(); x.v = gc.new_list { i }; hold[#hold + 1] = x end
+      for _, o in ipairs(gc.get_objects()) do known[o] = true end
+      local ops = {
+        function() return gc.new_list { 1, "a" } end,
+        function() return gc.new_list() end,
+        function() return gc.new_list { hold[1], {} } end,
+        function() return gc.new_dict { a = 1 } end,
+        function() return gc.new_dict() end,
+        function() return gc.new_tuple { 1, "a" } end,
+        function() return C() end,
+        function() return C { x = 1, y = "s" } end,
+        function() return E(5) end,
+        function() return gc.class("F", { z = 2, f = function() end }) end,
+        function() return weakref.ref(hold[1]) end,
+        function() return weakref.proxy(hold[2]) end,
+        function() return gc.get_referrers(hold[1]) end,
+        function() return hold[3].v end,
+        function() local t = {} for _, v in pairs(hold[4]) do t[#t + 1] = v end return t end,
+      }
+      for _ = 1, 3 do
+        for _, op in ipairs(ops) do
+          do local _ = D() end
+          for i = 1, 20000 do big[#big + 1] = i + 0.5 end
+          local good, e = pcall(op)
+          if not good and not tostring(e):find("use of a released handle", 1, true) then
+            other = other + 1; print(e)
+          end
+          while #big > 0 do big[#big] = nil end
+          assert(gc._verify())
+        end
+      end
+      print(("fired %d other %d"):format(fired, other))
+    ]])
+    assert.is_true(ok, out)
+    assert.matches("fired [1-9]%d* other 0", out)
+  end)
 end)
 
 describe("review 2: shapes tried against the fast paths that held", function()
