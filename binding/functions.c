@@ -108,6 +108,14 @@ static int new_list_quick(lua_State *L, binding *B) {
   pygc_object *l = pygc_list_new(B->heap, room <= 8 ? room : 0);
   if (l == NULL) return lpygc_nomem(L);
   lpygc_handle_bind(L, B, mine, l); /* at 2, owns l: an error below leaks nothing */
+  /* binding paces (a step of Lua's collector): a __del run there may have
+   * found l (gc.get_objects) and released the handle at 2, freeing l; a
+   * handle's object never changes, so l is alive exactly when the handle
+   * still holds it.  Else the long way makes the list, pinned. */
+  if (((handle *)lua_touserdata(L, 2))->obj != l) {
+    lua_settop(L, 1);
+    return 0;
+  }
   if (lua_isnil(L, 1)) return 1;
   lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
   int quick = !lua_getmetatable(L, 1) && n <= 64;
