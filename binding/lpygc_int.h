@@ -288,7 +288,17 @@ static inline void lpygc_push_cache(lua_State *L, const binding *B) { lua_rawget
 #define LPYGC_CACHE_KEY(o) ((lua_Integer)(uintptr_t)(const void *)(o))
 _Static_assert(sizeof(lua_Integer) >= sizeof(void *), "the identity cache needs a lua_Integer that holds an address");
 /* push cache[o], the cache at index t; returns its type */
-static inline int lpygc_cache_get(lua_State *L, int t, const pygc_object *o) { return lua_rawgeti(L, t, LPYGC_CACHE_KEY(o)); }
+/* A script can reach the cache through debug.getregistry() and, the keys
+ * being gc.id's integers, store anything under an object's key: only a
+ * full userdata of a handle's size that is not a box (a pairs state, a
+ * to-be-closed value: they hold the object too) counts as found, and
+ * callers then compare its object; nothing smaller is read past its end. */
+static inline int lpygc_cache_get(lua_State *L, int t, const pygc_object *o) {
+  int ty = lua_rawgeti(L, t, LPYGC_CACHE_KEY(o));
+  if (ty == LUA_TUSERDATA && (lua_rawlen(L, -1) != sizeof(handle) || ((const handle *)lua_touserdata(L, -1))->box))
+    return LUA_TNIL;
+  return ty;
+}
 /* cache[o] = the value on top (popped), the cache at index t */
 static inline void lpygc_cache_set(lua_State *L, int t, const pygc_object *o) { lua_rawseti(L, t, LPYGC_CACHE_KEY(o)); }
 int lpygc_is_luaref(lua_State *L, int idx);

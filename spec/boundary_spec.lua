@@ -594,4 +594,29 @@ describe("calls that take several objects or make an instance", function()
       S.verify()
     end
   end)
+
+  it("a foreign value stored in the identity cache through debug.getregistry() is never taken for a handle", function()
+    local C = gc.class("CacheTarget")
+    local o = C()
+    local l = gc.new_list { o }
+    local id = gc.id(o)
+    local cache
+    for _, t in pairs(debug.getregistry()) do
+      if type(t) == "table" and rawequal(rawget(t, id), o) then cache = t end
+    end
+    assert.is_table(cache, "the identity cache is keyed by gc.id")
+    -- a full userdata smaller than a handle, and values of other types
+    for _, foreign in ipairs { io.stdout, "x", 42, {}, function() end } do
+      rawset(cache, id, foreign)
+      local again = l[1]
+      assert.equal("CacheTarget", gc.type(again))
+      assert.is_false(rawequal(again, foreign))
+      assert.equal(gc.id(o), gc.id(again))
+      S.verify()
+    end
+    gc.release(o, l)
+    collectgarbage(); gc.collect()
+    S.verify()
+  end)
 end)
+
