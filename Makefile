@@ -64,7 +64,7 @@ $(BUILD)/scene_host: examples/host/scene.c binding/lpygc.h $(BUILD)/libpygc.a $(
 $(BUILD)/test_contract: spec/c/test_contract.c spec/c/ctest.h $(LIB_SRC) $(LIB_HDR)
 	$(CC) $(WARN) $(CFLAGS) -DPYGC_DEBUG -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(LIB_SRC) -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/test_%: spec/c/test_%.c spec/c/ctest.h $(BUILD)/libpygc.a
+$(BUILD)/test_%: spec/c/test_%.c spec/c/ctest.h spec/c/ct_heap.h $(BUILD)/libpygc.a
 	$(CC) $(WARN) $(CFLAGS) -Ilib -Ispec/c $(EXTRA_CFLAGS) $< $(BUILD)/libpygc.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 ctest: $(CTESTS) $(BUILD)/scene_host

@@ -1,19 +1,9 @@
 /* test_core.c -- C-level tests of lib/: objects, refcounts, the collector,
  * finalizers, introspection, repr, allocation failure.  The heap is
  * verified after every step that changes it. */
-#include "ctest.h"
+#include "ct_heap.h"
 #include "pygc.h"
 
-static ct_alloc A;
-static pygc_heap *H;
-static char vmsg[512];
-
-#define VERIFY()                                                                                                       \
-  do {                                                                                                                 \
-    int ct_bad = pygc_heap_verify(H, vmsg, sizeof vmsg);                                                               \
-    if (ct_bad) fprintf(stderr, "verify: %s\n", vmsg);                                                                 \
-    CHECK(!ct_bad);                                                                                                    \
-  } while (0)
 
 static void open_heap(void) {
   memset(&A, 0, sizeof A);

@@ -13,7 +13,7 @@
  *     when a reaches b through the condensed edges (what the host's mirror
  *     relies on: a keeper keeps another alive exactly when the heap does).
  * The heap is verified after every call, and left as it was found. */
-#include "ctest.h"
+#include "ct_heap.h"
 #include "pygc.h"
 
 #include <stdint.h>
@@ -24,9 +24,6 @@
 #define MARK PYGC_FLAG_HOST4
 #define MAXN 40
 
-static ct_alloc A;
-static pygc_heap *H;
-static char vmsg[512];
 
 static uint64_t rng = 88172645463325252ull;
 static unsigned rnd(unsigned n) {

@@ -4,19 +4,9 @@
  * themselves, where every hint used is sometimes right, sometimes another
  * name's, another class's or plain garbage.  A hint is a guess: whatever it
  * says, the answer must be the one the plain lookup gives. */
-#include "ctest.h"
+#include "ct_heap.h"
 #include "pygc.h"
 
-static ct_alloc A;
-static pygc_heap *H;
-static char vmsg[512];
-
-#define VERIFY()                                                                                                       \
-  do {                                                                                                                 \
-    int ct_bad = pygc_heap_verify(H, vmsg, sizeof vmsg);                                                               \
-    if (ct_bad) fprintf(stderr, "verify: %s\n", vmsg);                                                                 \
-    CHECK(!ct_bad);                                                                                                    \
-  } while (0)
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static unsigned rnd(unsigned n) {

@@ -2,19 +2,9 @@
  * introspection function like built-in ones; a traverse that misses a
  * reference is caught by the exact verifier; a finalizer's failure is
  * reported, not lost. */
-#include "ctest.h"
+#include "ct_heap.h"
 #include "pygc.h"
 
-static ct_alloc A;
-static pygc_heap *H;
-static char vmsg[512];
-
-#define VERIFY()                                                                                                       \
-  do {                                                                                                                 \
-    int ct_bad = pygc_heap_verify(H, vmsg, sizeof vmsg);                                                               \
-    if (ct_bad) fprintf(stderr, "verify: %s\n", vmsg);                                                                 \
-    CHECK(!ct_bad);                                                                                                    \
-  } while (0)
 
 /* ---- Pair: two slots, a faithful traverse -------------------------------- */
 typedef struct pair {

@@ -10,19 +10,9 @@
  *     PYGC_ETYPE; values with a bad tag are refused with PYGC_EVALUE
  *   - a traverse that visits a non-object slot is survived in release
  *     builds (test_contract checks debug builds name the type) */
-#include "ctest.h"
+#include "ct_heap.h"
 #include "pygc.h"
 
-static ct_alloc A;
-static pygc_heap *H;
-static char vmsg[512];
-
-#define VERIFY()                                                                                                       \
-  do {                                                                                                                 \
-    int ct_bad = pygc_heap_verify(H, vmsg, sizeof vmsg);                                                               \
-    if (ct_bad) fprintf(stderr, "verify: %s\n", vmsg);                                                                 \
-    CHECK(!ct_bad);                                                                                                    \
-  } while (0)
 
 static void open_heap(void) {
   memset(&A, 0, sizeof A);

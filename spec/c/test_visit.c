@@ -4,19 +4,9 @@
  * slot_name) must be seen by get_referents, get_referrers, the exact
  * verifier, the collector and the labelled edges (pygc_edges); the
  * built-in types' edges carry their labels and kinds. */
-#include "ctest.h"
+#include "ct_heap.h"
 #include "pygc.h"
 
-static ct_alloc A;
-static pygc_heap *H;
-static char vmsg[512];
-
-#define VERIFY()                                                                                                       \
-  do {                                                                                                                 \
-    int ct_bad = pygc_heap_verify(H, vmsg, sizeof vmsg);                                                               \
-    if (ct_bad) fprintf(stderr, "verify: %s\n", vmsg);                                                                 \
-    CHECK(!ct_bad);                                                                                                    \
-  } while (0)
 
 static void open_heap(void) {
   memset(&A, 0, sizeof A);

@@ -1,19 +1,9 @@
 /* test_weakref.c -- weak references in lib/: lists per referent, refcount
  * death, the collector's rules (CPython's handle_weakrefs), freeze, the
  * incremental collector, hashing and equality, allocation failure. */
-#include "ctest.h"
+#include "ct_heap.h"
 #include "pygc.h"
 
-static ct_alloc A;
-static pygc_heap *H;
-static char vmsg[512];
-
-#define VERIFY()                                                                                                       \
-  do {                                                                                                                 \
-    int ct_bad = pygc_heap_verify(H, vmsg, sizeof vmsg);                                                               \
-    if (ct_bad) fprintf(stderr, "verify: %s\n", vmsg);                                                                 \
-    CHECK(!ct_bad);                                                                                                    \
-  } while (0)
 
 /* what the hooks saw */
 static char log_[256];
