@@ -316,11 +316,7 @@ static int must_borrow(const binding *B, const pygc_object *o) { return B->phase
  * their reference only now that the userdata exists. */
 static void new_handle(lua_State *L, binding *B, pygc_object *o, int borrowed, borrow_list *l) {
   if (borrowed) borrow_reserve(L, B, l);
-  handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
-  hd->obj = NULL;
-  hd->borrowed = 0;
-  hd->box = 0;
-  hd->tag = HANDLE_TAG(B, hd);
+  handle *hd = lpygc_handle_reserve(L, B);
   /* the allocation may have run finalizers that made a handle for o */
   if ((o->flags & PYGC_FLAG_HOST1) && lpygc_cache_get(L, -2, o) == LUA_TUSERDATA &&
       ((handle *)lua_touserdata(L, -1))->obj == o) {
@@ -379,10 +375,12 @@ void lpygc_pushobject(lua_State *L, binding *B, pygc_object *o) {
   if (!borrow) pace(L, B);
 }
 
-/* A blank handle at the top of the stack, made before the object it will
- * hold (gc.new_list(), gc.new_dict()): a memory error, or a finalizer this
- * allocation runs, then finds nothing half-made, and the object needs no
- * identity-cache lookup, having had no handle yet. */
+/* A blank handle at the top of the stack, the one way every handle and box
+ * is made: made before the object it will hold (gc.new_list(), C()), a
+ * memory error or a finalizer this allocation runs finds nothing
+ * half-made, and the object needs no identity-cache lookup, having had no
+ * handle yet.  B is NULL only for a box made when no binding is
+ * registered (untagged: never taken for a handle). */
 handle *lpygc_handle_reserve(lua_State *L, const binding *B) {
   handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
   hd->obj = NULL;
@@ -390,7 +388,7 @@ handle *lpygc_handle_reserve(lua_State *L, const binding *B) {
   hd->inphase = 0;
   hd->slot = 0;
   hd->box = 0;
-  hd->tag = HANDLE_TAG(B, hd);
+  hd->tag = B ? HANDLE_TAG(B, hd) : 0;
   return hd;
 }
 
@@ -495,13 +493,8 @@ handle *lpygc_new_box(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_BINDING);
   const binding *B = lua_touserdata(L, -1);
   lua_pop(L, 1);
-  handle *hd = lua_newuserdatauv(L, sizeof(handle), 0);
-  hd->obj = NULL;
-  hd->borrowed = 0;
-  hd->inphase = 0;
-  hd->slot = 0;
+  handle *hd = lpygc_handle_reserve(L, B);
   hd->box = 1;
-  hd->tag = B ? HANDLE_TAG(B, hd) : 0;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_MT);
   lua_setmetatable(L, -2);
   return hd;

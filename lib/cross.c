@@ -144,6 +144,14 @@ static int edge_child(pygc_value *slot, void *arg) {
   return 0;
 }
 
+/* step 6: the first parent of unrooted object j that is in the set, or
+ * SIZE_MAX (off[j] ends j's parents in par; they start at off[j - 1]) */
+static inline size_t set_parent(const size_t *off, const size_t *par, const unsigned char *in, size_t j) {
+  for (size_t k = j ? off[j - 1] : 0; k < off[j]; k++)
+    if (in[par[k]]) return par[k];
+  return SIZE_MAX;
+}
+
 intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, void *arg), unsigned leaf,
                         unsigned mark, int (*fn)(pygc_object *o, size_t node, void *arg),
                         int (*edge)(size_t from, size_t to, void *arg), void *arg) {
@@ -309,25 +317,13 @@ intptr_t pygc_cross_set(pygc_heap *h, uint32_t (*held)(const pygc_object *o, voi
         break;
       }
       rep[j] = BUSY;
-      size_t p = NONE;
-      for (size_t k = j ? off[j - 1] : 0; k < off[j]; k++)
-        if (in[par[k]]) {
-          p = par[k];
-          break;
-        }
-      j = p;
+      j = set_parent(off, par, in, j);
     }
     /* the path gets cls (classes are final once set), and all of a closed
      * chain, its leader included, when the climb ended in one */
     for (j = i; rep[j] == BUSY;) {
       rep[j] = cls;
-      size_t p = NONE;
-      for (size_t k = j ? off[j - 1] : 0; k < off[j]; k++)
-        if (in[par[k]]) {
-          p = par[k];
-          break;
-        }
-      j = p;
+      j = set_parent(off, par, in, j);
     }
   }
   size_t nodes = 0;

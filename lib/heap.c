@@ -301,13 +301,20 @@ void pygc_heap_get_info(pygc_heap *h, pygc_heap_info *out) {
 
 /* ---- objects ----------------------------------------------------------- */
 
-pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
+/* an object's block: OBJ_PAD bytes before the object (its size there in
+ * debug builds), nothing of the object set */
+static inline pygc_object *object_block(pygc_heap *h, size_t size) {
   char *block = heap_alloc(h, size + OBJ_PAD);
   if (block == NULL) return NULL;
 #ifdef PYGC_DEBUG
   memcpy(block, &size, sizeof size);
 #endif
-  pygc_object *o = (pygc_object *)(block + OBJ_PAD);
+  return (pygc_object *)(block + OBJ_PAD);
+}
+
+pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size) {
+  pygc_object *o = object_block(h, size);
+  if (o == NULL) return NULL;
   memset(o, 0, size);
   o->type = t;
   o->refcnt = 1;
@@ -325,12 +332,8 @@ pygc_object *pygc__heap_new_object(pygc_heap *h, const pygc_type *t, size_t size
  * onto generation 0, no stop on the untracked list.  Only the header is
  * set; the caller sets every field of the rest. */
 pygc_object *pygc__heap_new_tracked(pygc_heap *h, const pygc_type *t, size_t size) {
-  char *block = heap_alloc(h, size + OBJ_PAD);
-  if (block == NULL) return NULL;
-#ifdef PYGC_DEBUG
-  memcpy(block, &size, sizeof size);
-#endif
-  pygc_object *o = (pygc_object *)(block + OBJ_PAD);
+  pygc_object *o = object_block(h, size);
+  if (o == NULL) return NULL;
   o->type = t;
   o->refcnt = 1;
   o->flags = F_GC | F_TRACKED;
